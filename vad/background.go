@@ -1,0 +1,244 @@
+package vad
+
+import (
+	"math"
+	"slices"
+)
+
+// backgroundModel learns what a channel sounds like when its speaker is not
+// talking, so that thresholds clear the background and not just the noise
+// floor. That matters when the background is other people talking (a call
+// center floor, a TV): such babble rises far above the minimum-statistics
+// floor, yet stays well below the person on the line.
+//
+// It works on two levels of each frame: the frame's own level, and the
+// smoothed level (the mean power over a window of about 400 ms around the
+// frame, see Config.SmoothMS). Babble is as loud as quiet speech from frame
+// to frame, but over 400 ms three voices average out while the near voice
+// adds its full power, so the smoothed level separates the two far better.
+//
+// It keeps level histograms with a slow memory:
+//   - every frame's level; its 95th percentile is the speaker's loud level;
+//   - the levels of background frames: frames far in time from any loud
+//     frame (the quiet parts of an utterance sit next to its loud vowels and
+//     are left out, so they do not pass for background), and frames where
+//     the other side dominates (this side is listening then);
+//   - the smoothed levels of the isolated frames;
+//   - the smoothed levels of quiet blocks (see quietBlocks), which still
+//     find the background when it is babble, whose own loud frames leave
+//     hardly any frame isolated.
+//
+// The 90th percentiles of these set how high a frame must rise to be
+// speech: a steady hiss has a narrow spread and allows low thresholds,
+// babble has a wide one and raises them.
+type backgroundModel struct {
+	all, bg     histogram
+	iso         histogram    // smoothed levels of the isolated frames
+	quiet       histogram    // smoothed levels of the quiet blocks' frames
+	ring        [][2]float64 // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
+	pos         int
+	n           int64 // frames seen
+	lastLoud    int64 // index of the latest loud frame
+	loudDB      float64
+	bgDB        float64 // background 90th percentile, or -Inf while unknown
+	smoothDB    float64 // smoothed background's 90th percentile, or -Inf while unknown
+	decayEvery  int
+	decayFactor float64
+	minWeight   float64 // frames of background needed before a percentile is trusted
+	blocks      quietBlocks
+}
+
+const (
+	histMinDB    = -110.0
+	histMaxDB    = 0.0
+	histBinDB    = 0.5
+	histBins     = int((histMaxDB - histMinDB) / histBinDB)
+	loudQuantile = 0.95
+	// loudBelowDB: frames within this of the loud level are "loud".
+	loudBelowDB = 6.0
+	// bgQuantile of the background sets the thresholds.
+	bgQuantile = 0.9
+	// bgMemorySec: the histograms forget with this time constant: long
+	// enough to span a speaker's silence, short enough to follow a change.
+	bgMemorySec = 30.0
+	// bgMinSec of background must be seen before it is used.
+	bgMinSec = 2.0
+	// bgUpdateFrames: percentiles are recomputed this often; they move
+	// slowly and a query walks every bin.
+	bgUpdateFrames = 10
+)
+
+type histogram struct {
+	w     [histBins]float64
+	total float64
+}
+
+func (h *histogram) add(db float64) {
+	i := int((db - histMinDB) / histBinDB)
+	i = min(max(i, 0), histBins-1)
+	h.w[i]++
+	h.total++
+}
+
+func (h *histogram) scale(f float64) {
+	for i := range h.w {
+		h.w[i] *= f
+	}
+	h.total *= f
+}
+
+// quantile returns the level below which a fraction q of the weight lies.
+func (h *histogram) quantile(q float64) float64 {
+	target := q * h.total
+	acc := 0.0
+	for i, w := range h.w {
+		acc += w
+		if acc >= target {
+			return histMinDB + (float64(i)+0.5)*histBinDB
+		}
+	}
+	return histMaxDB
+}
+
+func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
+	every := int(math.Round(1 / frameSec)) // once a second
+	return backgroundModel{
+		ring:        make([][2]float64, max(1, isolationFrames)),
+		lastLoud:    math.MinInt64 / 2,
+		loudDB:      math.Inf(1),
+		bgDB:        math.Inf(-1),
+		smoothDB:    math.Inf(-1),
+		decayEvery:  every,
+		decayFactor: math.Exp(-float64(every) * frameSec / bgMemorySec),
+		minWeight:   bgMinSec / frameSec,
+		blocks:      newQuietBlocks(frameSec),
+	}
+}
+
+// add takes the next frame's level and smoothed level (dB). A frame's level
+// enters the background histogram at once if the other side is speaking
+// loud and clear (this side is then listening). Otherwise its level and
+// smoothed level enter once it is len(ring) frames old and no loud frame
+// came within len(ring) frames on either side of it. The smoothed levels of
+// quiet blocks enter when the block is complete.
+func (m *backgroundModel) add(db, sdb float64, otherTalking bool) {
+	d := int64(len(m.ring))
+	if otherTalking {
+		m.bg.add(db)
+	}
+	if m.n >= d && m.lastLoud < m.n-2*d {
+		// The smoothed level of a dominated frame can still carry this
+		// side's own speech nearby, so only isolation vouches for it.
+		old := m.ring[m.pos]
+		if !otherTalking {
+			m.bg.add(old[0])
+		}
+		m.iso.add(old[1])
+	}
+	if blk, ok := m.blocks.add(db, sdb); ok {
+		for _, v := range blk {
+			m.quiet.add(v)
+		}
+	}
+	m.ring[m.pos] = [2]float64{db, sdb}
+	m.pos = (m.pos + 1) % len(m.ring)
+	m.all.add(db)
+	if db >= m.loudDB {
+		m.lastLoud = m.n
+	}
+	m.n++
+	if m.n%int64(m.decayEvery) == 0 {
+		m.all.scale(m.decayFactor)
+		m.bg.scale(m.decayFactor)
+		m.iso.scale(m.decayFactor)
+		m.quiet.scale(m.decayFactor)
+	}
+	if m.n%bgUpdateFrames == 0 {
+		m.loudDB = m.all.quantile(loudQuantile) - loudBelowDB
+		if m.bg.total >= m.minWeight {
+			m.bgDB = m.bg.quantile(bgQuantile)
+		}
+		// Of the two smoothed estimates, the lower: isolation is exact on
+		// a steady background but biased low or absent in babble; quiet
+		// blocks find babble but may take in some speech when the
+		// speaker talks most of the time.
+		s := math.Inf(1)
+		if m.iso.total >= m.minWeight {
+			s = m.iso.quantile(bgQuantile)
+		}
+		if m.quiet.total >= m.minWeight {
+			s = min(s, m.quiet.quantile(bgQuantile))
+		}
+		if !math.IsInf(s, 1) {
+			m.smoothDB = s
+		}
+	}
+}
+
+// Quiet block constants.
+const (
+	// quietBlockSec: blocks are long enough for babble's level to average
+	// out and short enough to fit in a speaker's pause.
+	quietBlockSec = 0.5
+	// quietWindowSec: blocks are compared with those of the last
+	// quietWindowSec, which spans several turns of a conversation.
+	quietWindowSec = 20.0
+	// quietQuantile: a block is quiet if no more than this fraction of the
+	// window's blocks are quieter. A speaker is silent far more often than
+	// that in a conversation, so the quiet blocks are background...
+	quietQuantile = 0.3
+	// quietMaxOverMinDB: ...as long as they are also within this of the
+	// quietest block: when a speaker talks through most of the window, the
+	// quantile lands on speech, which is far louder than the quietest
+	// block on a clean line (babble blocks, by contrast, vary by a few dB).
+	quietMaxOverMinDB = 6.0
+	// quietMinBlocks must be seen before any block can be judged quiet.
+	quietMinBlocks = 4
+)
+
+// quietBlocks finds the stretches of a channel where its speaker is silent
+// by their level: the call is cut into blocks, and a block whose mean power
+// is among the lowest of the last while is background. Unlike isolation from
+// loud frames, this works when the background is itself speech-like
+// (babble): its loud frames do not disqualify it.
+type quietBlocks struct {
+	len    int       // frames per block
+	cur    []float64 // the current block's smoothed levels (dB)
+	sum    float64   // the current block's summed linear frame power
+	means  []float64 // mean power (dB) of the latest blocks (ring)
+	sorted []float64 // scratch for the quantile of means
+	n      int       // blocks completed
+}
+
+func newQuietBlocks(frameSec float64) quietBlocks {
+	n := max(1, int(math.Round(quietBlockSec/frameSec)))
+	w := max(quietMinBlocks, int(math.Round(quietWindowSec/quietBlockSec)))
+	return quietBlocks{len: n, cur: make([]float64, 0, n), means: make([]float64, w), sorted: make([]float64, 0, w)}
+}
+
+// add takes a frame's level and smoothed level (dB); when they complete a
+// quiet block, it returns the block's smoothed levels, valid until the next
+// call.
+func (q *quietBlocks) add(db, sdb float64) ([]float64, bool) {
+	q.cur = append(q.cur, sdb)
+	q.sum += dbToPower(db)
+	if len(q.cur) < q.len {
+		return nil, false
+	}
+	blk := q.cur
+	q.cur = q.cur[:0]
+	mean := powerToDB(q.sum / float64(q.len))
+	q.sum = 0
+	q.means[q.n%len(q.means)] = mean
+	q.n++
+	if q.n < quietMinBlocks {
+		return nil, false
+	}
+	q.sorted = append(q.sorted[:0], q.means[:min(q.n, len(q.means))]...)
+	slices.Sort(q.sorted)
+	limit := min(q.sorted[int(quietQuantile*float64(len(q.sorted)-1))], q.sorted[0]+quietMaxOverMinDB)
+	if mean > limit {
+		return nil, false
+	}
+	return blk, true
+}

@@ -1,0 +1,135 @@
+package vad
+
+// Bleed: one side's voice leaking into the other side's channel (headset
+// echo, a speakerphone, line echo, a stereo recorder with crosstalk). The
+// leak is the other voice, delayed and attenuated. leakModel learns that
+// path from the call itself and predicts, frame by frame, how much of a
+// channel's energy is the other side's voice, so that only the rest can
+// count as this channel's speech.
+//
+// It works on frame energies, not waveforms: an acoustic echo path smears
+// and filters the voice so that waveform correlation is weak, while the
+// syllable rhythm of the energy survives. For every candidate delay it keeps
+// a running median of the level ratio (this channel over the other) and how
+// much that ratio scatters. A real leak gives one delay with a steady ratio;
+// with no leak every ratio is low and scattered, and the prediction stays
+// far below the noise.
+
+// Leak learning constants.
+const (
+	// leakFloorDB: ratios below this mean "no leak" and are clamped.
+	leakFloorDB = -100.0
+	// leakFastSteps updates use leakFastStepDB so that the model finds the
+	// path within the first second or two of the other side's speech;
+	// after that leakStepDB keeps it steady.
+	leakFastSteps  = 100
+	leakFastStepDB = 1.0
+	leakStepDB     = 0.3
+	// leakSpreadWeight is the weight of a new frame in the running
+	// scatter of a delay's ratio (about a two-second memory).
+	leakSpreadWeight = 0.02
+	// leakSpreadStartDB: a delay is assumed scattered until shown steady.
+	leakSpreadStartDB = 20.0
+	// leakMaxDB: a leak this close to the source's own level is not a leak
+	// (crosstalk and echo lose at least ~10 dB on the way); such a "steady
+	// ratio" is this channel's own noise, babble say, heard while the other
+	// side talks, and subtracting it would eat this side's double talk.
+	leakMaxDB = -9.0
+	// leakMaxSpreadDB: a ratio that scatters more than this is no path.
+	leakMaxSpreadDB = 12.0
+)
+
+type leakModel struct {
+	ratioDB  []float64 // per delay in frames: running median of this/other (dB)
+	spreadDB []float64 // per delay: running mean absolute deviation (dB)
+	updates  []int
+	best     int // delay with the steadiest ratio
+}
+
+func newLeakModel(maxDelayFrames int) leakModel {
+	n := maxDelayFrames + 1
+	m := leakModel{ratioDB: make([]float64, n), spreadDB: make([]float64, n), updates: make([]int, n)}
+	for k := range n {
+		m.ratioDB[k] = leakFloorDB
+		m.spreadDB[k] = leakSpreadStartDB
+	}
+	return m
+}
+
+// history is a ring of a channel's recent speech power, newest last.
+type history struct {
+	p   []float64
+	pos int // next slot to write
+}
+
+func newHistory(n int) history { return history{p: make([]float64, n)} }
+
+func (h *history) push(v float64) {
+	h.p[h.pos] = v
+	h.pos++
+	if h.pos == len(h.p) {
+		h.pos = 0
+	}
+}
+
+// ago returns the value k frames before the newest (k = 0 is the newest).
+func (h *history) ago(k int) float64 {
+	i := h.pos - 1 - k
+	if i < 0 {
+		i += len(h.p)
+	}
+	return h.p[i]
+}
+
+// learn updates the model with this channel's speech power now (own) and
+// the other channel's recent speech powers, on a frame where the other side
+// is loud enough (strong: its power must reach this for a delay to learn).
+func (m *leakModel) learn(own float64, other *history, strong float64) {
+	ownDB := max(powerToDB(own), leakFloorDB)
+	for k := range m.ratioDB {
+		o := other.ago(k)
+		if o < strong || o <= own {
+			continue
+		}
+		r := max(ownDB-powerToDB(o), leakFloorDB)
+		step := leakStepDB
+		if m.updates[k] < leakFastSteps {
+			step = leakFastStepDB
+			if m.updates[k] == 0 {
+				m.ratioDB[k] = r
+			}
+		}
+		m.updates[k]++
+		dev := r - m.ratioDB[k]
+		if dev > 0 {
+			m.ratioDB[k] += step
+		} else {
+			m.ratioDB[k] = max(m.ratioDB[k]-step, leakFloorDB)
+			dev = -dev
+		}
+		m.spreadDB[k] += leakSpreadWeight * (dev - m.spreadDB[k])
+	}
+	for k, s := range m.spreadDB {
+		if s < m.spreadDB[m.best] {
+			m.best = k
+		}
+	}
+}
+
+// predict returns the leak power expected in this channel now. The other
+// side's power is taken at the learned delay and its neighbours, because a
+// real delay falls between frames and echo smears it.
+func (m *leakModel) predict(other *history) float64 {
+	k := m.best
+	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB {
+		return 0
+	}
+	p := other.ago(k)
+	if k > 0 {
+		p = max(p, other.ago(k-1))
+	}
+	if k+1 < len(m.ratioDB) {
+		p = max(p, other.ago(k+1))
+	}
+	return p * dbToPower(m.ratioDB[k])
+}

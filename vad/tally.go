@@ -1,0 +1,480 @@
+package vad
+
+import (
+	"math"
+	"slices"
+)
+
+// TallyConfig holds the rules that turn speech segments into call metrics.
+type TallyConfig struct {
+	// TargetListen is the listen share (0-1) a rep should reach; 0.8 is the
+	// classic 80/20 rule for discovery calls.
+	TargetListen float64
+	// RunGapSec: a speaker's pauses shorter than this, during which the
+	// other side says nothing, stay inside one run. A run is a monologue
+	// (rep) or a story (customer). 1 s matches the eval scorer's rule.
+	RunGapSec float64
+	// TurnMinSec: a run must last this long to take the floor. Shorter
+	// runs ("uh-huh", "right") are backchannels: they switch no turn and
+	// interrupt nobody.
+	TurnMinSec float64
+	// InterruptMinOverlapSec: a turn that starts while the other side is
+	// speaking counts as an interruption only if both talk at once for at
+	// least this long in the turn's first TurnMinSec; less is the normal
+	// latching at a turn boundary.
+	InterruptMinOverlapSec float64
+	// LongSilenceSec: a pause where nobody speaks, between speech, longer
+	// than this is reported as a long silence (dead air).
+	LongSilenceSec float64
+	// RecentWindowSec is the window of the "recent" listen % the live
+	// meter shows beside the whole-call figure.
+	RecentWindowSec float64
+}
+
+// DefaultTallyConfig returns the documented defaults.
+func DefaultTallyConfig() TallyConfig {
+	return TallyConfig{
+		TargetListen:           0.8,
+		RunGapSec:              1.0,
+		TurnMinSec:             1.0,
+		InterruptMinOverlapSec: 0.25,
+		LongSilenceSec:         3.0,
+		RecentWindowSec:        120,
+	}
+}
+
+// Metrics are the call figures at one moment (a live snapshot) or at the
+// end (the report). Times are seconds; percentages are 0-100.
+type Metrics struct {
+	DurationS     float64 `json:"duration_s"`
+	RepTalkS      float64 `json:"rep_talk_s"`
+	CustomerTalkS float64 `json:"customer_talk_s"`
+	// ListenPct is customer talk / (rep talk + customer talk) x 100; 0 when
+	// nobody has spoken. Overlap counts for both.
+	ListenPct float64 `json:"listen_pct"`
+	// RepSharePct and CustomerSharePct are each role's talk as a share of
+	// the whole call time, silences included.
+	RepSharePct      float64 `json:"rep_share_pct"`
+	CustomerSharePct float64 `json:"customer_share_pct"`
+	OverlapS         float64 `json:"overlap_s"`
+	MutualSilenceS   float64 `json:"mutual_silence_s"`
+
+	LongestRepMonologue   Run     `json:"longest_rep_monologue"`
+	LongestCustomerStory  Run     `json:"longest_customer_story"`
+	TurnSwitches          int     `json:"turn_switches"`
+	TurnSwitchesPerMinute float64 `json:"turn_switches_per_min"`
+
+	// RepReplyPause* describe the gap from the end of a customer turn to
+	// the start of the rep's next turn (0 when the rep starts while the
+	// customer is still finishing).
+	RepReplies           int     `json:"rep_replies"`
+	RepReplyPauseMeanS   float64 `json:"rep_reply_pause_mean_s"`
+	RepReplyPauseMedianS float64 `json:"rep_reply_pause_median_s"`
+
+	InterruptionsByRep      int `json:"interruptions_by_rep"`
+	InterruptionsByCustomer int `json:"interruptions_by_customer"`
+
+	LongSilences  []Segment `json:"long_silences"`
+	LongSilenceS  float64   `json:"long_silence_s"`
+	TargetListen  float64   `json:"target_listen_pct"`
+	OnTarget      bool      `json:"on_target"`
+	Interruptions []Event   `json:"interruptions"`
+}
+
+// Run is a monologue or story: its span and length.
+type Run struct {
+	Start float64 `json:"start_s"`
+	End   float64 `json:"end_s"`
+	Dur   float64 `json:"duration_s"`
+}
+
+// Event is a moment in the call attributed to a role.
+type Event struct {
+	At   float64 `json:"at_s"`
+	Role string  `json:"by"`
+}
+
+// Tally accumulates the two roles' segments as they are found and gives
+// call metrics at any moment. Segments that can no longer change are swept
+// once, into running totals; a snapshot only replays the unsettled tail on a
+// copy, so its cost does not grow with the call's length.
+type Tally struct {
+	cfg   TallyConfig
+	segs  [2][]Segment // every segment so far, per role, in time order
+	next  [2]int       // first segment per role not yet swept to its end
+	sweep sweeper
+}
+
+// NewTally returns an empty tally.
+func NewTally(cfg TallyConfig) *Tally {
+	return &Tally{cfg: cfg, sweep: newSweeper(cfg)}
+}
+
+// Config returns the rules the tally uses.
+func (t *Tally) Config() TallyConfig { return t.cfg }
+
+// Add appends a finished segment for a role. Segments of one role must come
+// in time order and not overlap; the two roles may interleave freely.
+// Segments that start before the settled horizon are clipped to it.
+func (t *Tally) Add(r Role, s Segment) {
+	s.Start = max(s.Start, t.sweep.t)
+	if n := len(t.segs[r]); n > 0 {
+		s.Start = max(s.Start, t.segs[r][n-1].End)
+	}
+	if s.End <= s.Start {
+		return
+	}
+	t.segs[r] = append(t.segs[r], s)
+}
+
+// Segments returns a role's finished segments. The slice is the tally's own:
+// do not modify it.
+func (t *Tally) Segments(r Role) []Segment { return t.segs[r] }
+
+// Settle promises that no segment starting before h will be added, for
+// either role, and folds everything before h into the running totals.
+func (t *Tally) Settle(h float64) {
+	if h <= t.sweep.t {
+		return
+	}
+	var tail [2][]Segment
+	for _, r := range Roles {
+		tail[r] = t.segs[r][t.next[r]:]
+	}
+	t.sweep.advance(tail, h)
+	for _, r := range Roles {
+		for t.next[r] < len(t.segs[r]) && t.segs[r][t.next[r]].End <= h {
+			t.next[r]++
+		}
+	}
+}
+
+// Snapshot returns the metrics as of now. open holds each role's segment
+// in progress, if any (zero Segment for none): it counts as talk up to its
+// current end. The tally itself is not changed.
+func (t *Tally) Snapshot(now float64, open [2]Segment) Metrics {
+	m, _ := t.snapshot(now, openTail(open))
+	return m
+}
+
+// openTail turns open segments (zero for none) into pending lists.
+func openTail(open [2]Segment) (p [2][]Segment) {
+	for r, o := range open {
+		if o.End > o.Start {
+			p[r] = []Segment{o}
+		}
+	}
+	return p
+}
+
+// Moment is what is going on at the end of a snapshot, for the live meter.
+type Moment struct {
+	// RunS is how long each role's current run (monologue or story) has
+	// lasted, 0 when it has none: its last speech is over RunGapSec ago,
+	// or the other side spoke since.
+	RunS [2]float64
+	// SilenceS is how long nobody has spoken, 0 while someone does.
+	SilenceS float64
+}
+
+// snapshot sweeps a copy up to now, with pending segments (not added yet,
+// each role's in time order after its added ones) counted as talk.
+func (t *Tally) snapshot(now float64, pending [2][]Segment) (Metrics, Moment) {
+	s := t.sweep.clone()
+	var tail [2][]Segment
+	for _, r := range Roles {
+		tail[r] = append(slices.Clip(t.segs[r][t.next[r]:]), pending[r]...)
+	}
+	s.advance(tail, now)
+	var mo Moment
+	for _, r := range Roles {
+		if ru := s.run[r]; ru.active && !ru.otherInGap && now-ru.end < t.cfg.RunGapSec {
+			mo.RunS[r] = ru.end - ru.start
+		}
+	}
+	if s.inSilence {
+		mo.SilenceS = now - s.silenceStart
+	}
+	return s.finish(now), mo
+}
+
+// Report returns the final metrics for a call of the given duration, once
+// every segment has been added.
+func (t *Tally) Report(duration float64) Metrics {
+	return t.Snapshot(duration, [2]Segment{})
+}
+
+// RecentListenPct is the listen % over the last RecentWindowSec before now,
+// open segments included; ok is false when nobody spoke in that window.
+func (t *Tally) RecentListenPct(now float64, open [2]Segment) (pct float64, ok bool) {
+	return t.recentListenPct(now, openTail(open))
+}
+
+func (t *Tally) recentListenPct(now float64, pending [2][]Segment) (pct float64, ok bool) {
+	from := now - t.cfg.RecentWindowSec
+	var talk [2]float64
+	for _, r := range Roles {
+		talk[r] = clippedTotal(t.segs[r], from, now) + clippedTotal(pending[r], from, now)
+	}
+	if talk[Rep]+talk[Customer] <= 0 {
+		return 0, false
+	}
+	return 100 * talk[Customer] / (talk[Rep] + talk[Customer]), true
+}
+
+// clippedTotal sums the parts of sorted, disjoint segments inside [from, to),
+// walking back from the end so that a recent window costs only its own
+// segments.
+func clippedTotal(segs []Segment, from, to float64) float64 {
+	sum := 0.0
+	for i := len(segs) - 1; i >= 0 && segs[i].End > from; i-- {
+		sum += Segment{max(segs[i].Start, from), min(segs[i].End, to)}.Dur()
+	}
+	return sum
+}
+
+// runState follows one role's current run (monologue or story).
+type runState struct {
+	active      bool
+	start, end  float64 // first and last moment of speech in the run
+	otherInGap  bool    // the other side spoke in a pause of this run
+	qualified   bool    // the run has lasted TurnMinSec: it is a turn
+	overlapped  bool    // the other side was speaking when the run began
+	overlap     float64 // time both spoke, within the run's first TurnMinSec
+	otherEndAt0 float64 // when the other side last stopped, as the run began
+}
+
+// sweeper folds constant-state stretches of the call ("atoms": who is
+// speaking does not change inside one) into the metrics, in time order.
+type sweeper struct {
+	cfg TallyConfig
+	t   float64 // swept up to here
+
+	talk           [2]float64
+	overlap        float64
+	silence        float64
+	speechSeen     bool
+	silenceStart   float64 // start of the current mutual silence
+	inSilence      bool
+	longSilences   []Segment
+	lastEnd        [2]float64 // end of each role's latest speech
+	run            [2]runState
+	longest        [2]Run
+	floor          Role
+	hasFloor       bool
+	switches       int
+	replyPauses    []float64
+	interruptions  [2]int
+	interruptEvent []Event
+}
+
+func newSweeper(cfg TallyConfig) sweeper { return sweeper{cfg: cfg} }
+
+// clone copies the sweeper so that a snapshot can run ahead on the copy.
+func (s *sweeper) clone() sweeper {
+	c := *s
+	c.longSilences = slices.Clone(s.longSilences)
+	c.replyPauses = slices.Clone(s.replyPauses)
+	c.interruptEvent = slices.Clone(s.interruptEvent)
+	return c
+}
+
+// advance sweeps [s.t, to) given each role's segments that may reach into it
+// (sorted, disjoint; parts before s.t are ignored).
+func (s *sweeper) advance(segs [2][]Segment, to float64) {
+	var i [2]int
+	for s.t < to {
+		// Who speaks at s.t, and when does that change next?
+		var on [2]bool
+		next := to
+		for _, r := range Roles {
+			for i[r] < len(segs[r]) && segs[r][i[r]].End <= s.t {
+				i[r]++
+			}
+			if i[r] == len(segs[r]) {
+				continue
+			}
+			g := segs[r][i[r]]
+			if g.Start <= s.t {
+				on[r] = true
+				next = min(next, g.End)
+			} else {
+				next = min(next, g.Start)
+			}
+		}
+		s.atom(s.t, next, on)
+		s.t = next
+	}
+}
+
+// atom folds in [t0, t1) during which on[r] tells whether role r speaks.
+func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
+	d := t1 - t0
+	anyone := on[Rep] || on[Customer]
+	switch {
+	case on[Rep] && on[Customer]:
+		s.overlap += d
+	case !anyone:
+		s.silence += d
+	}
+	if anyone {
+		s.endSilence(t0)
+		s.speechSeen = true
+	} else if !s.inSilence {
+		s.inSilence, s.silenceStart = true, t0
+	}
+	for _, r := range Roles {
+		o := r.other()
+		if !on[r] {
+			if ru := &s.run[r]; ru.active && on[o] {
+				ru.otherInGap = true
+			}
+			continue
+		}
+		s.talk[r] += d
+		ru := &s.run[r]
+		if !ru.active || t0-ru.end >= s.cfg.RunGapSec || ru.otherInGap {
+			s.endRun(r)
+			*ru = runState{active: true, start: t0, end: t0, overlapped: on[o], otherEndAt0: s.lastEnd[o]}
+		}
+		if on[o] && t0 < ru.start+s.cfg.TurnMinSec {
+			ru.overlap += min(t1, ru.start+s.cfg.TurnMinSec) - t0
+		}
+		ru.end = t1
+		if !ru.qualified && ru.end-ru.start >= s.cfg.TurnMinSec {
+			ru.qualified = true
+			s.takeTurn(r, ru)
+		}
+	}
+	for _, r := range Roles {
+		if on[r] {
+			s.lastEnd[r] = t1
+		}
+	}
+}
+
+// takeTurn handles a run that has just become a turn.
+func (s *sweeper) takeTurn(r Role, ru *runState) {
+	if !s.hasFloor {
+		s.floor, s.hasFloor = r, true
+		return
+	}
+	if s.floor == r {
+		return
+	}
+	s.switches++
+	s.floor = r
+	if ru.overlapped && ru.overlap >= s.cfg.InterruptMinOverlapSec {
+		s.interruptions[r]++
+		s.interruptEvent = append(s.interruptEvent, Event{At: ru.start, Role: r.String()})
+		return
+	}
+	if r == Rep {
+		s.replyPauses = append(s.replyPauses, max(0, ru.start-ru.otherEndAt0))
+	}
+}
+
+// endRun closes a role's current run and keeps it if it is the longest.
+func (s *sweeper) endRun(r Role) {
+	ru := &s.run[r]
+	if !ru.active {
+		return
+	}
+	if d := ru.end - ru.start; d > s.longest[r].Dur {
+		s.longest[r] = Run{Start: ru.start, End: ru.end, Dur: d}
+	}
+	ru.active = false
+}
+
+// endSilence closes a mutual silence at t; only silences between speech
+// count as long silences, not the lead-in before anyone spoke.
+func (s *sweeper) endSilence(t float64) {
+	if !s.inSilence {
+		return
+	}
+	s.inSilence = false
+	if s.speechSeen && t-s.silenceStart > s.cfg.LongSilenceSec {
+		s.longSilences = append(s.longSilences, Segment{s.silenceStart, t})
+	}
+}
+
+// finish turns the swept state into metrics at time now. It ends open runs,
+// so it must run on a clone or at the very end.
+func (s *sweeper) finish(now float64) Metrics {
+	for _, r := range Roles {
+		s.endRun(r)
+	}
+	m := Metrics{
+		DurationS:               now,
+		RepTalkS:                s.talk[Rep],
+		CustomerTalkS:           s.talk[Customer],
+		OverlapS:                s.overlap,
+		MutualSilenceS:          s.silence,
+		LongestRepMonologue:     s.longest[Rep],
+		LongestCustomerStory:    s.longest[Customer],
+		TurnSwitches:            s.switches,
+		RepReplies:              len(s.replyPauses),
+		InterruptionsByRep:      s.interruptions[Rep],
+		InterruptionsByCustomer: s.interruptions[Customer],
+		LongSilences:            s.longSilences,
+		TargetListen:            100 * s.cfg.TargetListen,
+		Interruptions:           s.interruptEvent,
+	}
+	if m.LongSilences == nil {
+		m.LongSilences = []Segment{}
+	}
+	if m.Interruptions == nil {
+		m.Interruptions = []Event{}
+	}
+	for _, ls := range s.longSilences {
+		m.LongSilenceS += ls.Dur()
+	}
+	if talk := m.RepTalkS + m.CustomerTalkS; talk > 0 {
+		m.ListenPct = 100 * m.CustomerTalkS / talk
+	}
+	if now > 0 {
+		m.RepSharePct = 100 * m.RepTalkS / now
+		m.CustomerSharePct = 100 * m.CustomerTalkS / now
+		m.TurnSwitchesPerMinute = float64(m.TurnSwitches) / (now / 60)
+	}
+	if len(s.replyPauses) > 0 {
+		p := slices.Clone(s.replyPauses)
+		slices.Sort(p)
+		sum := 0.0
+		for _, v := range p {
+			sum += v
+		}
+		m.RepReplyPauseMeanS = sum / float64(len(p))
+		m.RepReplyPauseMedianS = median(p)
+	}
+	m.round()
+	m.OnTarget = m.RepTalkS+m.CustomerTalkS > 0 && m.ListenPct >= m.TargetListen
+	return m
+}
+
+// round trims the figures to what they can mean: times to the millisecond
+// (boundaries sit on a 10 ms grid), percentages to a hundredth. Sums of
+// many segment lengths otherwise print as 42.57999999999999.
+func (m *Metrics) round() {
+	for _, p := range []*float64{&m.DurationS, &m.RepTalkS, &m.CustomerTalkS, &m.OverlapS, &m.MutualSilenceS,
+		&m.RepReplyPauseMeanS, &m.RepReplyPauseMedianS, &m.LongSilenceS,
+		&m.LongestRepMonologue.Start, &m.LongestRepMonologue.End, &m.LongestRepMonologue.Dur,
+		&m.LongestCustomerStory.Start, &m.LongestCustomerStory.End, &m.LongestCustomerStory.Dur} {
+		*p = roundTime(*p)
+	}
+	for _, p := range []*float64{&m.ListenPct, &m.RepSharePct, &m.CustomerSharePct, &m.TurnSwitchesPerMinute, &m.TargetListen} {
+		*p = math.Round(*p*100) / 100
+	}
+}
+
+// median of sorted values, averaging the middle pair.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}

@@ -1,0 +1,271 @@
+package vad
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+func segs(xs ...float64) []Segment {
+	var out []Segment
+	for i := 0; i+1 < len(xs); i += 2 {
+		out = append(out, Segment{xs[i], xs[i+1]})
+	}
+	return out
+}
+
+// report runs a tally over complete segment lists, the way the analyzer
+// ends a call.
+func report(rep, cust []Segment, dur float64) Metrics {
+	t := NewTally(DefaultTallyConfig())
+	for _, s := range rep {
+		t.Add(Rep, s)
+	}
+	for _, s := range cust {
+		t.Add(Customer, s)
+	}
+	t.Settle(dur)
+	return t.Report(dur)
+}
+
+func TestTallyHandComputed(t *testing.T) {
+	tests := []struct {
+		name      string
+		rep, cust []Segment
+		dur       float64
+		check     func(t *testing.T, m Metrics)
+	}{
+		{
+			// rep 0-10, customer 11-15, rep 16-20.
+			name: "alternation",
+			rep:  segs(0, 10, 16, 20), cust: segs(11, 15), dur: 20,
+			check: func(t *testing.T, m Metrics) {
+				want := Metrics{
+					DurationS: 20, RepTalkS: 14, CustomerTalkS: 4,
+					ListenPct: 22.22, RepSharePct: 70, CustomerSharePct: 20,
+					OverlapS: 0, MutualSilenceS: 2,
+					LongestRepMonologue:  Run{0, 10, 10},
+					LongestCustomerStory: Run{11, 15, 4},
+					TurnSwitches:         2, TurnSwitchesPerMinute: 6,
+					RepReplies: 1, RepReplyPauseMeanS: 1, RepReplyPauseMedianS: 1,
+					LongSilences: []Segment{}, TargetListen: 80, Interruptions: []Event{},
+				}
+				if !reflect.DeepEqual(m, want) {
+					t.Errorf("got  %+v\nwant %+v", m, want)
+				}
+			},
+		},
+		{
+			// The customer backchannels at 3 s (no turn), interrupts at 7 s
+			// while the rep talks until 8 s, the rep says "mm" at 12.5 s
+			// (no turn), 4 s of dead air, then the rep replies at 17 s.
+			name: "interruption, backchannels, dead air",
+			rep:  segs(0, 8, 12.5, 13, 17, 20), cust: segs(3, 3.4, 7, 12), dur: 20,
+			check: func(t *testing.T, m Metrics) {
+				want := Metrics{
+					DurationS: 20, RepTalkS: 11.5, CustomerTalkS: 5.4,
+					ListenPct: 31.95, RepSharePct: 57.5, CustomerSharePct: 27,
+					OverlapS: 1.4, MutualSilenceS: 4.5,
+					LongestRepMonologue:  Run{0, 8, 8},
+					LongestCustomerStory: Run{7, 12, 5},
+					TurnSwitches:         2, TurnSwitchesPerMinute: 6,
+					RepReplies: 1, RepReplyPauseMeanS: 5, RepReplyPauseMedianS: 5,
+					InterruptionsByCustomer: 1,
+					LongSilences:            segs(13, 17), LongSilenceS: 4,
+					TargetListen:  80,
+					Interruptions: []Event{{At: 7, Role: "customer"}},
+				}
+				if !reflect.DeepEqual(m, want) {
+					t.Errorf("got  %+v\nwant %+v", m, want)
+				}
+			},
+		},
+		{
+			// Pauses under 1 s stay in one monologue; a customer word in a
+			// pause ends it; a pause of 1.5 s ends it too.
+			name: "monologue merging",
+			rep:  segs(0, 5, 5.5, 9, 9.8, 12, 13.5, 15, 20, 25, 25.8, 30), cust: segs(25.2, 25.5), dur: 30,
+			check: func(t *testing.T, m Metrics) {
+				if m.LongestRepMonologue != (Run{0, 12, 12}) {
+					t.Errorf("longest monologue %+v, want 0-12", m.LongestRepMonologue)
+				}
+				if m.TurnSwitches != 0 {
+					t.Errorf("turn switches %d, want 0 (the customer only backchannels)", m.TurnSwitches)
+				}
+			},
+		},
+		{
+			// Both speak over each other for 0.1 s at a turn boundary:
+			// latching, not an interruption; the reply pause is 0.
+			name: "latching is no interruption",
+			rep:  segs(0, 5), cust: segs(4.9, 9), dur: 10,
+			check: func(t *testing.T, m Metrics) {
+				if m.InterruptionsByCustomer != 0 || m.TurnSwitches != 1 {
+					t.Errorf("interruptions %d switches %d, want 0 and 1", m.InterruptionsByCustomer, m.TurnSwitches)
+				}
+			},
+		},
+		{
+			name: "silence only",
+			dur:  30,
+			check: func(t *testing.T, m Metrics) {
+				if m.ListenPct != 0 || m.OnTarget || m.MutualSilenceS != 30 || len(m.LongSilences) != 0 {
+					t.Errorf("got %+v, want no talk, not on target, 30 s of silence, no long silences (no speech around them)", m)
+				}
+			},
+		},
+		{
+			name: "customer only is on target",
+			cust: segs(1, 9), dur: 10,
+			check: func(t *testing.T, m Metrics) {
+				if m.ListenPct != 100 || !m.OnTarget {
+					t.Errorf("listen %v on target %v, want 100 and true", m.ListenPct, m.OnTarget)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.check(t, report(tc.rep, tc.cust, tc.dur))
+		})
+	}
+}
+
+// randomCall makes a plausible call: alternating turns with gaps,
+// backchannels and overlaps, on a 10 ms grid.
+func randomCall(r *rand.Rand, dur float64) (rep, cust []Segment) {
+	var out [2][]Segment
+	t := 0.0
+	who := 0
+	grid := func(x float64) float64 { return math.Round(x*100) / 100 }
+	for t < dur {
+		start := grid(t + r.Float64()*2 - 0.5)
+		end := grid(start + 0.2 + r.Float64()*8)
+		if n := len(out[who]); n > 0 && start <= out[who][n-1].End {
+			start = out[who][n-1].End + 0.01
+		}
+		if start < 0 {
+			start = 0
+		}
+		if end > dur {
+			end = dur
+		}
+		if end > start {
+			out[who] = append(out[who], Segment{start, end})
+		}
+		t = end
+		if r.Float64() < 0.8 {
+			who = 1 - who
+		}
+	}
+	return out[0], out[1]
+}
+
+// The incremental tally (settling as it goes, snapshots on the way) must
+// end where the batch one does, whatever the interleaving of the roles.
+func TestTallyIncrementalMatchesBatch(t *testing.T) {
+	for seed := range uint64(50) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		rep, cust := randomCall(r, 300)
+		want := report(rep, cust, 300)
+
+		tl := NewTally(DefaultTallyConfig())
+		i, j := 0, 0
+		for i < len(rep) || j < len(cust) {
+			// Add whichever role comes next, sometimes lagging one role.
+			if j == len(cust) || (i < len(rep) && (rep[i].Start < cust[j].Start || r.IntN(4) == 0)) {
+				tl.Add(Rep, rep[i])
+				i++
+			} else {
+				tl.Add(Customer, cust[j])
+				j++
+			}
+			// Settle up to where both roles are known to be final.
+			h := 300.0
+			if i < len(rep) {
+				h = min(h, rep[i].Start)
+			}
+			if j < len(cust) {
+				h = min(h, cust[j].Start)
+			}
+			tl.Settle(h)
+			_ = tl.Snapshot(h, [2]Segment{}) // must not disturb the tally
+		}
+		tl.Settle(300)
+		if got := tl.Report(300); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: incremental\n%+v\nbatch\n%+v", seed, got, want)
+		}
+	}
+}
+
+// A snapshot at time now equals the report of the call cut at now.
+func TestTallySnapshotIsReportOfThePast(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	rep, cust := randomCall(r, 200)
+	cut := func(s []Segment, now float64) []Segment {
+		var out []Segment
+		for _, x := range s {
+			if x.Start < now {
+				out = append(out, Segment{x.Start, min(x.End, now)})
+			}
+		}
+		return out
+	}
+	for _, now := range []float64{17.3, 60, 123.45, 199.99} {
+		tl := NewTally(DefaultTallyConfig())
+		// Everything that started before now, with the segment in
+		// progress at now passed as open.
+		var open [2]Segment
+		for ri, list := range [][]Segment{rep, cust} {
+			for _, s := range list {
+				switch {
+				case s.End <= now:
+					tl.Add(Role(ri), s)
+				case s.Start < now:
+					open[ri] = Segment{s.Start, now}
+				}
+			}
+		}
+		h := now
+		for _, o := range open {
+			if o.End > o.Start {
+				h = min(h, o.Start)
+			}
+		}
+		tl.Settle(h)
+		got := tl.Snapshot(now, open)
+		want := report(cut(rep, now), cut(cust, now), now)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("now=%v: snapshot\n%+v\nreport of the past\n%+v", now, got, want)
+		}
+	}
+}
+
+func TestRecentListenPct(t *testing.T) {
+	tl := NewTally(DefaultTallyConfig()) // 120 s window
+	tl.Add(Rep, Segment{0, 100})
+	tl.Add(Customer, Segment{100, 130})
+	tl.Add(Rep, Segment{130, 150})
+	// Window 60-180: rep 40 (60-100) + 20 (130-150), customer 30, plus the
+	// customer's open segment 170-180.
+	got, ok := tl.RecentListenPct(180, [2]Segment{{}, {170, 180}})
+	if want := 100 * 40.0 / 100; !ok || math.Abs(got-want) > 1e-9 {
+		t.Errorf("recent listen %v %v, want %v", got, ok, want)
+	}
+	if _, ok := NewTally(DefaultTallyConfig()).RecentListenPct(10, [2]Segment{}); ok {
+		t.Error("empty tally reports a recent listen %")
+	}
+}
+
+func TestTallyAddIgnoresOverlapsAndSettledPast(t *testing.T) {
+	tl := NewTally(DefaultTallyConfig())
+	tl.Add(Rep, Segment{0, 5})
+	tl.Add(Rep, Segment{4, 6}) // overlaps the previous: clipped to 5-6
+	tl.Settle(10)
+	tl.Add(Rep, Segment{8, 12}) // starts before the settled horizon: clipped to 10-12
+	m := tl.Report(12)
+	if m.RepTalkS != 8 {
+		t.Errorf("rep talk %v, want 8", m.RepTalkS)
+	}
+}
