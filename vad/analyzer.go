@@ -22,7 +22,16 @@ const dominanceDB = 10.0
 // background, and even babble rarely dips 3 dB under its own 90th
 // percentile for a whole smoothing window; a clean or steady line loses
 // nothing to this gate.
-const provisionalOverMinDB = 3.0
+const provisionalOverMinDB = 1.0
+
+// provisionalTextureDB, provisionalBabbleDB: on a babble-like channel
+// (texture over provisionalTextureDB) the provisional gate rises by up to
+// provisionalBabbleDB more: babble's smoothed level spans 3-6 dB over its
+// lowest, and a talker over babble still clears that.
+const (
+	provisionalTextureDB = 1.0
+	provisionalBabbleDB  = 3.0
+)
 
 // channel is the per-channel state of the analyzer.
 type channel struct {
@@ -34,6 +43,28 @@ type channel struct {
 	lag        measureRing // the latest frames' measures, for smoothing and the decision delay
 	det        detector
 	minSmooth  float64 // lowest smoothed level (dB) so far, for the provisional gate
+	// smFloor follows the minimum of the smoothed level: unlike the frame
+	// floor, it does not drop into the brief gaps of babble.
+	smFloor floorTracker
+	// textureDB is how far the smoothed floor sits over the frame floor:
+	// about 0 dB on a steady background (hiss, hum, a clean line), 6-25 dB
+	// in babble, whose frames dip into brief gaps that a 400 ms mean never
+	// sees. Updated every bgUpdateFrames.
+	textureDB float64
+	// The background thresholds as linear power, recomputed only when the
+	// background estimate moves (every few frames), not every frame.
+	thrBG           float64
+	startBG, stayBG float64
+}
+
+// bgThresholds returns the start and stay thresholds the background sets.
+func (ch *channel) bgThresholds(cfg *Config) (start, stay float64) {
+	if b := ch.background.bgDB; b != ch.thrBG {
+		ch.thrBG = b
+		ch.startBG = dbToPower(b + cfg.StartOverBackgroundDB)
+		ch.stayBG = dbToPower(b + cfg.StayOverBackgroundDB)
+	}
+	return ch.startBG, ch.stayBG
 }
 
 // frameMeasure is what the decision needs of one frame of one channel.
@@ -43,17 +74,27 @@ type frameMeasure struct {
 	own float64 // band power less the predicted leak from the other side
 }
 
-// measureRing holds the measures of the latest frames.
+// measureRing holds the measures of the latest frames, with running sums
+// of own power so that a smoothing window's mean costs two lookups.
 type measureRing struct {
-	m []frameMeasure
-	n int64 // frames pushed
+	m   []frameMeasure
+	cum []float64 // cum[t%len] = sum of clamped own power of frames before t
+	sum float64
+	n   int64 // frames pushed
 }
 
-func newMeasureRing(n int) measureRing { return measureRing{m: make([]frameMeasure, n)} }
+// newMeasureRing holds n frames; cum needs one more slot for the window's
+// end.
+func newMeasureRing(n int) measureRing {
+	return measureRing{m: make([]frameMeasure, n), cum: make([]float64, n+1)}
+}
 
 func (r *measureRing) push(m frameMeasure) {
+	r.cum[r.n%int64(len(r.cum))] = r.sum
 	r.m[r.n%int64(len(r.m))] = m
+	r.sum += max(m.own, 0)
 	r.n++
+	r.cum[r.n%int64(len(r.cum))] = r.sum
 }
 
 // at returns frame t's measure; t must be one of the latest len(m) frames.
@@ -62,11 +103,8 @@ func (r *measureRing) at(t int64) frameMeasure { return r.m[t%int64(len(r.m))] }
 // mean returns the mean own power (negative values, left by the leak
 // subtraction, as 0) of frames [from, to), which must all be in the ring.
 func (r *measureRing) mean(from, to int64) float64 {
-	sum := 0.0
-	for t := from; t < to; t++ {
-		sum += max(r.m[t%int64(len(r.m))].own, 0)
-	}
-	return sum / float64(to-from)
+	n := int64(len(r.cum))
+	return max(r.cum[to%n]-r.cum[from%n], 0) / float64(to-from)
 }
 
 // Analyzer runs voice activity detection on a call's two channels (rep and
@@ -78,7 +116,7 @@ type Analyzer struct {
 	frameSec   float64
 	ch         [2]channel
 	pending    [2][]float32 // samples of an incomplete frame, per channel
-	scratch    []float64
+	energy     [2][]float64 // band power of a block's frames, per channel
 	frames     int64
 	samples    int64 // per channel, partial frames included
 	tally      *Tally
@@ -106,7 +144,6 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 		rate:       sampleRate,
 		hop:        hop,
 		frameSec:   float64(hop) / float64(sampleRate),
-		scratch:    make([]float64, hop),
 		tally:      NewTally(tcfg),
 		absFloor:   dbToPower(cfg.AbsFloorDBFS),
 		startRatio: dbToPower(cfg.StartSNRDB),
@@ -127,6 +164,7 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 			det:        newDetector(cfg, a.frameSec),
 			lag:        newMeasureRing(2*a.half + 1),
 			minSmooth:  math.Inf(1),
+			smFloor:    newFloorTracker(int(math.Round(float64(cfg.NoiseWindowMS)/1000/a.frameSec)), 0),
 		}
 		a.pending[c] = make([]float32, 0, hop)
 	}
@@ -172,28 +210,66 @@ func (a *Analyzer) Write(rep, customer []float32) error {
 		if len(a.pending[0]) < a.hop {
 			return nil
 		}
-		a.frame([2][]float32{a.pending[0], a.pending[1]})
+		a.energies([2][]float32{a.pending[0], a.pending[1]})
 		a.pending[0], a.pending[1] = a.pending[0][:0], a.pending[1][:0]
 	}
-	for len(x[0]) >= a.hop {
-		a.frame([2][]float32{x[0][:a.hop], x[1][:a.hop]})
-		x[0], x[1] = x[0][a.hop:], x[1][a.hop:]
-	}
+	whole := len(x[0]) / a.hop * a.hop
+	a.energies([2][]float32{x[0][:whole], x[1][:whole]})
 	for c := range x {
-		a.pending[c] = append(a.pending[c], x[c]...)
+		a.pending[c] = append(a.pending[c], x[c][whole:]...)
 	}
 	a.settle()
 	return nil
 }
 
-// frame analyzes one frame of both channels: it measures the frame and
+// parallelMinFrames: a block this long has its two channels filtered at
+// once on two goroutines. Live calls write a packet (2 frames) at a time
+// and stay on one; files are read in blocks of dozens of frames, and the
+// band filter is the larger half of the work.
+const parallelMinFrames = 32
+
+// energies measures the whole frames of a block (both channels the same
+// length, a multiple of the hop) and analyzes them frame by frame. Each
+// channel's band filter only depends on its own samples, so the two can
+// run side by side; the rest depends on both and runs in order.
+func (a *Analyzer) energies(x [2][]float32) {
+	n := len(x[0]) / a.hop
+	for c := range a.energy {
+		if cap(a.energy[c]) < n {
+			a.energy[c] = make([]float64, n)
+		}
+		a.energy[c] = a.energy[c][:n]
+	}
+	measure := func(c int) {
+		f, e := a.ch[c].filt, a.energy[c]
+		for i := range e {
+			e[i] = f.energy(x[c][i*a.hop:(i+1)*a.hop]) / float64(a.hop)
+		}
+	}
+	if n >= parallelMinFrames {
+		done := make(chan struct{})
+		go func() {
+			measure(0)
+			close(done)
+		}()
+		measure(1)
+		<-done
+	} else {
+		measure(0)
+		measure(1)
+	}
+	for i := range n {
+		a.frame([2]float64{a.energy[0][i], a.energy[1][i]})
+	}
+}
+
+// frame analyzes one frame of both channels from its band powers: it
 // updates the floor and leak models at once, then decides the frame that
 // is a half smoothing window old, whose window is now complete.
-func (a *Analyzer) frame(x [2][]float32) {
-	var p, fl, sp [2]float64
+func (a *Analyzer) frame(p [2]float64) {
+	var fl, sp [2]float64
 	for c := range a.ch {
 		ch := &a.ch[c]
-		p[c] = ch.filt.energy(x[c], a.scratch) / float64(a.hop)
 		fl[c] = max(ch.floor.update(p[c]), a.absFloor)
 		sp[c] = max(p[c]-fl[c], 0)
 		ch.hist.push(sp[c])
@@ -223,47 +299,59 @@ func (a *Analyzer) frame(x [2][]float32) {
 // places the edges of speech to the frame; the smoothed level keeps babble
 // and noise bursts out, which lets the frame thresholds sit low enough to
 // follow quiet speech in steady noise.
-func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm [2]float64) {
+func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB [2]float64) {
 	h := int64(a.half)
 	for c := range a.ch {
 		ch := &a.ch[c]
 		m[c] = ch.lag.at(t)
-		sm[c] = max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor)
-		smDB := powerToDB(sm[c])
+		smDB[c] = powerToDB(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
 		bg := &ch.background
 		smBG := bg.smoothDB
 		if math.IsInf(smBG, -1) {
-			smBG = min(ch.minSmooth, smDB) + provisionalOverMinDB
+			smBG = min(ch.minSmooth, smDB[c]) + provisionalOverMinDB + min(max(ch.textureDB-provisionalTextureDB, 0), provisionalBabbleDB)
 		}
+		startBG, stayBG := ch.bgThresholds(&a.cfg)
 		own, fl := m[c].own, m[c].fl
 		switch {
 		case m[c].p < a.absFloor:
 			lv[c] = quiet
-		case own >= max(a.startRatio*fl, dbToPower(bg.bgDB+a.cfg.StartOverBackgroundDB)) &&
-			smDB >= smBG+a.cfg.SmoothStartOverBackgroundDB:
+		case own >= max(a.startRatio*fl, startBG) && smDB[c] >= smBG+a.cfg.SmoothStartOverBackgroundDB:
 			lv[c] = hot
-		case own >= max(a.stayRatio*fl, dbToPower(bg.bgDB+a.cfg.StayOverBackgroundDB)) &&
-			smDB >= smBG+a.cfg.SmoothStayOverBackgroundDB:
+		case own >= max(a.stayRatio*fl, stayBG) && smDB[c] >= smBG+a.cfg.SmoothStayOverBackgroundDB:
 			lv[c] = warm
 		}
 	}
-	return lv, m, sm
+	return lv, m, smDB
 }
 
 // decide classifies frame t for good: it updates the background models
 // and feeds the detectors.
 func (a *Analyzer) decide(t, end int64) {
-	lv, m, sm := a.classify(t, end)
+	lv, m, smDB := a.classify(t, end)
+	var ref, sf [2]float64
+	h := int64(a.half)
 	for c := range a.ch {
 		ch := &a.ch[c]
-		ch.minSmooth = min(ch.minSmooth, powerToDB(sm[c]))
+		ch.minSmooth = min(ch.minSmooth, smDB[c])
+		sf[c] = ch.smFloor.update(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
+		ref[c] = max(m[c].fl, sf[c])
+	}
+	for c := range a.ch {
+		ch := &a.ch[c]
 		// While the other side clearly speaks and dominates, this side
 		// mostly listens: what this channel carries then is its background.
 		// Dominance is judged over each side's own noise floor, so that a
 		// channel full of babble does not pass for a talker over a clean
 		// one.
-		dominated := lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*m[1-c].fl
-		ch.background.add(powerToDB(max(m[c].own, m[c].fl)), powerToDB(sm[c]), dominated)
+		dominated := lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
+		lin := max(m[c].own, m[c].fl)
+		if DebugFrame != nil {
+			DebugFrame(c, t, m[c].p, m[c].fl, m[c].own, smDB[c], ch.background.bgDB, ch.background.smoothDB, int(lv[c]), powerToDB(sf[c]/m[c].fl))
+		}
+		if t%bgUpdateFrames == 0 {
+			ch.textureDB = powerToDB(sf[c] / m[c].fl)
+		}
+		ch.background.add(powerToDB(lin), lin, smDB[c], dominated, ch.textureDB)
 		if s, ok := ch.det.push(lv[c]); ok {
 			a.tally.Add(Role(c), a.segment(s))
 		}

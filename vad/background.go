@@ -65,7 +65,7 @@ const (
 	bgMinSec = 2.0
 	// bgUpdateFrames: percentiles are recomputed this often; they move
 	// slowly and a query walks every bin.
-	bgUpdateFrames = 10
+	bgUpdateFrames = 25
 )
 
 type histogram struct {
@@ -115,13 +115,13 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 	}
 }
 
-// add takes the next frame's level and smoothed level (dB). A frame's level
-// enters the background histogram at once if the other side is speaking
-// loud and clear (this side is then listening). Otherwise its level and
-// smoothed level enter once it is len(ring) frames old and no loud frame
-// came within len(ring) frames on either side of it. The smoothed levels of
-// quiet blocks enter when the block is complete.
-func (m *backgroundModel) add(db, sdb float64, otherTalking bool) {
+// add takes the next frame's level (dB, and as linear power) and smoothed
+// level (dB). A frame's level enters the background histogram at once if
+// the other side is speaking loud and clear (this side is then listening).
+// Otherwise its level and smoothed level enter once it is len(ring) frames
+// old and no loud frame came within len(ring) frames on either side of it.
+// The smoothed levels of quiet blocks enter when the block is complete.
+func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB float64) {
 	d := int64(len(m.ring))
 	if otherTalking {
 		m.bg.add(db)
@@ -135,7 +135,7 @@ func (m *backgroundModel) add(db, sdb float64, otherTalking bool) {
 		}
 		m.iso.add(old[1])
 	}
-	if blk, ok := m.blocks.add(db, sdb); ok {
+	if blk, ok := m.blocks.add(lin, sdb, textureDB); ok {
 		for _, v := range blk {
 			m.quiet.add(v)
 		}
@@ -192,6 +192,13 @@ const (
 	// quantile lands on speech, which is far louder than the quietest
 	// block on a clean line (babble blocks, by contrast, vary by a few dB).
 	quietMaxOverMinDB = 6.0
+	// quietMinOverMinDB, quietTextureMarginDB: a steady background (hiss,
+	// hum) varies far less from block to block than babble, so the margin
+	// over the quietest block shrinks to this when the channel's texture
+	// (see channel.texture) says steady; quiet speech at 5 dB SNR raises a
+	// block by 3-6 dB and must not pass for background.
+	quietMinOverMinDB    = 2.0
+	quietTextureMarginDB = 2.0
 	// quietMinBlocks must be seen before any block can be judged quiet.
 	quietMinBlocks = 4
 )
@@ -216,12 +223,12 @@ func newQuietBlocks(frameSec float64) quietBlocks {
 	return quietBlocks{len: n, cur: make([]float64, 0, n), means: make([]float64, w), sorted: make([]float64, 0, w)}
 }
 
-// add takes a frame's level and smoothed level (dB); when they complete a
-// quiet block, it returns the block's smoothed levels, valid until the next
-// call.
-func (q *quietBlocks) add(db, sdb float64) ([]float64, bool) {
+// add takes a frame's power (linear) and smoothed level (dB); when they
+// complete a quiet block, it returns the block's smoothed levels, valid
+// until the next call.
+func (q *quietBlocks) add(lin, sdb, textureDB float64) ([]float64, bool) {
 	q.cur = append(q.cur, sdb)
-	q.sum += dbToPower(db)
+	q.sum += lin
 	if len(q.cur) < q.len {
 		return nil, false
 	}
@@ -236,7 +243,8 @@ func (q *quietBlocks) add(db, sdb float64) ([]float64, bool) {
 	}
 	q.sorted = append(q.sorted[:0], q.means[:min(q.n, len(q.means))]...)
 	slices.Sort(q.sorted)
-	limit := min(q.sorted[int(quietQuantile*float64(len(q.sorted)-1))], q.sorted[0]+quietMaxOverMinDB)
+	over := min(max(textureDB+quietTextureMarginDB, quietMinOverMinDB), quietMaxOverMinDB)
+	limit := min(q.sorted[int(quietQuantile*float64(len(q.sorted)-1))], q.sorted[0]+over)
 	if mean > limit {
 		return nil, false
 	}

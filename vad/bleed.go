@@ -56,30 +56,39 @@ func newLeakModel(maxDelayFrames int) leakModel {
 	return m
 }
 
-// history is a ring of a channel's recent speech power, newest last.
+// history is a ring of a channel's recent speech power, newest last, kept
+// in dB as well: the leak model compares every delay every frame, and one
+// logarithm per frame is much cheaper than one per delay.
 type history struct {
 	p   []float64
+	db  []float64
 	pos int // next slot to write
 }
 
-func newHistory(n int) history { return history{p: make([]float64, n)} }
+func newHistory(n int) history { return history{p: make([]float64, n), db: make([]float64, n)} }
 
 func (h *history) push(v float64) {
 	h.p[h.pos] = v
+	h.db[h.pos] = powerToDB(v)
 	h.pos++
 	if h.pos == len(h.p) {
 		h.pos = 0
 	}
 }
 
-// ago returns the value k frames before the newest (k = 0 is the newest).
-func (h *history) ago(k int) float64 {
+func (h *history) index(k int) int {
 	i := h.pos - 1 - k
 	if i < 0 {
 		i += len(h.p)
 	}
-	return h.p[i]
+	return i
 }
+
+// ago returns the value k frames before the newest (k = 0 is the newest).
+func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
+
+// agoDB is ago in dB.
+func (h *history) agoDB(k int) float64 { return h.db[h.index(k)] }
 
 // learn updates the model with this channel's speech power now (own) and
 // the other channel's recent speech powers, on a frame where the other side
@@ -87,11 +96,12 @@ func (h *history) ago(k int) float64 {
 func (m *leakModel) learn(own float64, other *history, strong float64) {
 	ownDB := max(powerToDB(own), leakFloorDB)
 	for k := range m.ratioDB {
-		o := other.ago(k)
+		i := other.index(k)
+		o := other.p[i]
 		if o < strong || o <= own {
 			continue
 		}
-		r := max(ownDB-powerToDB(o), leakFloorDB)
+		r := max(ownDB-other.db[i], leakFloorDB)
 		step := leakStepDB
 		if m.updates[k] < leakFastSteps {
 			step = leakFastStepDB

@@ -55,7 +55,9 @@ const analyzeBlockFrames = 8192
 
 // Analyze reads a whole call from r (sampleRate Hz, channels per m) and
 // returns its result. Memory stays constant whatever the call's length,
-// apart from the segments themselves.
+// apart from the segments themselves. Reading (and decoding) runs on a
+// goroutine of its own, ahead of the analysis, so a long file keeps both
+// cores busy.
 func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfig) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, err
@@ -64,26 +66,59 @@ func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfi
 	if err != nil {
 		return Result{}, err
 	}
-	buf := make([][]float32, m.Channels)
-	for c := range buf {
-		buf[c] = make([]float32, analyzeBlockFrames)
+	type block struct {
+		buf [][]float32
+		n   int
+		err error
 	}
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			if werr := a.Write(buf[m.Rep][:n], buf[m.Customer][:n]); werr != nil {
-				return Result{}, werr
+	// Three buffers: one being read, one being analyzed, one spare.
+	free := make(chan [][]float32, 3)
+	full := make(chan block, 3)
+	stop := make(chan struct{})
+	defer close(stop)
+	for range 3 {
+		buf := make([][]float32, m.Channels)
+		for c := range buf {
+			buf[c] = make([]float32, analyzeBlockFrames)
+		}
+		free <- buf
+	}
+	go func() {
+		defer close(full)
+		for {
+			var buf [][]float32
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			n, err := r.Read(buf)
+			if err == nil && n == 0 {
+				err = errors.New("reader returned no samples and no error")
+			}
+			select {
+			case full <- block{buf, n, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
 			}
 		}
-		if err == io.EOF {
+	}()
+	for b := range full {
+		if b.n > 0 {
+			if err := a.Write(b.buf[m.Rep][:b.n], b.buf[m.Customer][:b.n]); err != nil {
+				return Result{}, err
+			}
+		}
+		if b.err == io.EOF {
 			break
 		}
-		if err != nil {
-			return Result{}, err
+		if b.err != nil {
+			return Result{}, b.err
 		}
-		if n == 0 {
-			return Result{}, errors.New("reader returned no samples and no error")
-		}
+		free <- b.buf
 	}
 	a.Close()
 	return a.Result(), nil

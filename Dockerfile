@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# talkratio: one static binary with the dashboard embedded.
+#
+#   docker build -t talkratio .
+#   docker run -p 8080:8080 -p 8443:8443/udp -v talkratio-data:/data \
+#     talkratio serve -addr :8080 -ice-port 8443 -public-ip <host IP>
+
+FROM golang:1.26.8-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+# Pure Go (pion's WebRTC and Opus included): a static binary that runs on
+# distroless/static.
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/talkratio ./cmd/talkratio \
+ && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/talkratio /talkratio
+COPY --from=build --chown=nonroot:nonroot /out/data /data
+USER nonroot:nonroot
+WORKDIR /data
+VOLUME /data
+# HTTP (dashboard, WHIP, API, metrics) and the single UDP port all WebRTC
+# media uses.
+EXPOSE 8080/tcp 8443/udp
+# No shell or curl in the image: the binary probes itself.
+HEALTHCHECK --interval=15s --timeout=4s --start-period=5s --retries=3 \
+  CMD ["/talkratio", "healthcheck", "-url", "http://127.0.0.1:8080/livez"]
+ENTRYPOINT ["/talkratio"]
+CMD ["serve", "-addr", ":8080", "-ice-port", "8443"]

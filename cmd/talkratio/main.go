@@ -1,0 +1,59 @@
+// Command talkratio shows a sales rep how much of a call they spend
+// listening.
+//
+//	talkratio serve                    live service: WHIP ingest, dashboard, metrics
+//	talkratio analyze [flags] FILE...  analyze recorded calls (WAV)
+//
+// main stays thin: it parses flags, wires packages together and turns
+// errors into exit codes. The work lives in audio, vad and server.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command ran and something failed (a bad file, a server error)
+	exitUsage = 2 // the command line itself is wrong
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `talkratio shows a sales rep how much of a call they spend listening.
+
+Usage:
+  talkratio serve [flags]              run the live service (dashboard on http://localhost:8080)
+  talkratio analyze [flags] FILE...    analyze recorded calls (stereo WAV)
+  talkratio analyze --rep A.wav --customer B.wav
+                                       analyze a call recorded as two mono WAVs
+  talkratio healthcheck [-url URL]     exit 0 if the service answers /livez (for containers)
+
+Run 'talkratio COMMAND -h' for a command's flags.
+`
+
+// run executes the command line and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "analyze":
+		return runAnalyze(args[1:], stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
+	case "healthcheck":
+		return runHealthcheck(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "talkratio: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}

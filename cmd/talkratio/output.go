@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"talkratio/vad"
+)
+
+// jsonReport is what --format json prints for one call: every metric of
+// vad.Metrics at the top level, plus the segments and where they came from.
+// One call prints one indented object; a batch prints one object per line
+// (JSON Lines), failed files included with "error" set.
+type jsonReport struct {
+	File         string `json:"file,omitempty"`
+	RepFile      string `json:"rep_file,omitempty"`
+	CustomerFile string `json:"customer_file,omitempty"`
+	Error        string `json:"error,omitempty"`
+	SampleRate   int    `json:"sample_rate,omitempty"`
+	Channels     int    `json:"channels,omitempty"`
+	RepChannel   *int   `json:"rep_channel,omitempty"`
+	CustChannel  *int   `json:"customer_channel,omitempty"`
+	Verdict      string `json:"verdict,omitempty"`
+	*vad.Result
+}
+
+type reportWriter struct {
+	format string
+	batch  bool
+	w      *bufio.Writer
+	csv    *csv.Writer
+}
+
+func newReportWriter(format string, w io.Writer, batch bool) *reportWriter {
+	rw := &reportWriter{format: format, batch: batch, w: bufio.NewWriter(w)}
+	if format == "csv" {
+		rw.csv = csv.NewWriter(rw.w)
+		rw.csv.Write(csvHeader)
+	}
+	return rw
+}
+
+func (rw *reportWriter) write(r callResult) error {
+	switch rw.format {
+	case "json":
+		return rw.writeJSON(r)
+	case "csv":
+		return rw.csv.Write(csvRow(r))
+	}
+	if r.Err != nil {
+		return nil // already on stderr
+	}
+	writeText(rw.w, r)
+	return nil
+}
+
+func (rw *reportWriter) flush() error {
+	if rw.csv != nil {
+		rw.csv.Flush()
+		if err := rw.csv.Error(); err != nil {
+			return err
+		}
+	}
+	return rw.w.Flush()
+}
+
+func (rw *reportWriter) writeJSON(r callResult) error {
+	rep := jsonReport{File: r.File, RepFile: r.RepFile, CustomerFile: r.CustomerFile}
+	if r.Err != nil {
+		if !rw.batch {
+			return nil // one file: the error is on stderr, and stdout stays empty
+		}
+		rep.Error = r.Err.Error()
+	} else {
+		rep.SampleRate, rep.Channels = r.Format.SampleRate, r.Format.Channels
+		if r.File != "" {
+			rep.RepChannel, rep.CustChannel = &r.Map.Rep, &r.Map.Customer
+		}
+		rep.Verdict = verdict(r.Result.Metrics)
+		rep.Result = &r.Result
+	}
+	enc := json.NewEncoder(rw.w)
+	if !rw.batch {
+		enc.SetIndent("", "  ")
+	}
+	return enc.Encode(rep)
+}
+
+// verdict is the one-line judgement against the target.
+func verdict(m vad.Metrics) string {
+	switch {
+	case m.RepTalkS+m.CustomerTalkS == 0:
+		return "no speech found"
+	case m.OnTarget:
+		return fmt.Sprintf("on target: the rep listened %.0f%% of the talk time (target %.0f%%)", m.ListenPct, m.TargetListen)
+	}
+	return fmt.Sprintf("below target: the rep listened %.0f%% of the talk time (target %.0f%%) and talked %.0f%%", m.ListenPct, m.TargetListen, 100-m.ListenPct)
+}
+
+var csvHeader = []string{
+	"file", "rep_file", "customer_file", "error", "duration_s", "sample_rate",
+	"rep_talk_s", "customer_talk_s", "listen_pct", "rep_share_pct", "customer_share_pct",
+	"overlap_s", "mutual_silence_s", "longest_rep_monologue_s", "longest_customer_story_s",
+	"turn_switches", "turn_switches_per_min", "rep_replies", "rep_reply_pause_mean_s", "rep_reply_pause_median_s",
+	"interruptions_by_rep", "interruptions_by_customer", "long_silences", "long_silence_s",
+	"target_listen_pct", "on_target",
+}
+
+func csvRow(r callResult) []string {
+	row := []string{r.File, r.RepFile, r.CustomerFile, ""}
+	if r.Err != nil {
+		row[3] = r.Err.Error()
+		for len(row) < len(csvHeader) {
+			row = append(row, "")
+		}
+		return row
+	}
+	m := r.Result.Metrics
+	f := func(x float64) string { return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64) }
+	i := strconv.Itoa
+	return append(row,
+		f(m.DurationS), i(r.Format.SampleRate),
+		f(m.RepTalkS), f(m.CustomerTalkS), f(m.ListenPct), f(m.RepSharePct), f(m.CustomerSharePct),
+		f(m.OverlapS), f(m.MutualSilenceS), f(m.LongestRepMonologue.Dur), f(m.LongestCustomerStory.Dur),
+		i(m.TurnSwitches), f(m.TurnSwitchesPerMinute), i(m.RepReplies), f(m.RepReplyPauseMeanS), f(m.RepReplyPauseMedianS),
+		i(m.InterruptionsByRep), i(m.InterruptionsByCustomer), i(len(m.LongSilences)), f(m.LongSilenceS),
+		f(m.TargetListen), strconv.FormatBool(m.OnTarget),
+	)
+}
+
+// clock formats seconds as m:ss (or h:mm:ss).
+func clock(s float64) string {
+	t := int(math.Round(s))
+	if t >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", t/3600, t/60%60, t%60)
+	}
+	return fmt.Sprintf("%d:%02d", t/60, t%60)
+}
+
+func writeText(w io.Writer, r callResult) {
+	m := r.Result.Metrics
+	fmt.Fprintf(w, "%s  (%s, %d Hz)\n", r.Name, clock(m.DurationS), r.Format.SampleRate)
+	fmt.Fprintf(w, "  %-14s %s\n", "Verdict", verdict(m))
+	fmt.Fprintf(w, "  %-14s %.1f%%  (rep talked %.0f%% of the call, customer %.0f%%)\n", "Listen", m.ListenPct, m.RepSharePct, m.CustomerSharePct)
+	fmt.Fprintf(w, "  %-14s rep %.1f s, customer %.1f s, both at once %.1f s, nobody %.1f s\n", "Talk", m.RepTalkS, m.CustomerTalkS, m.OverlapS, m.MutualSilenceS)
+	fmt.Fprintf(w, "  %-14s rep %.1f s (at %s), customer story %.1f s (at %s)\n", "Longest", m.LongestRepMonologue.Dur, clock(m.LongestRepMonologue.Start), m.LongestCustomerStory.Dur, clock(m.LongestCustomerStory.Start))
+	fmt.Fprintf(w, "  %-14s %d switches (%.1f a minute)\n", "Turns", m.TurnSwitches, m.TurnSwitchesPerMinute)
+	if m.RepReplies > 0 {
+		fmt.Fprintf(w, "  %-14s mean %.2f s, median %.2f s over %d replies\n", "Rep replies", m.RepReplyPauseMeanS, m.RepReplyPauseMedianS, m.RepReplies)
+	}
+	fmt.Fprintf(w, "  %-14s by the rep %d, by the customer %d\n", "Interruptions", m.InterruptionsByRep, m.InterruptionsByCustomer)
+	fmt.Fprintf(w, "  %-14s %d over %.0f s (%.1f s in all)\n", "Long silences", len(m.LongSilences), vad.DefaultTallyConfig().LongSilenceSec, m.LongSilenceS)
+	fmt.Fprintln(w)
+}

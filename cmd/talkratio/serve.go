@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"talkratio/server"
+	"talkratio/web"
+)
+
+const serveUsage = `Usage:
+  talkratio serve [flags]
+
+Runs the live service: WHIP ingest (POST /whip), the dashboard (/), the
+capture page (/capture), the API (/api/calls), websocket snapshots
+(/ws/calls/ID) and Prometheus metrics (/metrics).
+
+Flags:
+`
+
+// HTTP server timeouts. WHIP answers wait for ICE gathering (up to 5 s);
+// websockets manage their own deadlines after the upgrade.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+)
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "localhost:8080", "HTTP listen address (host:port)")
+	target := fs.Float64("target", 0.8, "listen share reps aim for, 0-1")
+	nudge := fs.Duration("monologue-nudge", 60*time.Second, "nudge the rep after talking this long without a break (0 = never)")
+	icePort := fs.Int("ice-port", 0, "single UDP port for all WebRTC media (0 = ephemeral ports); the Docker image uses 8443")
+	publicIP := fs.String("public-ip", "", "comma-separated IPs to announce in ICE candidates when behind 1:1 NAT")
+	maxCalls := fs.Int("max-calls", 1000, "most concurrent live calls; more get 503 with Retry-After")
+	maxViewers := fs.Int("max-viewers", 50, "most dashboard viewers per call")
+	drain := fs.Duration("drain-timeout", 20*time.Second, "on SIGTERM, how long to wait for live calls to end and be stored")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "talkratio serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: -log-level %q: want debug, info, warn or error\n", *logLevel)
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := server.Config{
+		TargetListen:      *target,
+		MonologueNudge:    *nudge,
+		ICEUDPPort:        *icePort,
+		MaxCalls:          *maxCalls,
+		MaxViewersPerCall: *maxViewers,
+		Static:            web.FS(),
+		Logger:            log,
+	}
+	if *nudge == 0 {
+		cfg.MonologueNudge = -1
+	}
+	if *publicIP != "" {
+		for _, ip := range strings.Split(*publicIP, ",") {
+			if net.ParseIP(strings.TrimSpace(ip)) == nil {
+				fmt.Fprintf(stderr, "talkratio serve: -public-ip: %q is not an IP address\n", ip)
+				return exitUsage
+			}
+			cfg.PublicIPs = append(cfg.PublicIPs, strings.TrimSpace(ip))
+		}
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitFail
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitFail
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort)
+
+	if *pprofAddr != "" {
+		go func() {
+			// A separate listener, so that profiling is never exposed on
+			// the service's own address by accident.
+			log.Info("profiling", "url", "http://"+*pprofAddr+"/debug/pprof/")
+			if err := http.ListenAndServe(*pprofAddr, pprofMux()); err != nil {
+				log.Error("pprof listener", "err", err)
+			}
+		}()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		log.Error("http server", "err", err)
+		return exitFail
+	case <-ctx.Done():
+	}
+	stop()
+	log.Info("shutting down: ending live calls", "timeout", drain.String())
+	dctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	code := exitOK
+	if err := srv.Drain(dctx); err != nil {
+		log.Error("drain", "err", err)
+		code = exitFail
+	}
+	if err := hs.Shutdown(dctx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	log.Info("stopped")
+	return code
+}
+
+// pprofMux serves the runtime profiles.
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
+}
+
+// displayAddr turns a listen address into something a browser can open.
+func displayAddr(a net.Addr) string {
+	s := a.String()
+	if strings.HasPrefix(s, "[::]:") || strings.HasPrefix(s, "0.0.0.0:") {
+		_, port, _ := net.SplitHostPort(s)
+		return "localhost:" + port
+	}
+	return s
+}

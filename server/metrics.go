@@ -1,0 +1,111 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the service's Prometheus metrics, on a registry of its own
+// (never the global one). Labels are bounded sets (role, reason, codec,
+// handler, code): never a call id, which would grow without end.
+type metrics struct {
+	reg *prometheus.Registry
+
+	callsActive   prometheus.Gauge
+	callsStarted  prometheus.Counter
+	callsEnded    *prometheus.CounterVec // reason
+	rtpPackets    *prometheus.CounterVec // role
+	rtpLost       *prometheus.CounterVec // role
+	rtpLate       *prometheus.CounterVec // role
+	decodeErrors  *prometheus.CounterVec // codec
+	analyzed      *prometheus.CounterVec // role
+	speech        *prometheus.CounterVec // role
+	wsClients     prometheus.Gauge
+	wsDropped     *prometheus.CounterVec // reason
+	latency       prometheus.Histogram
+	httpRequests  *prometheus.CounterVec // handler, code
+	uploadsActive prometheus.Gauge
+}
+
+// Call end reasons, the values of the reason label.
+const (
+	endDeleted  = "deleted"  // WHIP DELETE
+	endClosed   = "closed"   // the peer closed the connection
+	endFailed   = "failed"   // the connection failed or timed out
+	endShutdown = "shutdown" // the service stopped
+	endError    = "error"    // the service could not go on with the call
+)
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		reg: reg,
+		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "talkratio_calls_active", Help: "Live calls being analyzed now.",
+		}),
+		callsStarted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "talkratio_calls_started_total", Help: "Live calls started.",
+		}),
+		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_calls_ended_total", Help: "Live calls ended, by reason (deleted, closed, failed, shutdown, error).",
+		}, []string{"reason"}),
+		rtpPackets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_rtp_packets_received_total", Help: "RTP packets received, by role (rep, customer).",
+		}, []string{"role"}),
+		rtpLost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_rtp_packets_lost_total", Help: "RTP packets never received (gaps in sequence numbers), by role.",
+		}, []string{"role"}),
+		rtpLate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_rtp_packets_late_total", Help: "RTP packets that arrived after their part of the call was analyzed, by role.",
+		}, []string{"role"}),
+		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_decode_errors_total", Help: "RTP payloads that could not be decoded, by codec.",
+		}, []string{"codec"}),
+		analyzed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_audio_analyzed_seconds_total", Help: "Seconds of live audio analyzed, by role.",
+		}, []string{"role"}),
+		speech: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_speech_seconds_total", Help: "Seconds of speech found in ended live calls, by role.",
+		}, []string{"role"}),
+		wsClients: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "talkratio_websocket_clients", Help: "Dashboard websocket clients connected now.",
+		}),
+		wsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_websocket_dropped_total", Help: "Dashboard websocket clients dropped by the service, by reason (slow, error, limit).",
+		}, []string{"reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "talkratio_snapshot_latency_seconds",
+			Help:    "Time from an RTP packet's arrival to the first dashboard snapshot that includes it.",
+			Buckets: []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 1, 2.5},
+		}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_http_requests_total", Help: "HTTP requests served, by handler and status code.",
+		}, []string{"handler", "code"}),
+		uploadsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "talkratio_uploads_analyzing", Help: "Uploaded calls being analyzed now.",
+		}),
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate,
+		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
+		m.uploadsActive,
+	)
+	// Pre-create the label values people alert on, so that they read 0
+	// rather than missing before the first event.
+	for _, r := range []string{"rep", "customer"} {
+		m.rtpPackets.WithLabelValues(r)
+		m.rtpLost.WithLabelValues(r)
+		m.rtpLate.WithLabelValues(r)
+		m.analyzed.WithLabelValues(r)
+		m.speech.WithLabelValues(r)
+	}
+	for _, r := range []string{endDeleted, endClosed, endFailed, endShutdown, endError} {
+		m.callsEnded.WithLabelValues(r)
+	}
+	for _, r := range []string{"slow", "error", "limit"} {
+		m.wsDropped.WithLabelValues(r)
+	}
+	return m
+}

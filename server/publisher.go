@@ -1,0 +1,192 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+)
+
+// Publisher is a minimal WHIP client: it publishes audio tracks into a
+// talkratio service. The integration tests and the load tool use it; it
+// also shows, in a page of code, what any WHIP client does.
+type Publisher struct {
+	pc       *webrtc.PeerConnection
+	tracks   []*webrtc.TrackLocalStaticSample
+	location string
+	callID   string
+	client   *http.Client
+	header   http.Header
+}
+
+// TrackSpec describes one audio track to publish.
+type TrackSpec struct {
+	StreamID string // e.g. "rep"; the server maps roles by it, or by order
+	TrackID  string
+	MimeType string // webrtc.MimeTypeOpus (default), MimeTypePCMU or MimeTypePCMA
+	Channels int    // Opus: 2 for a stereo track
+}
+
+// PublishOptions configure Publish.
+type PublishOptions struct {
+	// Endpoint is the WHIP URL, e.g. http://localhost:8080/whip?name=demo.
+	Endpoint string
+	Tracks   []TrackSpec
+	// Header is added to the WHIP requests (e.g. Authorization).
+	Header http.Header
+	// Client defaults to http.DefaultClient.
+	Client *http.Client
+	// SettingEngine lets tests use a virtual network.
+	SettingEngine *webrtc.SettingEngine
+}
+
+// Publish sends the offer, applies the answer and waits until media can
+// flow (or ctx ends).
+func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("codecs: %w", err)
+	}
+	opts := []func(*webrtc.API){webrtc.WithMediaEngine(me)}
+	if o.SettingEngine != nil {
+		opts = append(opts, webrtc.WithSettingEngine(*o.SettingEngine))
+	} else {
+		se := webrtc.SettingEngine{}
+		se.SetIncludeLoopbackCandidate(true)
+		opts = append(opts, webrtc.WithSettingEngine(se))
+	}
+	pc, err := webrtc.NewAPI(opts...).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("peer connection: %w", err)
+	}
+	p := &Publisher{pc: pc, client: o.Client, header: o.Header}
+	if p.client == nil {
+		p.client = http.DefaultClient
+	}
+	fail := func(err error) (*Publisher, error) {
+		pc.Close()
+		return nil, err
+	}
+	for _, t := range o.Tracks {
+		c := webrtc.RTPCodecCapability{MimeType: t.MimeType, ClockRate: 8000}
+		switch t.MimeType {
+		case "", webrtc.MimeTypeOpus:
+			c = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+			if t.Channels == 2 {
+				c.SDPFmtpLine = "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"
+			}
+		}
+		tr, err := webrtc.NewTrackLocalStaticSample(c, t.TrackID, t.StreamID)
+		if err != nil {
+			return fail(fmt.Errorf("track: %w", err))
+		}
+		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			return fail(fmt.Errorf("add track: %w", err))
+		}
+		p.tracks = append(p.tracks, tr)
+	}
+	state := make(chan webrtc.PeerConnectionState, 16)
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		select {
+		case state <- s:
+		default:
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("offer: %w", err))
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fail(fmt.Errorf("set offer: %w", err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.Endpoint, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	for k, v := range o.Header {
+		req.Header[k] = v
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fail(fmt.Errorf("POST %s: %w", o.Endpoint, err))
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return fail(fmt.Errorf("POST %s: %s: %s", o.Endpoint, resp.Status, bytes.TrimSpace(body)))
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		return fail(fmt.Errorf("WHIP answer without Location: %w", err))
+	}
+	p.location = loc.String()
+	p.callID = resp.Header.Get("Talkratio-Call-Id")
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		return fail(fmt.Errorf("set answer: %w", err))
+	}
+	for {
+		select {
+		case s := <-state:
+			switch s {
+			case webrtc.PeerConnectionStateConnected:
+				pc.OnConnectionStateChange(nil)
+				return p, nil
+			case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+				return fail(errors.New("ICE/DTLS connection failed"))
+			}
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		}
+	}
+}
+
+// CallID is the id of the call the session publishes into.
+func (p *Publisher) CallID() string { return p.callID }
+
+// Location is the WHIP session URL.
+func (p *Publisher) Location() string { return p.location }
+
+// WriteSample sends one encoded frame (an Opus packet, or G.711 bytes) of
+// the given duration on track i.
+func (p *Publisher) WriteSample(i int, data []byte, d time.Duration) error {
+	return p.tracks[i].WriteSample(media.Sample{Data: data, Duration: d})
+}
+
+// Close ends the session with DELETE (as WHIP says) and closes the
+// connection. The server stores the call before it answers.
+func (p *Publisher) Close(ctx context.Context) error {
+	defer p.pc.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, p.location, nil)
+	if err != nil {
+		return err
+	}
+	for k, v := range p.header {
+		req.Header[k] = v
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("DELETE %s: %w", p.location, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("DELETE %s: %s", p.location, resp.Status)
+	}
+	return nil
+}
+
+// Abort drops the connection without DELETE, as a crashed client would.
+func (p *Publisher) Abort() error { return p.pc.Close() }

@@ -1,0 +1,246 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"talkratio/audio"
+	"talkratio/vad"
+)
+
+// roleMode says how a WHIP session's audio maps to the call's roles.
+type roleMode int
+
+const (
+	// twoTracks: one session, two audio tracks; roles named by stream or
+	// track id ("rep", "customer"), else by m-line order (rep first).
+	twoTracks roleMode = iota
+	// stereoTrack: one session, one stereo Opus track; channels map to
+	// roles like a WAV's (rep on the left unless rep-channel=right).
+	stereoTrack
+	// perRole: one session per role (role=rep or role=customer), joined
+	// into one call by call=ID.
+	perRole
+)
+
+// rolePlan is how one session's tracks become roles.
+type rolePlan struct {
+	mode     roleMode
+	byMid    map[string]vad.Role // twoTracks
+	repRight bool                // stereoTrack: the rep is on the right channel
+	role     vad.Role            // perRole
+}
+
+// roles returns the role of each output channel of a track's decoder.
+func (p rolePlan) rolesFor(mid string) []vad.Role {
+	switch p.mode {
+	case stereoTrack:
+		if p.repRight {
+			return []vad.Role{vad.Customer, vad.Rep}
+		}
+		return []vad.Role{vad.Rep, vad.Customer}
+	case perRole:
+		return []vad.Role{p.role}
+	}
+	if r, ok := p.byMid[mid]; ok {
+		return []vad.Role{r}
+	}
+	return nil
+}
+
+// carried lists the roles the session brings to its call.
+func (p rolePlan) carried() []vad.Role {
+	if p.mode == perRole {
+		return []vad.Role{p.role}
+	}
+	return []vad.Role{vad.Rep, vad.Customer}
+}
+
+// session is one WHIP session: a PeerConnection publishing into a call.
+// close runs once; it clears the PeerConnection's handlers so that nothing
+// calls back into a session that is gone.
+type session struct {
+	srv   *Server
+	call  *Call
+	token string
+	plan  rolePlan
+	pc    *webrtc.PeerConnection
+	log   *slog.Logger
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	reason    string
+}
+
+// end closes the session for a reason and detaches it from its call.
+func (s *session) end(reason string) {
+	s.closeOnce.Do(func() {
+		s.reason = reason
+		close(s.closed)
+		s.pc.OnTrack(nil)
+		s.pc.OnConnectionStateChange(nil)
+		if err := s.pc.Close(); err != nil {
+			s.log.Debug("close peer connection", "err", err)
+		}
+		s.srv.removeSession(s)
+		s.call.detach(s, reason)
+	})
+}
+
+// close is end for a call that is itself finishing.
+func (s *session) close() { s.end(endClosed) }
+
+// onConnectionState ends the session when the connection cannot come back.
+// Disconnected may recover; failed (after the ICE timeout) and closed do
+// not.
+func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateFailed:
+		s.log.Info("connection failed")
+		go s.end(endFailed)
+	case webrtc.PeerConnectionStateClosed:
+		go s.end(endClosed)
+	}
+}
+
+// readTrack is the track's read loop: pion runs OnTrack on a goroutine of
+// its own, and that goroutine is this loop. It decodes every packet and
+// hands it to the call, stamped with its RTP time and arrival.
+func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	if tr := recv.RTPTransceiver(); tr != nil {
+		mid = tr.Mid()
+	}
+	roles := s.plan.rolesFor(mid)
+	codec := track.Codec()
+	log := s.log.With("mid", mid, "codec", codec.MimeType)
+	if track.Kind() != webrtc.RTPCodecTypeAudio || len(roles) == 0 {
+		log.Info("ignoring track", "kind", track.Kind().String())
+		return
+	}
+	dec, err := audio.NewPacketDecoder(codec.MimeType, analysisRate, len(roles))
+	if err != nil {
+		log.Warn("no decoder", "err", err)
+		return
+	}
+	codecName := strings.ToLower(strings.TrimPrefix(codec.MimeType, "audio/"))
+	m := s.srv.m
+	roleNames := make([]string, len(roles))
+	for i, r := range roles {
+		roleNames[i] = r.String()
+	}
+	clock := &trackClock{clockRate: dec.ClockRate()}
+	var seq seqTracker
+	var ts tsUnwrapper
+	buf := make([][]float32, len(roles))
+	for i := range buf {
+		buf[i] = make([]float32, audio.MaxPacketSamples)
+	}
+	warnedMono := false
+	log.Info("track started", "roles", roleNames)
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			log.Debug("track ended", "err", err)
+			return
+		}
+		at := time.Now()
+		lost := seq.update(pkt.SequenceNumber)
+		for _, r := range roleNames {
+			m.rtpPackets.WithLabelValues(r).Inc()
+			if lost > 0 {
+				m.rtpLost.WithLabelValues(r).Add(float64(lost))
+			}
+		}
+		t := ts.unwrap(pkt.Timestamp)
+		if len(pkt.Payload) == 0 {
+			continue // padding only
+		}
+		if s.plan.mode == stereoTrack && !warnedMono && !audio.IsStereoOpus(pkt.Payload) {
+			warnedMono = true
+			log.Warn("stereo session gets mono Opus: both roles hear the same audio; publish two tracks or one session per role instead")
+		}
+		n, err := dec.Decode(pkt.Payload, buf)
+		if err != nil {
+			m.decodeErrors.WithLabelValues(codecName).Inc()
+			continue
+		}
+		for i, r := range roles {
+			smp := s.srv.getSamples(n)
+			copy(smp, buf[i][:n])
+			if !s.call.deliver(pcm{track: clock, role: r, ts: t, samples: smp, at: at}) {
+				return
+			}
+		}
+	}
+}
+
+// seqTracker counts lost RTP packets: a sequence number that has not shown
+// up by the time the newest one is 64 ahead of it is lost. Reordered
+// packets inside that window are not counted.
+type seqTracker struct {
+	started bool
+	hi      int64  // highest extended sequence number
+	seen    uint64 // bit i: hi-i was received
+	valid   int    // how many bits of seen are real (fewer at the start)
+}
+
+func (q *seqTracker) update(seq uint16) (lost int) {
+	if !q.started {
+		q.started, q.hi, q.seen, q.valid = true, int64(seq), 1, 1
+		return 0
+	}
+	ext := q.hi + int64(int16(seq-uint16(q.hi)))
+	d := ext - q.hi
+	switch {
+	case d > 0:
+		// Bits falling out of the 64-wide window without being seen
+		// are lost.
+		drop := min(d, 64)
+		for i := 64 - drop; i < 64; i++ {
+			if int(i) < q.valid && q.seen&(1<<uint(i)) == 0 {
+				lost++
+			}
+		}
+		if d > 64 {
+			lost += int(d - 64)
+		}
+		if d >= 64 {
+			q.seen = 1
+		} else {
+			q.seen = q.seen<<uint(d) | 1
+		}
+		q.valid = int(min(64, int64(q.valid)+d))
+		q.hi = ext
+	case d > -64 && int(-d) < q.valid:
+		q.seen |= 1 << uint(-d)
+	}
+	return lost
+}
+
+// tsUnwrapper extends 32-bit RTP timestamps to 64 bits across wrap-round.
+type tsUnwrapper struct {
+	started bool
+	last    int64
+}
+
+func (u *tsUnwrapper) unwrap(ts uint32) int64 {
+	if !u.started {
+		u.started, u.last = true, int64(ts)
+		return u.last
+	}
+	u.last += int64(int32(ts - uint32(u.last)))
+	return u.last
+}
+
+// Errors that map to HTTP statuses.
+var (
+	errCallOver       = errors.New("the call has ended")
+	errRoleTaken      = errors.New("that role already has a publisher in this call")
+	errTooManyViewers = errors.New("too many viewers for this call")
+)
