@@ -17,6 +17,7 @@
 #   -j N            calls scored (and generated) in parallel (default 1, which keeps the
 #                   per-call wall times, hence "x real time", least disturbed)
 #   --keep          keep the temp dir (copy of the eval folder, built binaries)
+#   --check         exit 1 when talkratio misses any accuracy target (CI uses this)
 #
 # The Markdown table goes to stdout (and to OUT/accuracy-table.md); progress goes to stderr.
 # Exit status: 0 when every call of every run was scored, 1 otherwise.
@@ -31,6 +32,7 @@ cache=${TALKRATIO_EVAL_CACHE:-/tmp/talkratio-eval/corpus}
 out=/tmp/talkratio-eval/results
 jobs=1
 keep=0
+check=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--refs) refs=1 ;;
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
 	-j) [ $# -ge 2 ] || usage; jobs=$2; shift ;;
 	--keep) keep=1 ;;
+	--check) check=1 ;;
 	-h | --help) usage 0 ;;
 	*) echo "eval-accuracy: unknown argument: $1" >&2; usage ;;
 	esac
@@ -283,4 +286,8 @@ EOF
 	"$tmp/acctable" "$@"
 } | tee "$out/accuracy-table.md"
 log "reports and table in $out"
+if [ "$check" = 1 ] && grep -q 'MISS' "$out/accuracy-table.md"; then
+	log "talkratio misses an accuracy target (see the table)"
+	status=1
+fi
 exit "$status"

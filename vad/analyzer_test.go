@@ -1,0 +1,307 @@
+package vad
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Synthetic signals for detector tests. Levels are in dBFS of the signal's
+// RMS; times in seconds.
+
+type signal struct {
+	rate int
+	x    []float32
+}
+
+func newSignal(rate int, secs float64) *signal {
+	return &signal{rate: rate, x: make([]float32, int(secs*float64(rate)))}
+}
+
+func (s *signal) span(from, to float64) (int, int) {
+	a := max(0, int(from*float64(s.rate)))
+	b := min(len(s.x), int(to*float64(s.rate)))
+	return a, b
+}
+
+func amp(db float64) float64 { return math.Pow(10, db/20) }
+
+// tone adds a sine.
+func (s *signal) tone(from, to, hz, db float64) *signal {
+	a, b := s.span(from, to)
+	g := amp(db) * math.Sqrt2
+	for i := a; i < b; i++ {
+		s.x[i] += float32(g * math.Sin(2*math.Pi*hz*float64(i)/float64(s.rate)))
+	}
+	return s
+}
+
+// voice adds a crude talker: harmonics of f0 up to 3.5 kHz, gated into
+// 150-300 ms syllables with short dips, as speech is.
+func (s *signal) voice(from, to, f0, db float64, seed uint64) *signal {
+	r := rand.New(rand.NewPCG(seed, 3))
+	a, b := s.span(from, to)
+	var harm []float64
+	for k := 1; float64(k)*f0 < 3500; k++ {
+		harm = append(harm, 1/math.Sqrt(float64(k)))
+	}
+	norm := 0.0
+	for _, h := range harm {
+		norm += h * h / 2
+	}
+	g := amp(db) / math.Sqrt(norm) / math.Sqrt(0.6) // ~60% of the time voiced at full level
+	syl, left := 0.0, 0
+	for i := a; i < b; i++ {
+		if left == 0 {
+			left = int((0.15 + 0.15*r.Float64()) * float64(s.rate))
+			syl = 0.3 + 0.7*r.Float64()
+		}
+		left--
+		env := syl * math.Sin(math.Pi*float64(left)/(0.3*float64(s.rate)))
+		if env < 0 {
+			env = 0
+		}
+		t := float64(i) / float64(s.rate)
+		v := 0.0
+		for k, h := range harm {
+			v += h * math.Sin(2*math.Pi*f0*float64(k+1)*t)
+		}
+		s.x[i] += float32(g * env * v)
+	}
+	return s
+}
+
+// noise adds white noise.
+func (s *signal) noise(db float64, seed uint64) *signal {
+	r := rand.New(rand.NewPCG(seed, 5))
+	g := amp(db) * math.Sqrt(3)
+	for i := range s.x {
+		s.x[i] += float32(g * (2*r.Float64() - 1))
+	}
+	return s
+}
+
+// leak adds another signal, delayed and attenuated: bleed.
+func (s *signal) leak(o *signal, delay, db float64) *signal {
+	d := int(delay * float64(s.rate))
+	g := float32(amp(db))
+	for i := d; i < len(s.x) && i-d < len(o.x); i++ {
+		s.x[i] += g * o.x[i-d]
+	}
+	return s
+}
+
+// analyze runs the analyzer over two signals in blocks of the given size.
+func analyze(t *testing.T, rep, cust *signal, block int) Result {
+	t.Helper()
+	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), rep.rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(rep.x); i += block {
+		j := min(i+block, len(rep.x))
+		if err := a.Write(rep.x[i:j], cust.x[i:j]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Close()
+	return a.Result()
+}
+
+// covered is the time of segs inside [from, to).
+func covered(segs []Segment, from, to float64) float64 {
+	return clippedTotal(segs, from, to)
+}
+
+func TestDetectorSignals(t *testing.T) {
+	const dur = 12.0
+	tests := []struct {
+		name string
+		rate int
+		rep  func(*signal)
+		cust func(*signal)
+		// want: the rep's segments cover [from, to) at least minIn of it,
+		// and at most maxOut seconds outside it.
+		from, to      float64
+		minIn, maxOut float64
+	}{
+		{
+			name: "digital silence is never speech",
+			rate: 16000, rep: func(s *signal) {}, cust: func(s *signal) {},
+			minIn: 0, maxOut: 0,
+		},
+		{
+			name: "dither is never speech",
+			rate: 16000, rep: func(s *signal) { s.noise(-96, 1) }, cust: func(s *signal) { s.noise(-96, 2) },
+			minIn: 0, maxOut: 0,
+		},
+		{
+			name: "mains hum is rejected by the band filter",
+			rate: 8000, rep: func(s *signal) { s.tone(0, dur, 50, -20).tone(0, dur, 100, -26) }, cust: func(s *signal) {},
+			minIn: 0, maxOut: 0,
+		},
+		{
+			name: "a voice in steady noise, 8 kHz",
+			rate: 8000,
+			rep:  func(s *signal) { s.noise(-50, 3).voice(4, 8, 140, -30, 1) },
+			cust: func(s *signal) { s.noise(-50, 4) },
+			from: 4, to: 8, minIn: 0.9, maxOut: 0.4,
+		},
+		{
+			name: "a voice in steady noise, 16 kHz",
+			rate: 16000,
+			rep:  func(s *signal) { s.noise(-50, 3).voice(4, 8, 140, -30, 1) },
+			cust: func(s *signal) { s.noise(-50, 4) },
+			from: 4, to: 8, minIn: 0.9, maxOut: 0.4,
+		},
+		{
+			name: "a voice in steady noise, 48 kHz",
+			rate: 48000,
+			rep:  func(s *signal) { s.noise(-50, 3).voice(4, 8, 140, -30, 1) },
+			cust: func(s *signal) { s.noise(-50, 4) },
+			from: 4, to: 8, minIn: 0.9, maxOut: 0.4,
+		},
+		{
+			name: "a quiet line: voice at -50 dBFS over near-silence",
+			rate: 16000,
+			rep:  func(s *signal) { s.noise(-80, 3).voice(3, 9, 200, -50, 2) },
+			cust: func(s *signal) { s.noise(-80, 4) },
+			from: 3, to: 9, minIn: 0.9, maxOut: 0.4,
+		},
+		{
+			name: "a tone burst: onset and hangover stay close to the edges",
+			rate: 16000,
+			rep:  func(s *signal) { s.noise(-60, 3).tone(5, 7, 1000, -25) },
+			cust: func(s *signal) { s.noise(-60, 4) },
+			from: 5, to: 7, minIn: 0.97, maxOut: 0.25,
+		},
+		{
+			name: "a 20 ms click is not speech",
+			rate: 16000,
+			rep:  func(s *signal) { s.noise(-60, 3).tone(6, 6.02, 1000, -10) },
+			cust: func(s *signal) { s.noise(-60, 4) },
+			minIn: 0, maxOut: 0,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, cust := newSignal(tc.rate, dur), newSignal(tc.rate, dur)
+			tc.rep(rep)
+			tc.cust(cust)
+			res := analyze(t, rep, cust, 4096)
+			in := covered(res.Segments.Rep, tc.from, tc.to)
+			out := total(res.Segments.Rep) - in
+			if tc.to > tc.from && in < tc.minIn*(tc.to-tc.from) {
+				t.Errorf("rep speech covers %.2f s of %.2f-%.2f, want >= %.0f%%; segments %v", in, tc.from, tc.to, 100*tc.minIn, res.Segments.Rep)
+			}
+			if out > tc.maxOut {
+				t.Errorf("rep speech outside %.2f-%.2f: %.2f s, want <= %.2f; segments %v", tc.from, tc.to, out, tc.maxOut, res.Segments.Rep)
+			}
+			if n := total(res.Segments.Customer); n > 0.3 {
+				t.Errorf("customer (noise only) has %.2f s of speech: %v", n, res.Segments.Customer)
+			}
+		})
+	}
+}
+
+// Pauses between words stay inside one segment; a pause of seconds
+// splits it.
+func TestDetectorBridgesShortPauses(t *testing.T) {
+	rep, cust := newSignal(16000, 12), newSignal(16000, 12)
+	rep.noise(-60, 1).tone(2, 3, 800, -25).tone(3.2, 4, 800, -25).tone(7, 8, 800, -25)
+	cust.noise(-60, 2)
+	segs := analyze(t, rep, cust, 4096).Segments.Rep
+	if len(segs) != 2 {
+		t.Fatalf("segments %v, want two: 2-4 s (a 0.2 s pause bridged) and 7-8 s", segs)
+	}
+	if segs[0].Start > 2.05 || segs[0].End < 4 || segs[1].Start > 7.05 || segs[1].End < 8 {
+		t.Errorf("segments %v, want about [2,4) and [7,8)", segs)
+	}
+}
+
+// The same audio gives the same segments whatever the block size: the
+// live path writes 20 ms packets, files are read in large blocks.
+func TestDetectorBlockSizeIndependent(t *testing.T) {
+	rep, cust := newSignal(16000, 20), newSignal(16000, 20)
+	rep.noise(-55, 1).voice(1, 6, 120, -28, 1).voice(12, 15, 120, -28, 2)
+	cust.noise(-55, 2).voice(6.5, 11, 210, -30, 3).voice(14, 18, 210, -30, 4)
+	want := analyze(t, rep, cust, 1<<20)
+	for _, block := range []int{320, 37, 4096} {
+		got := analyze(t, rep, cust, block)
+		if !equalSegs(got.Segments.Rep, want.Segments.Rep) || !equalSegs(got.Segments.Customer, want.Segments.Customer) {
+			t.Errorf("block %d: segments differ:\n%v\n%v\nwant\n%v\n%v", block, got.Segments.Rep, got.Segments.Customer, want.Segments.Rep, want.Segments.Customer)
+		}
+	}
+}
+
+func equalSegs(a, b []Segment) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Abs(a[i].Start-b[i].Start) > 1e-9 || math.Abs(a[i].End-b[i].End) > 1e-9 {
+			return false
+		}
+	}
+	return true
+}
+
+// Bleed: the rep's voice leaks into the customer's channel 40 ms late and
+// 18 dB down. Once the leak is learned it is not the customer's speech;
+// the customer's own voice over the leak (double talk) still is.
+func TestBleedRejectedDoubleTalkKept(t *testing.T) {
+	const rate, dur = 16000, 40.0
+	rep, cust := newSignal(rate, dur), newSignal(rate, dur)
+	rep.noise(-65, 1)
+	// The rep talks in turns with pauses between; the customer answers
+	// at 20-24 s alone and at 30-33 s over the rep (double talk).
+	for _, w := range [][2]float64{{2, 5}, {8, 11}, {14, 17}, {26, 29}, {29.5, 34}} {
+		rep.voice(w[0], w[1], 120, -24, uint64(w[0]))
+	}
+	cust.noise(-65, 2).leak(rep, 0.040, -18)
+	cust.voice(20, 24, 220, -26, 7).voice(30, 33, 220, -26, 8)
+	res := analyze(t, rep, cust, 4096)
+
+	// After the first turn (learning), the leak is not speech.
+	if leaked := covered(res.Segments.Customer, 8, 18); leaked > 0.3 {
+		t.Errorf("customer has %.2f s of speech in 8-18 s where only the rep's leak is: %v", leaked, res.Segments.Customer)
+	}
+	if got := covered(res.Segments.Customer, 20, 24); got < 3.5 {
+		t.Errorf("customer speaking alone 20-24 s: %.2f s found", got)
+	}
+	if got := covered(res.Segments.Customer, 30, 33); got < 2.6 {
+		t.Errorf("customer double talk 30-33 s: %.2f s found, want it kept: %v", got, res.Segments.Customer)
+	}
+	// Heard alone, without the rep's channel to explain it, the same
+	// customer channel's leak is speech: the rejection above comes from
+	// looking at both channels, not from the leak being too quiet.
+	alone := analyze(t, newSignal(rate, dur).noise(-65, 1), cust, 4096)
+	if leaked := covered(alone.Segments.Customer, 8, 18); leaked < 4 {
+		t.Errorf("without the rep's channel the leak shows as only %.2f s of speech: the signal does not leak as intended", leaked)
+	}
+}
+
+// Steady background voices well below the speaker (a babble of other
+// talkers at -20 dB) do not count as the speaker's speech, once the
+// detector has heard enough of them to know them as background.
+func TestBackgroundTalkersRejected(t *testing.T) {
+	const rate, dur = 16000, 40.0
+	rep, cust := newSignal(rate, dur), newSignal(rate, dur)
+	rep.noise(-70, 1)
+	for i, f0 := range []float64{105, 170, 240} {
+		rep.voice(0, dur, f0, -47, uint64(10+i))
+	}
+	for _, w := range [][2]float64{{5, 9}, {15, 19}, {27, 31}} {
+		rep.voice(w[0], w[1], 130, -26, uint64(w[0]))
+	}
+	cust.noise(-70, 2)
+	for _, w := range [][2]float64{{10, 14}, {21, 26}, {33, 38}} {
+		cust.voice(w[0], w[1], 210, -28, uint64(w[0]))
+	}
+	res := analyze(t, rep, cust, 4096)
+	const learn = 5.0 // seconds of babble before the rep first speaks
+	talk := covered(res.Segments.Rep, learn, dur)
+	if talk < 10.5 || talk > 13.5 {
+		t.Errorf("rep talk after %v s: %.2f s, want about 12 s of the rep's own speech over the background voices: %v", learn, talk, res.Segments.Rep)
+	}
+}
