@@ -1,8 +1,14 @@
 package server
 
 import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"talkratio/vad"
@@ -30,12 +36,13 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 			live = append(live, rec.Summary())
 		}
 	}
-	sortSummaries(live)
+	sortRows(live, ListQuery{})
 	// Page over live calls first, then the store.
 	rows := page(live, q)
 	need := q.Size - len(rows)
-	storeOff := max(0, q.Offset-len(live))
-	stored, total, err := s.store.List(ListQuery{Rep: q.Rep, From: q.From, To: q.To, Offset: storeOff, Size: need})
+	storeQ := q
+	storeQ.Offset, storeQ.Size = max(0, q.Offset-len(live)), need
+	stored, total, err := s.store.List(storeQ)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -43,6 +50,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	if need > 0 {
 		rows = append(rows, stored...)
 	}
+	s.withProgress(rows)
 	if rows == nil {
 		rows = []CallSummary{}
 	}
@@ -54,7 +62,17 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 
 func parseListQuery(r *http.Request) (ListQuery, error) {
 	v := r.URL.Query()
-	q := ListQuery{Rep: v.Get("rep"), Size: defaultPageSize}
+	q := ListQuery{Rep: v.Get("rep"), Size: defaultPageSize, Sort: v.Get("sort")}
+	if sortKey(q.Sort) == nil {
+		return q, errorf(http.StatusBadRequest, "sort=%q: want started_at, duration_s, listen_pct, longest_rep_monologue_s, rep or name", q.Sort)
+	}
+	switch o := v.Get("order"); o {
+	case "", "desc":
+	case "asc":
+		q.Asc = true
+	default:
+		return q, errorf(http.StatusBadRequest, "order=%q: want asc or desc", o)
+	}
 	var err error
 	if q.From, err = parseTime(v.Get("from"), false); err != nil {
 		return q, errorf(http.StatusBadRequest, "from=%q: %v", v.Get("from"), err)
@@ -99,8 +117,10 @@ func parseTime(s string, end bool) (time.Time, error) {
 
 // summaryRecord is a live call's record as it stands now.
 func (c *Call) summaryRecord() CallRecord {
-	rec := c.rec // metadata only: Result is set by run at the end
-	rec.Result = nil
+	c.mu.Lock()
+	rec := c.rec // metadata; the final analysis is added by run at the end
+	c.mu.Unlock()
+	rec.Result, rec.Meter = nil, nil
 	if l := c.live.Load(); l != nil {
 		rec.DurationS = l.NowS
 		res := vad.Result{Metrics: l.Metrics}
@@ -109,18 +129,174 @@ func (c *Call) summaryRecord() CallRecord {
 	return rec
 }
 
-// handleGetCall answers GET /api/calls/{id}: the call's record, whose
-// "result" is the same JSON as `talkratio analyze`.
+// callJSON is a call as GET /api/calls/{id} shows it: the record with
+// every analysis field at the top level, like `talkratio analyze`, and
+// the verdict.
+type callJSON struct {
+	*CallRecord
+	Verdict string `json:"verdict,omitempty"`
+}
+
+// handleGetCall answers GET /api/calls/{id} (JSON) and
+// GET /api/calls/{id}.csv (one row, the columns of `analyze --format csv`).
 func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	id, asCSV := strings.CutSuffix(r.PathValue("id"), ".csv")
+	var rec *CallRecord
 	if c := s.liveCall(id); c != nil {
-		writeJSON(w, c.summaryRecord())
+		lr := c.summaryRecord()
+		rec = &lr
+	} else {
+		var err error
+		if rec, err = s.store.Get(id); err != nil {
+			writeError(w, err)
+			return
+		}
+		rows := []CallSummary{rec.Summary()}
+		s.withProgress(rows)
+		rec.Progress = rows[0].Progress
+	}
+	if asCSV {
+		writeCallCSV(w, rec)
 		return
 	}
-	rec, err := s.store.Get(id)
+	out := callJSON{CallRecord: rec}
+	if rec.Result != nil {
+		out.Verdict = rec.Metrics.Verdict()
+	}
+	writeJSON(w, out)
+}
+
+// csvCallHeader is the call columns, then every metric.
+func csvCallHeader() []string {
+	return append([]string{"id", "name", "rep", "customer", "source", "state", "started_at"}, vad.CSVHeader()...)
+}
+
+func writeCallCSV(w http.ResponseWriter, rec *CallRecord) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "call-"+rec.ID+".csv"))
+	cw := csv.NewWriter(w)
+	cw.Write(csvCallHeader())
+	row := []string{rec.ID, rec.Name, rec.Rep, rec.Customer, rec.Source, rec.State, rec.StartedAt.Format(time.RFC3339)}
+	if rec.Result != nil {
+		row = append(row, rec.Metrics.CSVRow()...)
+	}
+	cw.Write(row)
+	cw.Flush()
+}
+
+// handleDeleteCall answers DELETE /api/calls/{id}: the record and its
+// audio go. A live call must end first.
+func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if s.liveCall(id) != nil {
+		writeError(w, errorf(http.StatusConflict, "call %s is live: end it (WHIP DELETE) before deleting it", id))
+		return
+	}
+	if rec, err := s.store.Get(id); err == nil && rec.State == stateAnalyzing {
+		writeError(w, errorf(http.StatusConflict, "call %s is being analyzed; delete it when it is done", id))
+		return
+	}
+	if err := s.store.Delete(id); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleCallAudio answers GET /api/calls/{id}/audio: the call's audio as
+// WAV (16-bit PCM, rep left, customer right), with Range support so that
+// players can seek.
+func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	as, ok := s.store.(AudioStore)
+	if !ok {
+		writeError(w, errorf(http.StatusNotFound, "this service keeps no audio"))
+		return
+	}
+	f, err := as.OpenAudio(id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = errorf(http.StatusNotFound, "call %s has no audio", id)
+		}
+		writeError(w, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, rec)
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	http.ServeContent(w, r, "call-"+id+".wav", st.ModTime(), f)
+}
+
+// repStats is one row of GET /api/reps.
+type repStats struct {
+	Rep                   string    `json:"rep"`
+	Calls                 int       `json:"calls"`
+	MeanListenPct         *float64  `json:"mean_listen_pct"`
+	MeanLongestMonologueS float64   `json:"mean_longest_monologue_s"`
+	OnTargetShare         float64   `json:"on_target_share"`
+	LastCallAt            time.Time `json:"last_call_at"`
+}
+
+// handleReps answers GET /api/reps: per rep, the averages over their
+// analyzed calls, for the team view.
+func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
+	rows, _, err := s.store.List(ListQuery{})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	type acc struct {
+		repStats
+		listenSum float64
+		listenN   int
+		mono      float64
+		onTarget  int
+	}
+	by := map[string]*acc{}
+	var order []string
+	for _, c := range rows {
+		if c.State != stateEnded {
+			continue
+		}
+		key := strings.TrimSpace(c.Rep)
+		if key == "" {
+			key = "(no rep)"
+		}
+		a := by[key]
+		if a == nil {
+			a = &acc{repStats: repStats{Rep: key}}
+			by[key] = a
+			order = append(order, key)
+		}
+		a.Calls++
+		a.mono += c.LongestRepMonologueS
+		if c.ListenPct != nil {
+			a.listenSum += *c.ListenPct
+			a.listenN++
+		}
+		if c.OnTarget {
+			a.onTarget++
+		}
+		if c.StartedAt.After(a.LastCallAt) {
+			a.LastCallAt = c.StartedAt
+		}
+	}
+	sort.Strings(order)
+	out := make([]repStats, 0, len(order))
+	for _, k := range order {
+		a := by[k]
+		if a.listenN > 0 {
+			m := math.Round(100*a.listenSum/float64(a.listenN)) / 100
+			a.MeanListenPct = &m
+		}
+		a.MeanLongestMonologueS = math.Round(1000*a.mono/float64(a.Calls)) / 1000
+		a.OnTargetShare = math.Round(1000*float64(a.onTarget)/float64(a.Calls)) / 1000
+		out = append(out, a.repStats)
+	}
+	writeJSON(w, map[string]any{"reps": out, "target_listen_pct": 100 * s.cfg.TargetListen})
 }

@@ -2,11 +2,13 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"talkratio/audio"
 	"talkratio/vad"
 )
 
@@ -87,6 +89,8 @@ type Call struct {
 
 	// owned by run
 	an        *vad.Analyzer
+	recFile   AudioFile // with -record-audio: the audio being kept
+	recWAV    *audio.WAVWriter
 	tl        *timeline
 	start     time.Time // arrival of the call's first packet (call position 0)
 	lastPkt   time.Time
@@ -110,7 +114,52 @@ func newCall(srv *Server, rec CallRecord) (*Call, error) {
 		an:       an,
 		tl:       newTimeline(int(ringDuration.Seconds() * analysisRate)),
 	}
+	if srv.cfg.RecordAudio {
+		if err := c.startRecording(); err != nil {
+			// Analysis matters more than the recording: go on without.
+			c.log.Error("cannot record this call's audio", "err", err)
+		}
+	}
 	return c, nil
+}
+
+// startRecording opens the call's audio file: both channels as analyzed,
+// rep left and customer right, at the analysis rate.
+func (c *Call) startRecording() error {
+	as, ok := c.srv.store.(AudioStore)
+	if !ok {
+		return errors.New("the store keeps no audio (serve -data DIR)")
+	}
+	f, err := as.NewAudio(c.rec.ID)
+	if err != nil {
+		return err
+	}
+	w, err := audio.NewWAVWriter(f, analysisRate, 2)
+	if err != nil {
+		f.Abort()
+		return err
+	}
+	c.recFile, c.recWAV = f, w
+	return nil
+}
+
+// stopRecording completes the audio file; it reports whether the call now
+// has audio.
+func (c *Call) stopRecording() bool {
+	if c.recWAV == nil {
+		return false
+	}
+	err := c.recWAV.Close()
+	if err == nil {
+		err = c.recFile.Commit()
+	} else {
+		c.recFile.Abort()
+	}
+	if err != nil {
+		c.log.Error("recording", "err", err)
+		return false
+	}
+	return true
 }
 
 // ID is the call's public id.
@@ -217,6 +266,13 @@ func (c *Call) analyze(upto int64) {
 		if err := c.an.Write(rep, cust); err != nil {
 			c.log.Error("analyze", "err", err)
 		}
+		if c.recWAV != nil {
+			if err := c.recWAV.Write([][]float32{rep, cust}); err != nil {
+				c.log.Error("recording stopped", "err", err)
+				c.recFile.Abort()
+				c.recWAV, c.recFile = nil, nil
+			}
+		}
 	})
 	s := float64(c.tl.base) / analysisRate
 	for _, r := range vad.Roles {
@@ -253,13 +309,16 @@ func (c *Call) finish() {
 	c.an.Close()
 	c.closeSessions()
 	res := c.an.Result()
-	c.rec.Result = &res
-	c.rec.DurationS = res.DurationS
-	c.rec.State = stateEnded
-	for _, r := range vad.Roles {
-		c.srv.m.speech.WithLabelValues(r.String()).Add(map[vad.Role]float64{vad.Rep: res.RepTalkS, vad.Customer: res.CustomerTalkS}[r])
-	}
-	if err := c.srv.store.Put(&c.rec); err != nil {
+	meter := vad.MeterSeries(res.Segments, res.DurationS, meterStepS, c.srv.tallyConfig())
+	c.mu.Lock()
+	rec := c.rec // the API reads c.rec until the call is removed
+	c.mu.Unlock()
+	rec.Result, rec.Meter = &res, &meter
+	rec.DurationS, rec.State = res.DurationS, stateEnded
+	rec.HasAudio = c.stopRecording()
+	c.srv.m.speech.WithLabelValues(vad.Rep.String()).Add(res.RepTalkS)
+	c.srv.m.speech.WithLabelValues(vad.Customer.String()).Add(res.CustomerTalkS)
+	if err := c.srv.store.Put(&rec); err != nil {
 		c.log.Error("store call", "err", err)
 	}
 	c.srv.m.callsEnded.WithLabelValues(c.endReason).Inc()

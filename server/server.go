@@ -40,8 +40,15 @@ type Config struct {
 	MaxCalls int
 	// MaxViewersPerCall caps dashboard websockets per call; default 50.
 	MaxViewersPerCall int
-	// Store keeps ended calls; default an in-memory store.
+	// Store keeps ended calls and uploads; default an in-memory store
+	// (no uploads, no audio). A DiskStore is the embedded default of
+	// `talkratio serve`.
 	Store Store
+	// RecordAudio keeps live calls' audio with their analysis. Off by
+	// default: recording people needs their consent.
+	RecordAudio bool
+	// MaxUpload caps an upload's body in bytes; default DefaultMaxUpload.
+	MaxUpload int64
 	// Fanout carries snapshots to viewers; default an in-process Hub.
 	Fanout Fanout
 	// Static is the dashboard's files (index.html, call.html,
@@ -75,6 +82,10 @@ type Server struct {
 	draining atomic.Bool
 
 	samples sync.Pool // recycled decode buffers ([]float32)
+
+	bg       sync.WaitGroup // upload analyses running
+	progMu   sync.Mutex
+	progress map[string]float64 // upload id -> share analyzed
 }
 
 // New builds a server. Close releases its UDP port.
@@ -103,15 +114,44 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Fanout == nil {
 		cfg.Fanout = NewHub(cfg.MaxViewersPerCall)
 	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, m: newMetrics(), store: cfg.Store, fan: cfg.Fanout,
-		calls: map[string]*Call{}, sessions: map[string]*session{},
+		calls: map[string]*Call{}, sessions: map[string]*session{}, progress: map[string]float64{},
 	}
 	s.samples.New = func() any { b := make([]float32, 0, 1920); return &b }
 	if err := s.setupWebRTC(); err != nil {
 		return nil, err
 	}
+	if st, ok := s.store.(*DiskStore); ok {
+		s.resumeUploads(st)
+	}
 	return s, nil
+}
+
+func (s *Server) setProgress(id string, p float64) {
+	s.progMu.Lock()
+	defer s.progMu.Unlock()
+	s.progress[id] = min(max(p, 0), 1)
+}
+
+func (s *Server) clearProgress(id string) {
+	s.progMu.Lock()
+	defer s.progMu.Unlock()
+	delete(s.progress, id)
+}
+
+// withProgress fills in the live progress of uploads being analyzed.
+func (s *Server) withProgress(rows []CallSummary) {
+	s.progMu.Lock()
+	defer s.progMu.Unlock()
+	for i := range rows {
+		if p, ok := s.progress[rows[i].ID]; ok && rows[i].State == stateAnalyzing {
+			rows[i].Progress = p
+		}
+	}
 }
 
 // ICE timeouts: a publisher that vanishes without DELETE is noticed
@@ -255,7 +295,11 @@ func (s *Server) Handler() http.Handler {
 	handle("OPTIONS /whip", "whip", s.handleWHIPOptions)
 	handle("/whip/sessions/{token}", "whip_session", s.handleSession)
 	handle("GET /api/calls", "api_calls", s.handleListCalls)
+	handle("POST /api/calls", "api_upload", s.handleUpload)
 	handle("GET /api/calls/{id}", "api_call", s.handleGetCall)
+	handle("DELETE /api/calls/{id}", "api_call_delete", s.handleDeleteCall)
+	handle("GET /api/calls/{id}/audio", "api_call_audio", s.handleCallAudio)
+	handle("GET /api/reps", "api_reps", s.handleReps)
 	handle("GET /ws/calls/{id}", "websocket", s.handleWS)
 	handle("GET /livez", "livez", s.handleLivez)
 	handle("GET /readyz", "readyz", s.handleReadyz)
@@ -263,7 +307,10 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Static != nil {
 		handle("GET /{$}", "page", s.page("index.html"))
 		handle("GET /capture", "page", s.page("capture.html"))
-		handle("GET /calls/{id}", "page", s.callPage)
+		handle("GET /calls/{id}", "page", s.callPage("call.html"))
+		handle("GET /replay/{id}", "page", s.callPage("replay.html"))
+		handle("GET /reps", "page", s.page("reps.html"))
+		handle("GET /reps/{rep}", "page", s.page("reps.html"))
 		handle("GET /assets/", "static", noDirListing(http.FileServerFS(s.cfg.Static)).ServeHTTP)
 	}
 	return securityHeaders(mux)
@@ -283,18 +330,22 @@ func (s *Server) page(name string) http.HandlerFunc {
 	}
 }
 
-// callPage serves the call view for a known call, 404 otherwise.
-func (s *Server) callPage(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if s.liveCall(id) == nil {
-		if _, err := s.store.Get(id); err != nil {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>No such call</title><p>No such call. <a href="/">Back to all calls</a></p>`)
-			return
+// callPage serves a page about one call if the call exists, 404
+// otherwise.
+func (s *Server) callPage(name string) http.HandlerFunc {
+	serve := s.page(name)
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if s.liveCall(id) == nil {
+			if _, err := s.store.Get(id); err != nil {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>No such call</title><p>No such call. <a href="/">Back to all calls</a></p>`)
+				return
+			}
 		}
+		serve(w, r)
 	}
-	s.page("call.html")(w, r)
 }
 
 // noDirListing refuses directory paths, so the file server never lists.
@@ -391,6 +442,11 @@ func writeError(w http.ResponseWriter, err error) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	writeJSONBody(w, v)
+}
+
+// writeJSONBody writes v after the headers have been sent.
+func writeJSONBody(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
@@ -422,6 +478,18 @@ func (s *Server) Drain(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("drain: %d calls not stored in time: %w", len(s.liveCalls()), ctx.Err())
 		}
+	}
+	// Uploads being analyzed get the rest of the time; one that does not
+	// finish keeps its files and is finished at the next start.
+	done := make(chan struct{})
+	go func() {
+		s.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.log.Warn("drain: upload analyses still running; they resume at the next start")
 	}
 	return nil
 }

@@ -38,9 +38,13 @@ type CallRecord struct {
 	Progress float64 `json:"progress,omitempty"`
 	Error    string  `json:"error,omitempty"`
 	HasAudio bool    `json:"has_audio"`
-	// Result is the full analysis: every metric and the segments, the
-	// same JSON as `talkratio analyze`.
-	Result *vad.Result `json:"result,omitempty"`
+	// RepChannel is "right" for an upload whose rep is on the right.
+	RepChannel string `json:"rep_channel,omitempty"`
+	// Result is the full analysis: every metric and the segments, at the
+	// top level of the JSON as `talkratio analyze` prints them.
+	*vad.Result
+	// Meter is the live meter sampled through the call, for replay.
+	Meter *vad.Meter `json:"meter,omitempty"`
 }
 
 // CallSummary is a row of the call list.
@@ -78,11 +82,50 @@ func (r *CallRecord) Summary() CallSummary {
 	return s
 }
 
-// ListQuery filters and pages the call list.
+// ListQuery filters, sorts and pages the call list.
 type ListQuery struct {
 	Rep          string    // exact rep name, case-insensitive; "" for all
 	From, To     time.Time // started in [From, To); zero for open ends
+	Sort         string    // a sortKey column; "" for started_at
+	Asc          bool      // ascending; the default is newest/largest first
 	Offset, Size int
+}
+
+// sortKey returns the comparison for a sortable column, nil for others.
+func sortKey(column string) func(a, b *CallSummary) int {
+	switch column {
+	case "", "started_at":
+		return func(a, b *CallSummary) int { return a.StartedAt.Compare(b.StartedAt) }
+	case "duration_s":
+		return func(a, b *CallSummary) int { return cmpFloat(a.DurationS, b.DurationS) }
+	case "listen_pct":
+		return func(a, b *CallSummary) int { return cmpFloat(listenOr(a), listenOr(b)) }
+	case "longest_rep_monologue_s":
+		return func(a, b *CallSummary) int { return cmpFloat(a.LongestRepMonologueS, b.LongestRepMonologueS) }
+	case "rep":
+		return func(a, b *CallSummary) int { return strings.Compare(strings.ToLower(a.Rep), strings.ToLower(b.Rep)) }
+	case "name":
+		return func(a, b *CallSummary) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) }
+	}
+	return nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// listenOr sorts calls without a listen % (nobody spoke) below all others.
+func listenOr(s *CallSummary) float64 {
+	if s.ListenPct == nil {
+		return -1
+	}
+	return *s.ListenPct
 }
 
 func (q ListQuery) match(r *CallRecord) bool {
@@ -158,7 +201,7 @@ func (s *MemStore) List(q ListQuery) ([]CallSummary, int, error) {
 		}
 	}
 	s.mu.Unlock()
-	sortSummaries(rows)
+	sortRows(rows, q)
 	return page(rows, q), len(rows), nil
 }
 
@@ -173,13 +216,25 @@ func (s *MemStore) Delete(id string) error {
 	return nil
 }
 
-// sortSummaries orders newest first, ties by id so pages are stable.
-func sortSummaries(rows []CallSummary) {
+// sortRows orders rows as the query asks (newest first by default), ties
+// by start time and then id, so that pages are stable.
+func sortRows(rows []CallSummary, q ListQuery) {
+	key := sortKey(q.Sort)
+	if key == nil {
+		key = sortKey("started_at")
+	}
 	slices.SortFunc(rows, func(a, b CallSummary) int {
-		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
-			return c
+		c := key(&a, &b)
+		if c == 0 {
+			c = a.StartedAt.Compare(b.StartedAt)
 		}
-		return strings.Compare(a.ID, b.ID)
+		if !q.Asc {
+			c = -c
+		}
+		if c == 0 {
+			c = strings.Compare(a.ID, b.ID)
+		}
+		return c
 	})
 }
 

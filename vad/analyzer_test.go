@@ -176,10 +176,10 @@ func TestDetectorSignals(t *testing.T) {
 			from: 5, to: 7, minIn: 0.97, maxOut: 0.25,
 		},
 		{
-			name: "a 20 ms click is not speech",
-			rate: 16000,
-			rep:  func(s *signal) { s.noise(-60, 3).tone(6, 6.02, 1000, -10) },
-			cust: func(s *signal) { s.noise(-60, 4) },
+			name:  "a 20 ms click is not speech",
+			rate:  16000,
+			rep:   func(s *signal) { s.noise(-60, 3).tone(6, 6.02, 1000, -10) },
+			cust:  func(s *signal) { s.noise(-60, 4) },
 			minIn: 0, maxOut: 0,
 		},
 	}

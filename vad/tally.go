@@ -29,6 +29,10 @@ type TallyConfig struct {
 	// RecentWindowSec is the window of the "recent" listen % the live
 	// meter shows beside the whole-call figure.
 	RecentWindowSec float64
+	// LongMonologueSec: rep runs at least this long are listed as long
+	// monologues, for replay markers: half a minute of uninterrupted
+	// pitching is where a coach wants to look.
+	LongMonologueSec float64
 }
 
 // DefaultTallyConfig returns the documented defaults.
@@ -40,6 +44,7 @@ func DefaultTallyConfig() TallyConfig {
 		InterruptMinOverlapSec: 0.25,
 		LongSilenceSec:         3.0,
 		RecentWindowSec:        120,
+		LongMonologueSec:       30,
 	}
 }
 
@@ -59,8 +64,10 @@ type Metrics struct {
 	OverlapS         float64 `json:"overlap_s"`
 	MutualSilenceS   float64 `json:"mutual_silence_s"`
 
-	LongestRepMonologue   Run     `json:"longest_rep_monologue"`
-	LongestCustomerStory  Run     `json:"longest_customer_story"`
+	LongestRepMonologue  Run `json:"longest_rep_monologue"`
+	LongestCustomerStory Run `json:"longest_customer_story"`
+	// LongMonologues lists the rep's runs of LongMonologueSec or more.
+	LongMonologues        []Run   `json:"long_monologues"`
 	TurnSwitches          int     `json:"turn_switches"`
 	TurnSwitchesPerMinute float64 `json:"turn_switches_per_min"`
 
@@ -260,6 +267,7 @@ type sweeper struct {
 	lastEnd        [2]float64 // end of each role's latest speech
 	run            [2]runState
 	longest        [2]Run
+	longMonologues []Run
 	floor          Role
 	hasFloor       bool
 	switches       int
@@ -276,6 +284,7 @@ func (s *sweeper) clone() sweeper {
 	c.longSilences = slices.Clone(s.longSilences)
 	c.replyPauses = slices.Clone(s.replyPauses)
 	c.interruptEvent = slices.Clone(s.interruptEvent)
+	c.longMonologues = slices.Clone(s.longMonologues)
 	return c
 }
 
@@ -380,8 +389,12 @@ func (s *sweeper) endRun(r Role) {
 	if !ru.active {
 		return
 	}
-	if d := ru.end - ru.start; d > s.longest[r].Dur {
-		s.longest[r] = Run{Start: ru.start, End: ru.end, Dur: d}
+	run := Run{Start: ru.start, End: ru.end, Dur: ru.end - ru.start}
+	if run.Dur > s.longest[r].Dur {
+		s.longest[r] = run
+	}
+	if r == Rep && run.Dur >= s.cfg.LongMonologueSec {
+		s.longMonologues = append(s.longMonologues, run)
 	}
 	ru.active = false
 }
@@ -417,6 +430,7 @@ func (s *sweeper) finish(now float64) Metrics {
 		InterruptionsByRep:      s.interruptions[Rep],
 		InterruptionsByCustomer: s.interruptions[Customer],
 		LongSilences:            s.longSilences,
+		LongMonologues:          s.longMonologues,
 		TargetListen:            100 * s.cfg.TargetListen,
 		Interruptions:           s.interruptEvent,
 	}
@@ -425,6 +439,9 @@ func (s *sweeper) finish(now float64) Metrics {
 	}
 	if m.Interruptions == nil {
 		m.Interruptions = []Event{}
+	}
+	if m.LongMonologues == nil {
+		m.LongMonologues = []Run{}
 	}
 	for _, ls := range s.longSilences {
 		m.LongSilenceS += ls.Dur()
@@ -461,6 +478,17 @@ func (m *Metrics) round() {
 		&m.LongestRepMonologue.Start, &m.LongestRepMonologue.End, &m.LongestRepMonologue.Dur,
 		&m.LongestCustomerStory.Start, &m.LongestCustomerStory.End, &m.LongestCustomerStory.Dur} {
 		*p = roundTime(*p)
+	}
+	for i := range m.LongMonologues {
+		r := &m.LongMonologues[i]
+		r.Start, r.End, r.Dur = roundTime(r.Start), roundTime(r.End), roundTime(r.Dur)
+	}
+	for i := range m.LongSilences {
+		s := &m.LongSilences[i]
+		s.Start, s.End = roundTime(s.Start), roundTime(s.End)
+	}
+	for i := range m.Interruptions {
+		m.Interruptions[i].At = roundTime(m.Interruptions[i].At)
 	}
 	for _, p := range []*float64{&m.ListenPct, &m.RepSharePct, &m.CustomerSharePct, &m.TurnSwitchesPerMinute, &m.TargetListen} {
 		*p = math.Round(*p*100) / 100

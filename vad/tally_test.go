@@ -50,6 +50,7 @@ func TestTallyHandComputed(t *testing.T) {
 					TurnSwitches:         2, TurnSwitchesPerMinute: 6,
 					RepReplies: 1, RepReplyPauseMeanS: 1, RepReplyPauseMedianS: 1,
 					LongSilences: []Segment{}, TargetListen: 80, Interruptions: []Event{},
+					LongMonologues: []Run{},
 				}
 				if !reflect.DeepEqual(m, want) {
 					t.Errorf("got  %+v\nwant %+v", m, want)
@@ -73,8 +74,9 @@ func TestTallyHandComputed(t *testing.T) {
 					RepReplies: 1, RepReplyPauseMeanS: 5, RepReplyPauseMedianS: 5,
 					InterruptionsByCustomer: 1,
 					LongSilences:            segs(13, 17), LongSilenceS: 4,
-					TargetListen:  80,
-					Interruptions: []Event{{At: 7, Role: "customer"}},
+					TargetListen:   80,
+					Interruptions:  []Event{{At: 7, Role: "customer"}},
+					LongMonologues: []Run{},
 				}
 				if !reflect.DeepEqual(m, want) {
 					t.Errorf("got  %+v\nwant %+v", m, want)
@@ -103,6 +105,18 @@ func TestTallyHandComputed(t *testing.T) {
 			check: func(t *testing.T, m Metrics) {
 				if m.InterruptionsByCustomer != 0 || m.TurnSwitches != 1 {
 					t.Errorf("interruptions %d switches %d, want 0 and 1", m.InterruptionsByCustomer, m.TurnSwitches)
+				}
+			},
+		},
+		{
+			// Runs of 30 s and more are listed for replay markers; a
+			// customer story of any length is not a monologue.
+			name: "long monologues",
+			rep:  segs(0, 20, 20.5, 35, 40, 50, 60, 100), cust: segs(36, 38, 101, 140), dur: 140,
+			check: func(t *testing.T, m Metrics) {
+				want := []Run{{0, 35, 35}, {60, 100, 40}}
+				if !reflect.DeepEqual(m.LongMonologues, want) {
+					t.Errorf("long monologues %+v, want %+v", m.LongMonologues, want)
 				}
 			},
 		},

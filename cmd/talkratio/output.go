@@ -81,7 +81,7 @@ func (rw *reportWriter) writeJSON(r callResult) error {
 		if r.File != "" {
 			rep.RepChannel, rep.CustChannel = &r.Map.Rep, &r.Map.Customer
 		}
-		rep.Verdict = verdict(r.Result.Metrics)
+		rep.Verdict = r.Result.Metrics.Verdict()
 		rep.Result = &r.Result
 	}
 	enc := json.NewEncoder(rw.w)
@@ -91,28 +91,11 @@ func (rw *reportWriter) writeJSON(r callResult) error {
 	return enc.Encode(rep)
 }
 
-// verdict is the one-line judgement against the target.
-func verdict(m vad.Metrics) string {
-	switch {
-	case m.RepTalkS+m.CustomerTalkS == 0:
-		return "no speech found"
-	case m.OnTarget:
-		return fmt.Sprintf("on target: the rep listened %.0f%% of the talk time (target %.0f%%)", m.ListenPct, m.TargetListen)
-	}
-	return fmt.Sprintf("below target: the rep listened %.0f%% of the talk time (target %.0f%%) and talked %.0f%%", m.ListenPct, m.TargetListen, 100-m.ListenPct)
-}
-
-var csvHeader = []string{
-	"file", "rep_file", "customer_file", "error", "duration_s", "sample_rate",
-	"rep_talk_s", "customer_talk_s", "listen_pct", "rep_share_pct", "customer_share_pct",
-	"overlap_s", "mutual_silence_s", "longest_rep_monologue_s", "longest_customer_story_s",
-	"turn_switches", "turn_switches_per_min", "rep_replies", "rep_reply_pause_mean_s", "rep_reply_pause_median_s",
-	"interruptions_by_rep", "interruptions_by_customer", "long_silences", "long_silence_s",
-	"target_listen_pct", "on_target",
-}
+// csvHeader is the file columns, then every metric.
+var csvHeader = append([]string{"file", "rep_file", "customer_file", "error", "sample_rate"}, vad.CSVHeader()...)
 
 func csvRow(r callResult) []string {
-	row := []string{r.File, r.RepFile, r.CustomerFile, ""}
+	row := []string{r.File, r.RepFile, r.CustomerFile, "", ""}
 	if r.Err != nil {
 		row[3] = r.Err.Error()
 		for len(row) < len(csvHeader) {
@@ -120,17 +103,8 @@ func csvRow(r callResult) []string {
 		}
 		return row
 	}
-	m := r.Result.Metrics
-	f := func(x float64) string { return strconv.FormatFloat(math.Round(x*1000)/1000, 'f', -1, 64) }
-	i := strconv.Itoa
-	return append(row,
-		f(m.DurationS), i(r.Format.SampleRate),
-		f(m.RepTalkS), f(m.CustomerTalkS), f(m.ListenPct), f(m.RepSharePct), f(m.CustomerSharePct),
-		f(m.OverlapS), f(m.MutualSilenceS), f(m.LongestRepMonologue.Dur), f(m.LongestCustomerStory.Dur),
-		i(m.TurnSwitches), f(m.TurnSwitchesPerMinute), i(m.RepReplies), f(m.RepReplyPauseMeanS), f(m.RepReplyPauseMedianS),
-		i(m.InterruptionsByRep), i(m.InterruptionsByCustomer), i(len(m.LongSilences)), f(m.LongSilenceS),
-		f(m.TargetListen), strconv.FormatBool(m.OnTarget),
-	)
+	row[4] = strconv.Itoa(r.Format.SampleRate)
+	return append(row, r.Result.Metrics.CSVRow()...)
 }
 
 // clock formats seconds as m:ss (or h:mm:ss).
@@ -145,7 +119,7 @@ func clock(s float64) string {
 func writeText(w io.Writer, r callResult) {
 	m := r.Result.Metrics
 	fmt.Fprintf(w, "%s  (%s, %d Hz)\n", r.Name, clock(m.DurationS), r.Format.SampleRate)
-	fmt.Fprintf(w, "  %-14s %s\n", "Verdict", verdict(m))
+	fmt.Fprintf(w, "  %-14s %s\n", "Verdict", m.Verdict())
 	fmt.Fprintf(w, "  %-14s %.1f%%  (rep talked %.0f%% of the call, customer %.0f%%)\n", "Listen", m.ListenPct, m.RepSharePct, m.CustomerSharePct)
 	fmt.Fprintf(w, "  %-14s rep %.1f s, customer %.1f s, both at once %.1f s, nobody %.1f s\n", "Talk", m.RepTalkS, m.CustomerTalkS, m.OverlapS, m.MutualSilenceS)
 	fmt.Fprintf(w, "  %-14s rep %.1f s (at %s), customer story %.1f s (at %s)\n", "Longest", m.LongestRepMonologue.Dur, clock(m.LongestRepMonologue.Start), m.LongestCustomerStory.Dur, clock(m.LongestCustomerStory.Start))

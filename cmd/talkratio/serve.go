@@ -49,6 +49,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxCalls := fs.Int("max-calls", 1000, "most concurrent live calls; more get 503 with Retry-After")
 	maxViewers := fs.Int("max-viewers", 50, "most dashboard viewers per call")
 	drain := fs.Duration("drain-timeout", 20*time.Second, "on SIGTERM, how long to wait for live calls to end and be stored")
+	dataDir := fs.String("data", "talkratio-data", "data directory for the call library (created if missing)")
+	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
+	maxUpload := fs.Int64("max-upload", server.DefaultMaxUpload, "largest upload accepted, in bytes")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default")
 	fs.Usage = func() {
@@ -72,7 +75,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	store, err := server.OpenDiskStore(*dataDir, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitFail
+	}
 	cfg := server.Config{
+		Store:             store,
+		RecordAudio:       *record,
+		MaxUpload:         *maxUpload,
 		TargetListen:      *target,
 		MonologueNudge:    *nudge,
 		ICEUDPPort:        *icePort,
