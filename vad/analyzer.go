@@ -13,25 +13,38 @@ const (
 )
 
 // dominanceDB: the other side dominates a frame when its level over its
-// noise floor beats this side's by this much.
+// smoothed floor beats this side's level over its noise floor by this much.
 const dominanceDB = 10.0
 
 // provisionalOverMinDB: until the smoothed background is known (the first
 // seconds of a call, longer in babble), the smoothed level must clear the
-// lowest smoothed level seen so far by this much. The quietest moment is
-// background, and even babble rarely dips 3 dB under its own 90th
-// percentile for a whole smoothing window; a clean or steady line loses
-// nothing to this gate.
-const provisionalOverMinDB = 1.0
-
+// lowest smoothed level seen so far by this much (plus the smoothed start
+// or stay margin). The quietest moment is background; on a steady line the
+// background's smoothed level hardly moves off it, and a voice at 5 dB SNR
+// that talks through the first seconds adds only 3-6 dB.
+//
 // provisionalTextureDB, provisionalBabbleDB: on a babble-like channel
-// (texture over provisionalTextureDB) the provisional gate rises by up to
-// provisionalBabbleDB more: babble's smoothed level spans 3-6 dB over its
-// lowest, and a talker over babble still clears that.
+// (texture, see channel.textureDB, over provisionalTextureDB) the gate
+// rises by the excess texture, up to provisionalBabbleDB: babble's
+// smoothed level spans 3-6 dB over its lowest, and its lowest is set by a
+// rare gap of all its voices at once.
 const (
+	provisionalOverMinDB = 1.0
 	provisionalTextureDB = 1.0
-	provisionalBabbleDB  = 3.0
+	provisionalBabbleDB  = 5.0
 )
+
+// speakerRangeDB: the smoothed level of speech stays within this of the
+// speaker's loud level (see backgroundModel.loudDB); a 400 ms mean of
+// speech hardly ever falls 20 dB under its loud frames, while babble and
+// leaks on a line 30 dB quieter do.
+const speakerRangeDB = 20.0
+
+// steadySpreadDB: a background whose frame levels spread by at most this
+// (90th less 50th percentile) is steady: hiss and hum spread by 1-2 dB,
+// babble by 5-10. There the smoothed level alone can start speech (see
+// classify).
+const steadySpreadDB = 2.5
 
 // channel is the per-channel state of the analyzer.
 type channel struct {
@@ -46,6 +59,7 @@ type channel struct {
 	// smFloor follows the minimum of the smoothed level: unlike the frame
 	// floor, it does not drop into the brief gaps of babble.
 	smFloor floorTracker
+	sf      float64 // the smoothed floor's latest value (linear)
 	// textureDB is how far the smoothed floor sits over the frame floor:
 	// about 0 dB on a steady background (hiss, hum, a clean line), 6-25 dB
 	// in babble, whose frames dip into brief gaps that a 400 ms mean never
@@ -278,7 +292,9 @@ func (a *Analyzer) frame(p [2]float64) {
 		ch, o := &a.ch[c], &a.ch[1-c]
 		own := p[c]
 		if !a.cfg.DisableBleed {
-			ch.leak.learn(sp[c], &o.hist, a.learnRatio*fl[1-c])
+			// The other side is loud when far over its smoothed floor
+			// too: babble over its frame floor is no voice to learn from.
+			ch.leak.learn(sp[c], ch.hist.agoDB(0), &o.hist, a.learnRatio*max(fl[1-c], o.sf))
 			own -= ch.leak.predict(&o.hist) * a.margin
 		}
 		ch.lag.push(frameMeasure{p: p[c], fl: fl[c], own: own})
@@ -310,6 +326,10 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 		if math.IsInf(smBG, -1) {
 			smBG = min(ch.minSmooth, smDB[c]) + provisionalOverMinDB + min(max(ch.textureDB-provisionalTextureDB, 0), provisionalBabbleDB)
 		}
+		// However the background sits, speech is within a few tens of dB
+		// of the speaker's own loud level; far under it is babble or a
+		// leak at most.
+		smBG = max(smBG, bg.loudDB-speakerRangeDB)
 		startBG, stayBG := ch.bgThresholds(&a.cfg)
 		own, fl := m[c].own, m[c].fl
 		switch {
@@ -319,6 +339,13 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 			lv[c] = hot
 		case own >= max(a.stayRatio*fl, stayBG) && smDB[c] >= smBG+a.cfg.SmoothStayOverBackgroundDB:
 			lv[c] = warm
+			// On a steady background (hiss, hum) the smoothed level is
+			// exact: over its start threshold, a frame at the stay level
+			// may start speech, since at 5 dB SNR a voice's syllables
+			// rarely stay over the frame start level for a whole onset.
+			if bg.spreadDB <= steadySpreadDB && smDB[c] >= smBG+a.cfg.SmoothStartOverBackgroundDB {
+				lv[c] = hot
+			}
 		}
 	}
 	return lv, m, smDB
@@ -328,28 +355,27 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 // and feeds the detectors.
 func (a *Analyzer) decide(t, end int64) {
 	lv, m, smDB := a.classify(t, end)
-	var ref, sf [2]float64
+	var ref [2]float64
 	h := int64(a.half)
 	for c := range a.ch {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
-		sf[c] = ch.smFloor.update(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
-		ref[c] = max(m[c].fl, sf[c])
+		ch.sf = ch.smFloor.update(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
+		ref[c] = max(m[c].fl, ch.sf)
 	}
 	for c := range a.ch {
 		ch := &a.ch[c]
 		// While the other side clearly speaks and dominates, this side
 		// mostly listens: what this channel carries then is its background.
-		// Dominance is judged over each side's own noise floor, so that a
+		// Dominance is judged over each side's own floor, so that a
 		// channel full of babble does not pass for a talker over a clean
-		// one.
+		// one; the other side's floor is the higher of its frame floor and
+		// its smoothed floor, since babble's frame floor drops into brief
+		// gaps and would make its babble look far over the floor.
 		dominated := lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
 		lin := max(m[c].own, m[c].fl)
-		if DebugFrame != nil {
-			DebugFrame(c, t, m[c].p, m[c].fl, m[c].own, smDB[c], ch.background.bgDB, ch.background.smoothDB, int(lv[c]), powerToDB(sf[c]/m[c].fl))
-		}
 		if t%bgUpdateFrames == 0 {
-			ch.textureDB = powerToDB(sf[c] / m[c].fl)
+			ch.textureDB = powerToDB(ch.sf / m[c].fl)
 		}
 		ch.background.add(powerToDB(lin), lin, smDB[c], dominated, ch.textureDB)
 		if s, ok := ch.det.push(lv[c]); ok {

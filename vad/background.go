@@ -42,6 +42,7 @@ type backgroundModel struct {
 	loudDB      float64
 	bgDB        float64 // background 90th percentile, or -Inf while unknown
 	smoothDB    float64 // smoothed background's 90th percentile, or -Inf while unknown
+	spreadDB    float64 // background's 90th less its 50th percentile, or +Inf while unknown
 	decayEvery  int
 	decayFactor float64
 	minWeight   float64 // frames of background needed before a percentile is trusted
@@ -58,6 +59,8 @@ const (
 	loudBelowDB = 6.0
 	// bgQuantile of the background sets the thresholds.
 	bgQuantile = 0.9
+	// bgMidQuantile: the background's spread is bgQuantile less this.
+	bgMidQuantile = 0.5
 	// bgMemorySec: the histograms forget with this time constant: long
 	// enough to span a speaker's silence, short enough to follow a change.
 	bgMemorySec = 30.0
@@ -108,6 +111,7 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 		loudDB:      math.Inf(1),
 		bgDB:        math.Inf(-1),
 		smoothDB:    math.Inf(-1),
+		spreadDB:    math.Inf(1),
 		decayEvery:  every,
 		decayFactor: math.Exp(-float64(every) * frameSec / bgMemorySec),
 		minWeight:   bgMinSec / frameSec,
@@ -120,7 +124,8 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 // the other side is speaking loud and clear (this side is then listening).
 // Otherwise its level and smoothed level enter once it is len(ring) frames
 // old and no loud frame came within len(ring) frames on either side of it.
-// The smoothed levels of quiet blocks enter when the block is complete.
+// The smoothed levels of quiet blocks enter when the block is complete;
+// textureDB (see channel.textureDB) tells how far quiet blocks may vary.
 func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB float64) {
 	d := int64(len(m.ring))
 	if otherTalking {
@@ -157,6 +162,7 @@ func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB
 		m.loudDB = m.all.quantile(loudQuantile) - loudBelowDB
 		if m.bg.total >= m.minWeight {
 			m.bgDB = m.bg.quantile(bgQuantile)
+			m.spreadDB = m.bgDB - m.bg.quantile(bgMidQuantile)
 		}
 		// Of the two smoothed estimates, the lower: isolation is exact on
 		// a steady background but biased low or absent in babble; quiet
@@ -195,7 +201,7 @@ const (
 	// quietMinOverMinDB, quietTextureMarginDB: a steady background (hiss,
 	// hum) varies far less from block to block than babble, so the margin
 	// over the quietest block shrinks to this when the channel's texture
-	// (see channel.texture) says steady; quiet speech at 5 dB SNR raises a
+	// (see channel.textureDB) says steady; quiet speech at 5 dB SNR raises a
 	// block by 3-6 dB and must not pass for background.
 	quietMinOverMinDB    = 2.0
 	quietTextureMarginDB = 2.0
@@ -223,8 +229,8 @@ func newQuietBlocks(frameSec float64) quietBlocks {
 	return quietBlocks{len: n, cur: make([]float64, 0, n), means: make([]float64, w), sorted: make([]float64, 0, w)}
 }
 
-// add takes a frame's power (linear) and smoothed level (dB); when they
-// complete a quiet block, it returns the block's smoothed levels, valid
+// add takes a frame's power (linear) and smoothed level (dB), and the
+// channel's texture (dB); when they complete a quiet block, it returns the block's smoothed levels, valid
 // until the next call.
 func (q *quietBlocks) add(lin, sdb, textureDB float64) ([]float64, bool) {
 	q.cur = append(q.cur, sdb)

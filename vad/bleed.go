@@ -37,6 +37,13 @@ const (
 	leakMaxDB = -9.0
 	// leakMaxSpreadDB: a ratio that scatters more than this is no path.
 	leakMaxSpreadDB = 12.0
+	// leakFaintDB, leakFaintMaxSpreadDB: a "leak" this far under the
+	// source must be steadier still. Babble on this channel, heard while
+	// the other side talks, gives a ratio of -30 to -50 dB scattering by
+	// 4-9 dB; a real leak that faint (rare: headsets and echo cancellers
+	// lose less) hardly matters, and a real path scatters by 1-3 dB.
+	leakFaintDB          = -30.0
+	leakFaintMaxSpreadDB = 4.0
 )
 
 type leakModel struct {
@@ -90,11 +97,12 @@ func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
 // agoDB is ago in dB.
 func (h *history) agoDB(k int) float64 { return h.db[h.index(k)] }
 
-// learn updates the model with this channel's speech power now (own) and
-// the other channel's recent speech powers, on a frame where the other side
-// is loud enough (strong: its power must reach this for a delay to learn).
-func (m *leakModel) learn(own float64, other *history, strong float64) {
-	ownDB := max(powerToDB(own), leakFloorDB)
+// learn updates the model with this channel's speech power now (own, and
+// in dB: the caller has it) and the other channel's recent speech powers,
+// on a frame where the other side is loud enough (strong: its power must
+// reach this for a delay to learn).
+func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
+	ownDB = max(ownDB, leakFloorDB)
 	for k := range m.ratioDB {
 		i := other.index(k)
 		o := other.p[i]
@@ -131,7 +139,8 @@ func (m *leakModel) learn(own float64, other *history, strong float64) {
 // real delay falls between frames and echo smears it.
 func (m *leakModel) predict(other *history) float64 {
 	k := m.best
-	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB {
+	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
+		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB {
 		return 0
 	}
 	p := other.ago(k)
