@@ -29,6 +29,13 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if vr := principalOf(r).viewRep(); vr != "" {
+		if q.Rep != "" && !strings.EqualFold(q.Rep, vr) {
+			writeJSON(w, map[string]any{"calls": []CallSummary{}, "total": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": 100 * s.cfg.TargetListen})
+			return
+		}
+		q.Rep = vr
+	}
 	var live []CallSummary
 	for _, c := range s.liveCalls() {
 		rec := c.summaryRecord()
@@ -129,6 +136,25 @@ func (c *Call) summaryRecord() CallRecord {
 	return rec
 }
 
+// visibleCall returns a call's record (live or stored) if the caller may
+// see it; a call of another rep is as unknown as one that does not exist.
+func (s *Server) visibleCall(r *http.Request, id string) (*CallRecord, error) {
+	var rec *CallRecord
+	if c := s.liveCall(id); c != nil {
+		lr := c.summaryRecord()
+		rec = &lr
+	} else {
+		var err error
+		if rec, err = s.store.Get(id); err != nil {
+			return nil, err
+		}
+	}
+	if !principalOf(r).canSee(rec.Rep) {
+		return nil, ErrNotFound
+	}
+	return rec, nil
+}
+
 // callJSON is a call as GET /api/calls/{id} shows it: the record with
 // every analysis field at the top level, like `talkratio analyze`, and
 // the verdict.
@@ -141,20 +167,14 @@ type callJSON struct {
 // GET /api/calls/{id}.csv (one row, the columns of `analyze --format csv`).
 func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 	id, asCSV := strings.CutSuffix(r.PathValue("id"), ".csv")
-	var rec *CallRecord
-	if c := s.liveCall(id); c != nil {
-		lr := c.summaryRecord()
-		rec = &lr
-	} else {
-		var err error
-		if rec, err = s.store.Get(id); err != nil {
-			writeError(w, err)
-			return
-		}
-		rows := []CallSummary{rec.Summary()}
-		s.withProgress(rows)
-		rec.Progress = rows[0].Progress
+	rec, err := s.visibleCall(r, id)
+	if err != nil {
+		writeError(w, err)
+		return
 	}
+	rows := []CallSummary{rec.Summary()}
+	s.withProgress(rows)
+	rec.Progress = rows[0].Progress
 	if asCSV {
 		writeCallCSV(w, rec)
 		return
@@ -208,6 +228,10 @@ func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
 // players can seek.
 func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if _, err := s.visibleCall(r, id); err != nil {
+		writeError(w, err)
+		return
+	}
 	as, ok := s.store.(AudioStore)
 	if !ok {
 		writeError(w, errorf(http.StatusNotFound, "this service keeps no audio"))
@@ -245,7 +269,7 @@ type repStats struct {
 // handleReps answers GET /api/reps: per rep, the averages over their
 // analyzed calls, for the team view.
 func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
-	rows, _, err := s.store.List(ListQuery{})
+	rows, _, err := s.store.List(ListQuery{Rep: principalOf(r).viewRep()})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -49,6 +49,15 @@ type Config struct {
 	RecordAudio bool
 	// MaxUpload caps an upload's body in bytes; default DefaultMaxUpload.
 	MaxUpload int64
+	// Auth, when set, requires tokens (see Grants); nil lets everyone do
+	// everything, which is only right on a loopback address.
+	Auth *Auth
+	// WHIPRate and UploadRate cap requests per client IP and second
+	// (bursts of 10 and 3); defaults 2 and 0.2.
+	WHIPRate, UploadRate float64
+	// ICETimeouts override how long a silent publisher may be gone before
+	// its call ends (disconnected, failed); zero for the defaults.
+	ICEDisconnected, ICEFailed time.Duration
 	// Fanout carries snapshots to viewers; default an in-process Hub.
 	Fanout Fanout
 	// Static is the dashboard's files (index.html, call.html,
@@ -60,6 +69,14 @@ type Config struct {
 
 // Defaults.
 const (
+	// A publisher starts a call or two a minute; a burst of 10 allows a
+	// few retries and per-role sessions.
+	defaultWHIPRate = 2.0
+	whipBurst       = 10
+	// Uploads are big: one every 5 s per client after a burst of 3.
+	defaultUploadRate = 0.2
+	uploadBurst       = 3
+
 	defaultTargetListen   = 0.8
 	defaultMonologueNudge = 60 * time.Second
 	defaultMaxCalls       = 1000
@@ -82,6 +99,8 @@ type Server struct {
 	draining atomic.Bool
 
 	samples sync.Pool // recycled decode buffers ([]float32)
+
+	whipLimit, uploadLimit *limiter
 
 	bg       sync.WaitGroup // upload analyses running
 	progMu   sync.Mutex
@@ -117,9 +136,23 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.WHIPRate <= 0 {
+		cfg.WHIPRate = defaultWHIPRate
+	}
+	if cfg.UploadRate <= 0 {
+		cfg.UploadRate = defaultUploadRate
+	}
+	if cfg.ICEDisconnected <= 0 {
+		cfg.ICEDisconnected = disconnectTimeout
+	}
+	if cfg.ICEFailed <= 0 {
+		cfg.ICEFailed = failTimeout
+	}
 	s := &Server{
 		cfg: cfg, log: cfg.Logger, m: newMetrics(), store: cfg.Store, fan: cfg.Fanout,
 		calls: map[string]*Call{}, sessions: map[string]*session{}, progress: map[string]float64{},
+		whipLimit:   newLimiter(cfg.WHIPRate, whipBurst),
+		uploadLimit: newLimiter(cfg.UploadRate, uploadBurst),
 	}
 	s.samples.New = func() any { b := make([]float32, 0, 1920); return &b }
 	if err := s.setupWebRTC(); err != nil {
@@ -183,7 +216,7 @@ func (s *Server) setupWebRTC() error {
 		return fmt.Errorf("nack: %w", err)
 	}
 	se := webrtc.SettingEngine{}
-	se.SetICETimeouts(disconnectTimeout, failTimeout, keepAlive)
+	se.SetICETimeouts(s.cfg.ICEDisconnected, s.cfg.ICEFailed, keepAlive)
 	se.SetIncludeLoopbackCandidate(true) // a publisher on the same host
 	if len(s.cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.cfg.PublicIPs, webrtc.ICECandidateTypeHost)
@@ -291,21 +324,27 @@ func (s *Server) Handler() http.Handler {
 	handle := func(pattern, name string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(name, h))
 	}
-	handle("POST /whip", "whip", s.handleWHIP)
+	// The WHIP session URL is itself the capability (an unguessable
+	// token, as RFC 9725 has it): whoever started the session holds it.
+	handle("POST /whip", "whip", s.whipLimit.limit(s.require(permPublish, s.handleWHIP)))
 	handle("OPTIONS /whip", "whip", s.handleWHIPOptions)
 	handle("/whip/sessions/{token}", "whip_session", s.handleSession)
-	handle("GET /api/calls", "api_calls", s.handleListCalls)
-	handle("POST /api/calls", "api_upload", s.handleUpload)
-	handle("GET /api/calls/{id}", "api_call", s.handleGetCall)
-	handle("DELETE /api/calls/{id}", "api_call_delete", s.handleDeleteCall)
-	handle("GET /api/calls/{id}/audio", "api_call_audio", s.handleCallAudio)
-	handle("GET /api/reps", "api_reps", s.handleReps)
-	handle("GET /ws/calls/{id}", "websocket", s.handleWS)
+	handle("GET /api/calls", "api_calls", s.require(permView, s.handleListCalls))
+	handle("POST /api/calls", "api_upload", s.uploadLimit.limit(s.require(permPublish, s.handleUpload)))
+	handle("GET /api/calls/{id}", "api_call", s.require(permView, s.handleGetCall))
+	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(permAdmin, s.handleDeleteCall))
+	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(permView, s.handleCallAudio))
+	handle("GET /api/reps", "api_reps", s.require(permView, s.handleReps))
+	handle("GET /api/whoami", "api_whoami", s.handleWhoami)
+	handle("GET /ws/calls/{id}", "websocket", s.require(permView, s.handleWS))
+	handle("POST /login", "login", s.handleLogin)
+	handle("POST /logout", "login", s.handleLogout)
 	handle("GET /livez", "livez", s.handleLivez)
 	handle("GET /readyz", "readyz", s.handleReadyz)
-	mux.Handle("GET /metrics", s.instrument("metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}).ServeHTTP))
+	handle("GET /metrics", "metrics", s.require(permAdmin, promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}).ServeHTTP))
 	if s.cfg.Static != nil {
 		handle("GET /{$}", "page", s.page("index.html"))
+		handle("GET /login", "page", s.page("login.html"))
 		handle("GET /capture", "page", s.page("capture.html"))
 		handle("GET /calls/{id}", "page", s.callPage("call.html"))
 		handle("GET /replay/{id}", "page", s.callPage("replay.html"))
@@ -313,7 +352,7 @@ func (s *Server) Handler() http.Handler {
 		handle("GET /reps/{rep}", "page", s.page("reps.html"))
 		handle("GET /assets/", "static", noDirListing(http.FileServerFS(s.cfg.Static)).ServeHTTP)
 	}
-	return securityHeaders(mux)
+	return securityHeaders(s.authenticate(mux))
 }
 
 // page serves one HTML file of the dashboard.
@@ -336,8 +375,11 @@ func (s *Server) callPage(name string) http.HandlerFunc {
 	serve := s.page(name)
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if s.liveCall(id) == nil {
-			if _, err := s.store.Get(id); err != nil {
+		p := principalOf(r)
+		// Without a token the page loads and asks to sign in; it holds
+		// no data itself, and its existence check would leak call ids.
+		if p.open || p.has(permView) {
+			if _, err := s.visibleCall(r, id); err != nil {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				w.WriteHeader(http.StatusNotFound)
 				fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>No such call</title><p>No such call. <a href="/">Back to all calls</a></p>`)

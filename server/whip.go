@@ -237,6 +237,12 @@ func (s *Server) whip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if rep := principalOf(r).publishRep(); rep != "" {
+		if given := strings.TrimSpace(q.Get("rep")); given != "" && !strings.EqualFold(given, rep) {
+			return errorf(http.StatusForbidden, "your token publishes calls of %s only", rep)
+		}
+		q.Set("rep", rep)
+	}
 	call, created, err := s.callFor(plan, q)
 	if err != nil {
 		return err
@@ -277,6 +283,9 @@ func (s *Server) callFor(plan rolePlan, q map[string][]string) (*Call, bool, err
 	}
 	if id != "" {
 		if c := s.liveCall(id); c != nil {
+			if rep := get("rep"); rep != "" && !strings.EqualFold(rep, c.rec.Rep) {
+				return nil, false, errorf(http.StatusForbidden, "call %s is %s's call", id, c.rec.Rep)
+			}
 			return c, false, nil
 		}
 		if _, err := s.store.Get(id); err == nil {

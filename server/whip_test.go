@@ -38,6 +38,14 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()
 	}
+	// Tests fire requests faster than any client should; the limits have
+	// a test of their own.
+	if cfg.WHIPRate == 0 {
+		cfg.WHIPRate = 1000
+	}
+	if cfg.UploadRate == 0 {
+		cfg.UploadRate = 1000
+	}
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +61,7 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 // Every bad WHIP request gets a 4xx with a message, and the server stays
 // up and serves the next one.
 func TestWHIPBadRequests(t *testing.T) {
-	_, ts := newTestServer(t, Config{})
+	_, ts := newTestServer(t, Config{WHIPRate: 1000})
 	tests := []struct {
 		name        string
 		contentType string

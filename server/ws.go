@@ -42,12 +42,12 @@ func sameOrigin(r *http.Request) bool {
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	var final []byte
+	rec, err := s.visibleCall(r, id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	if s.liveCall(id) == nil {
-		rec, err := s.store.Get(id)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
 		// An ended call: one final snapshot, then a normal close.
 		msg, err := json.Marshal(recordSnapshot(rec, s.cfg.MonologueNudge.Seconds()))
 		if err != nil {

@@ -32,6 +32,7 @@ Usage:
   talkratio analyze [flags] FILE...    analyze recorded calls (stereo WAV)
   talkratio analyze --rep A.wav --customer B.wav
                                        analyze a call recorded as two mono WAVs
+  talkratio token [flags]              mint an access token (needed when serving beyond localhost)
   talkratio healthcheck [-url URL]     exit 0 if the service answers /livez (for containers)
 
 Run 'talkratio COMMAND -h' for a command's flags.
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

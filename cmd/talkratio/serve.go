@@ -52,6 +52,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "talkratio-data", "data directory for the call library (created if missing)")
 	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
 	maxUpload := fs.Int64("max-upload", server.DefaultMaxUpload, "largest upload accepted, in bytes")
+	keyFile := fs.String("token-key-file", "", "file with the token key (talkratio token -new-key); required unless -addr is loopback; or set TALKRATIO_TOKEN_KEY")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default")
 	fs.Usage = func() {
@@ -75,6 +76,25 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	key, err := loadKey(*keyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitUsage
+	}
+	var auth *server.Auth
+	switch {
+	case key != nil:
+		if auth, err = server.NewAuth(key); err != nil {
+			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+			return exitUsage
+		}
+	case !loopbackOnly(*addr):
+		fmt.Fprintf(stderr, "talkratio serve: -addr %s is reachable from other machines, so access needs tokens:\n"+
+			"  talkratio token -new-key > talkratio.key\n"+
+			"  talkratio serve -addr %s -token-key-file talkratio.key\n"+
+			"  talkratio token -key-file talkratio.key -admin    # then sign in at /login\n", *addr, *addr)
+		return exitUsage
+	}
 	store, err := server.OpenDiskStore(*dataDir, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
@@ -82,6 +102,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := server.Config{
 		Store:             store,
+		Auth:              auth,
 		RecordAudio:       *record,
 		MaxUpload:         *maxUpload,
 		TargetListen:      *target,
@@ -123,7 +144,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort)
+	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", auth != nil, "data", *dataDir)
 
 	if *pprofAddr != "" {
 		go func() {
@@ -170,6 +191,20 @@ func pprofMux() *http.ServeMux {
 	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return m
+}
+
+// loopbackOnly reports whether a listen address is reachable from this
+// machine only: then the service runs open, with no tokens to set up.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr turns a listen address into something a browser can open.
