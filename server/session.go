@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"talkratio/audio"
@@ -116,68 +117,101 @@ func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	if tr := recv.RTPTransceiver(); tr != nil {
 		mid = tr.Mid()
 	}
-	roles := s.plan.rolesFor(mid)
 	codec := track.Codec()
 	log := s.log.With("mid", mid, "codec", codec.MimeType)
-	if track.Kind() != webrtc.RTPCodecTypeAudio || len(roles) == 0 {
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
 		log.Info("ignoring track", "kind", track.Kind().String())
 		return
 	}
-	dec, err := audio.NewPacketDecoder(codec.MimeType, analysisRate, len(roles))
+	tr, err := s.srv.newTrackReader(codec.MimeType, s.plan.rolesFor(mid), log)
 	if err != nil {
-		log.Warn("no decoder", "err", err)
+		log.Warn("ignoring track", "err", err)
 		return
 	}
-	codecName := strings.ToLower(strings.TrimPrefix(codec.MimeType, "audio/"))
-	m := s.srv.m
-	roleNames := make([]string, len(roles))
-	for i, r := range roles {
-		roleNames[i] = r.String()
-	}
-	clock := &trackClock{clockRate: dec.ClockRate()}
-	var seq seqTracker
-	var ts tsUnwrapper
-	buf := make([][]float32, len(roles))
-	for i := range buf {
-		buf[i] = make([]float32, audio.MaxPacketSamples)
-	}
-	warnedMono := false
-	log.Info("track started", "roles", roleNames)
+	tr.stereo = s.plan.mode == stereoTrack
+	log.Info("track started", "roles", tr.roleNames)
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			log.Debug("track ended", "err", err)
 			return
 		}
-		at := time.Now()
-		lost := seq.update(pkt.SequenceNumber)
-		for _, r := range roleNames {
-			m.rtpPackets.WithLabelValues(r).Inc()
-			if lost > 0 {
-				m.rtpLost.WithLabelValues(r).Add(float64(lost))
-			}
-		}
-		t := ts.unwrap(pkt.Timestamp)
-		if len(pkt.Payload) == 0 {
-			continue // padding only
-		}
-		if s.plan.mode == stereoTrack && !warnedMono && !audio.IsStereoOpus(pkt.Payload) {
-			warnedMono = true
-			log.Warn("stereo session gets mono Opus: both roles hear the same audio; publish two tracks or one session per role instead")
-		}
-		n, err := dec.Decode(pkt.Payload, buf)
-		if err != nil {
-			m.decodeErrors.WithLabelValues(codecName).Inc()
-			continue
-		}
-		for i, r := range roles {
-			smp := s.srv.getSamples(n)
-			copy(smp, buf[i][:n])
-			if !s.call.deliver(pcm{track: clock, role: r, ts: t, samples: smp, at: at}) {
-				return
-			}
+		if !tr.packet(pkt, time.Now(), s.call) {
+			return
 		}
 	}
+}
+
+// trackReader turns one track's RTP packets into timed, decoded audio for
+// its call: loss accounting, timestamp unwrapping, decoding.
+type trackReader struct {
+	srv       *Server
+	log       *slog.Logger
+	roles     []vad.Role // one per decoded channel
+	roleNames []string
+	codec     string
+	dec       audio.PacketDecoder
+	clock     *trackClock
+	seq       seqTracker
+	ts        tsUnwrapper
+	buf       [][]float32
+	stereo    bool // a stereo-mapped track: warn once if it carries mono
+	warned    bool
+}
+
+func (s *Server) newTrackReader(mimeType string, roles []vad.Role, log *slog.Logger) (*trackReader, error) {
+	if len(roles) == 0 {
+		return nil, errors.New("no role for this track")
+	}
+	dec, err := audio.NewPacketDecoder(mimeType, analysisRate, len(roles))
+	if err != nil {
+		return nil, err
+	}
+	tr := &trackReader{
+		srv: s, log: log, roles: roles, dec: dec,
+		codec: strings.ToLower(strings.TrimPrefix(mimeType, "audio/")),
+		clock: &trackClock{clockRate: dec.ClockRate()},
+		buf:   make([][]float32, len(roles)),
+	}
+	for i, r := range roles {
+		tr.roleNames = append(tr.roleNames, r.String())
+		tr.buf[i] = make([]float32, audio.MaxPacketSamples)
+	}
+	return tr, nil
+}
+
+// packet handles one RTP packet that arrived at at; it returns false once
+// the call is over.
+func (tr *trackReader) packet(pkt *rtp.Packet, at time.Time, call *Call) bool {
+	m := tr.srv.m
+	lost := tr.seq.update(pkt.SequenceNumber)
+	for _, r := range tr.roleNames {
+		m.rtpPackets.WithLabelValues(r).Inc()
+		if lost > 0 {
+			m.rtpLost.WithLabelValues(r).Add(float64(lost))
+		}
+	}
+	t := tr.ts.unwrap(pkt.Timestamp)
+	if len(pkt.Payload) == 0 {
+		return true // padding only
+	}
+	if tr.stereo && !tr.warned && !audio.IsStereoOpus(pkt.Payload) {
+		tr.warned = true
+		tr.log.Warn("stereo session gets mono Opus: both roles hear the same audio; publish two tracks or one session per role instead")
+	}
+	n, err := tr.dec.Decode(pkt.Payload, tr.buf)
+	if err != nil {
+		m.decodeErrors.WithLabelValues(tr.codec).Inc()
+		return true
+	}
+	for i, r := range tr.roles {
+		smp := tr.srv.getSamples(n)
+		copy(smp, tr.buf[i][:n])
+		if !call.deliver(pcm{track: tr.clock, role: r, ts: t, samples: smp, at: at}) {
+			return false
+		}
+	}
+	return true
 }
 
 // seqTracker counts lost RTP packets: a sequence number that has not shown
