@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -58,6 +60,9 @@ type Config struct {
 	// ICETimeouts override how long a silent publisher may be gone before
 	// its call ends (disconnected, failed); zero for the defaults.
 	ICEDisconnected, ICEFailed time.Duration
+	// Net replaces the operating system's network for WebRTC media, for
+	// tests under a virtual network with loss and jitter (pion's vnet).
+	Net transport.Net
 	// Fanout carries snapshots to viewers; default an in-process Hub.
 	Fanout Fanout
 	// Static is the dashboard's files (index.html, call.html,
@@ -218,6 +223,10 @@ func (s *Server) setupWebRTC() error {
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(s.cfg.ICEDisconnected, s.cfg.ICEFailed, keepAlive)
 	se.SetIncludeLoopbackCandidate(true) // a publisher on the same host
+	if s.cfg.Net != nil {
+		se.SetNet(s.cfg.Net)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
 	if len(s.cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
