@@ -63,7 +63,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, map[string]any{
 		"calls": rows, "total": total + len(live), "offset": q.Offset, "limit": q.Size,
-		"target_listen_pct": 100 * s.cfg.TargetListen,
+		"target_listen_pct": 100 * s.cfg.TargetListen, "max_upload_bytes": s.cfg.MaxUpload,
 	})
 }
 
@@ -160,7 +160,15 @@ func (s *Server) visibleCall(r *http.Request, id string) (*CallRecord, error) {
 // the verdict.
 type callJSON struct {
 	*CallRecord
-	Verdict string `json:"verdict,omitempty"`
+	Verdict    string     `json:"verdict,omitempty"`
+	Thresholds thresholds `json:"thresholds"`
+}
+
+// thresholds are the rules behind the markers a replay draws.
+type thresholds struct {
+	LongMonologueS float64 `json:"long_monologue_s"`
+	LongSilenceS   float64 `json:"long_silence_s"`
+	RecentWindowS  float64 `json:"recent_window_s"`
 }
 
 // handleGetCall answers GET /api/calls/{id} (JSON) and
@@ -179,7 +187,8 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 		writeCallCSV(w, rec)
 		return
 	}
-	out := callJSON{CallRecord: rec}
+	tc := s.tallyConfig()
+	out := callJSON{CallRecord: rec, Thresholds: thresholds{tc.LongMonologueSec, tc.LongSilenceSec, tc.RecentWindowSec}}
 	if rec.Result != nil {
 		out.Verdict = rec.Metrics.Verdict()
 	}

@@ -6,13 +6,18 @@
 // mount it at "/" (shared assets are referenced as /assets/...) and to map the
 // page routes onto the HTML files:
 //
-//	/            -> index.html   (list of live and ended calls)
-//	/calls/{id}  -> call.html    (live meter of one call; id = last path segment)
-//	/capture     -> capture.html (rep's WHIP publishing page)
+//	/             -> index.html   (live calls, the call library, uploads)
+//	/calls/{id}   -> call.html    (live meter of one call; id = last path segment)
+//	/replay/{id}  -> replay.html  (replay of a stored call; id = last path segment)
+//	/reps         -> reps.html    (all reps with their averages)
+//	/reps/{rep}   -> reps.html    (one rep: trend and calls; rep URL-encoded)
+//	/capture      -> capture.html (rep's WHIP publishing page)
 //
-// The pages talk to the server only through GET /api/calls, GET
-// /api/calls/{id}, the websocket /ws/calls/{id} and POST /whip (+ DELETE on
-// the session URL).
+// The pages talk to the server only through GET /api/calls (with rep, from,
+// to, limit, offset, sort and order), POST /api/calls (multipart upload),
+// GET and DELETE /api/calls/{id}, GET /api/calls/{id}.csv,
+// GET /api/calls/{id}/audio, GET /api/reps, the websocket /ws/calls/{id} and
+// POST /whip (+ DELETE on the session URL).
 package web
 
 import (
@@ -24,7 +29,8 @@ import (
 var static embed.FS
 
 // FS returns the UI's static files, rooted so that "index.html",
-// "call.html", "capture.html" and "assets/..." are at the top level.
+// "call.html", "capture.html", "reps.html", "replay.html" and "assets/..."
+// are at the top level.
 func FS() fs.FS {
 	sub, err := fs.Sub(static, "static")
 	if err != nil {

@@ -83,3 +83,111 @@ export async function errorText(resp) {
   }
   return body || `${resp.status} ${resp.statusText}`.trim();
 }
+
+// ---------------------------------------------------------------- library helpers
+
+/** Where each kind of page lives. */
+export const liveHref = (id) => '/calls/' + encodeURIComponent(id);
+export const replayHref = (id) => '/replay/' + encodeURIComponent(id);
+export const repHref = (rep) => '/reps/' + encodeURIComponent(rep);
+
+/** Page for a call summary: live calls open the live meter, the rest replay. */
+export function callHref(c) {
+  return c && c.state === 'live' ? liveHref(c.id) : replayHref(c.id);
+}
+
+/** The URL-decoded path segment after `prefix` ("/replay/"), or "". */
+export function pathParam(prefix) {
+  const p = location.pathname;
+  if (!p.startsWith(prefix)) return '';
+  const raw = p.slice(prefix.length).replace(/\/+$/, '');
+  try { return decodeURIComponent(raw); } catch { return raw; }
+}
+
+/** A length of time for people: "48 s", "2:14", "1:02:05". */
+export function fmtDur(s) {
+  if (!isNum(s)) return DASH;
+  return s < 60 ? `${Math.round(s)} s` : fmtClock(s);
+}
+
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+const dayYearFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', year: 'numeric' });
+const shortDayFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+
+function startOfDay(d) { return new Date(d.getFullYear(), d.getMonth(), d.getDate()); }
+
+/** Local day of an RFC 3339 time: "Today", "Yesterday", "Mon, Nov 24", "Nov 24, 2025". */
+export function fmtDay(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return DASH;
+  const days = Math.round((startOfDay(new Date()) - startOfDay(d)) / 86400000);
+  if (days === 0) return 'Today';
+  if (days === 1) return 'Yesterday';
+  if (d.getFullYear() !== new Date().getFullYear()) return dayYearFmt.format(d);
+  return dayFmt.format(d);
+}
+
+/** Local day without weekday: "Nov 24" (with the year when it is not this year). */
+export function fmtShortDay(iso) {
+  const d = new Date(iso);
+  if (!iso || Number.isNaN(d.getTime())) return DASH;
+  return d.getFullYear() !== new Date().getFullYear() ? dayYearFmt.format(d) : shortDayFmt.format(d);
+}
+
+/** Local time of day: "10:04". */
+export function fmtTime(iso) {
+  const d = new Date(iso);
+  return !iso || Number.isNaN(d.getTime()) ? '' : timeFmt.format(d);
+}
+
+/** Bytes as "840 KB" / "12.4 MB". */
+export function fmtBytes(n) {
+  if (!isNum(n)) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** Send the user to sign in (the service requires tokens), then back here. */
+export function signIn() {
+  location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+}
+
+/** GET a JSON document; throws an Error with .status and the server's message. */
+export async function getJSON(url, opts = {}) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', ...opts });
+  if (r.status === 401) signIn();
+  if (!r.ok) {
+    const e = new Error(await errorText(r));
+    e.status = r.status;
+    throw e;
+  }
+  return r.json();
+}
+
+/** One or two initials of a name, for avatars. */
+export function initials(name) {
+  const parts = String(name || '').trim().split(/\s+/).filter(Boolean);
+  if (!parts.length) return '?';
+  const a = parts[0][0] || '';
+  const b = parts.length > 1 ? parts[parts.length - 1][0] : '';
+  return (a + b).toUpperCase();
+}
+
+/** A stable hue for a name (avatars). */
+export function hueOf(name) {
+  let h = 0;
+  for (const ch of String(name || '')) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return (h + 200) % 360;
+}
+
+/** Avatar markup for a rep. */
+export function avatar(name, cls = '') {
+  return `<span class="avatar ${cls}" style="--h:${hueOf(name)}" aria-hidden="true">${esc(initials(name))}</span>`;
+}
+
+/** Local calendar date of a Date as YYYY-MM-DD. */
+export function isoDay(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}

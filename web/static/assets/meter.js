@@ -9,7 +9,7 @@
 // ~5 per second while live). Before connecting, GET /api/calls/{id} tells an
 // unknown call (404) apart, since browsers hide a failed handshake's status.
 
-import { DASH, fmtPct, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc } from './common.js';
+import { DASH, fmtPct, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc, signIn } from './common.js';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 15000;
@@ -18,14 +18,14 @@ const DEFAULT_TARGET = 80;
 const DEFAULT_NUDGE_S = 60;
 const WINDOWS = [60, 180, 300];
 
-// Gauge geometry (SVG user units).
-const GX = 120, GY = 122, GR = 100, ZR = 116;
+// Gauge geometry (SVG user units). Exported for the replay page's gauge.
+export const GX = 120, GY = 122, GR = 100, ZR = 116;
 
-function gaugePoint(v, r) {
+export function gaugePoint(v, r) {
   const a = Math.PI * (1 - Math.min(100, Math.max(0, v)) / 100);
   return [GX + r * Math.cos(a), GY - r * Math.sin(a)];
 }
-function arcPath(v0, v1, r) {
+export function arcPath(v0, v1, r) {
   const [x0, y0] = gaugePoint(v0, r);
   const [x1, y1] = gaugePoint(v1, r);
   return `M ${x0.toFixed(2)} ${y0.toFixed(2)} A ${r} ${r} 0 0 1 ${x1.toFixed(2)} ${y1.toFixed(2)}`;
@@ -285,6 +285,7 @@ export function mountMeter(container, callId, options = {}) {
   async function fetchDetails() {
     try {
       const r = await fetch('/api/calls/' + encodeURIComponent(callId), { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      if (r.status === 401) { signIn(); return; }
       if (r.status === 404) return 404;
       if (!r.ok) return null;
       return await r.json();
