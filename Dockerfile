@@ -3,7 +3,11 @@
 #
 #   docker build -t talkratio .
 #   docker run -p 8080:8080 -p 8443:8443/udp -v talkratio-data:/data \
-#     talkratio serve -addr :8080 -ice-port 8443 -public-ip <host IP>
+#     -e TALKRATIO_TOKEN_KEY="$(cat talkratio.key)" talkratio \
+#     serve -addr :8080 -ice-port 8443 -data /data -public-ip <host IP>
+#
+# Reachable from other machines, the service requires tokens: create the
+# key with `talkratio token -new-key` (see README, Security).
 
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
@@ -28,4 +32,4 @@ EXPOSE 8080/tcp 8443/udp
 HEALTHCHECK --interval=15s --timeout=4s --start-period=5s --retries=3 \
   CMD ["/talkratio", "healthcheck", "-url", "http://127.0.0.1:8080/livez"]
 ENTRYPOINT ["/talkratio"]
-CMD ["serve", "-addr", ":8080", "-ice-port", "8443"]
+CMD ["serve", "-addr", ":8080", "-ice-port", "8443", "-data", "/data"]

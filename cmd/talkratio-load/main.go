@@ -238,7 +238,7 @@ func (l *load) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(l.out, "baseline: RSS %.1f MiB\n", base.gauge("process_resident_memory_bytes")/(1<<20))
+	fmt.Fprintf(l.out, "baseline: RSS %.1f MiB, %0.f goroutines\n", base.gauge("process_resident_memory_bytes")/(1<<20), base.gauge("go_goroutines"))
 	fmt.Fprintf(l.out, "%6s %10s %12s %10s %10s %9s %8s %10s %12s\n", "calls", "cpu/call", "rss/call", "p50", "p99", "realtime", "late", "snap/s", "load cpu/call")
 	defer l.stopAll(context.Background())
 	held := 0
@@ -277,9 +277,29 @@ func (l *load) run(ctx context.Context) error {
 
 func (l *load) report(held int) error {
 	if l.o.soak > 0 {
-		return nil
+		return l.afterSoak()
 	}
 	fmt.Fprintf(l.out, "held in real time: %d calls\n", held)
+	return nil
+}
+
+// soakSettle: after the soak's calls end, the service gets this long to
+// close connections and free memory before it is compared with its
+// baseline.
+const soakSettle = 20 * time.Second
+
+// afterSoak ends the soak's calls and compares the service's goroutines
+// and RSS with the baseline taken before any call.
+func (l *load) afterSoak() error {
+	ctx := context.Background()
+	l.stopAll(ctx)
+	time.Sleep(soakSettle)
+	after, err := scrape(ctx, l.o.base)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(l.out, "after the soak (%s settle): %0.f goroutines, RSS %.1f MiB, %0.f live calls\n", soakSettle,
+		after.gauge("go_goroutines"), after.gauge("process_resident_memory_bytes")/(1<<20), after.gauge("talkratio_calls_active"))
 	return nil
 }
 
