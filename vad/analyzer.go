@@ -187,12 +187,29 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 
 func dbToPower(db float64) float64 { return math.Pow(10, db/10) }
 
+// powerToDB converts power to decibels. It runs a few times per frame and
+// channel, so it trades math.Log10's last digits for speed: the series for
+// ln(m) = 2 atanh((m-1)/(m+1)) on the mantissa, to four odd terms, is good
+// to 0.0003 dB, a thousandth of the smallest threshold it is compared with.
 func powerToDB(p float64) float64 {
-	if p <= 0 {
+	if p <= 0 || math.IsNaN(p) {
 		return math.Inf(-1)
 	}
-	return 10 * math.Log10(p)
+	if math.IsInf(p, 1) {
+		return p
+	}
+	m, e := math.Frexp(p) // p = m * 2^e, m in [0.5, 1)
+	if m < math.Sqrt2/2 {
+		m, e = m*2, e-1 // m in [0.707, 1.414): |t| < 0.172
+	}
+	t := (m - 1) / (m + 1)
+	t2 := t * t
+	ln := 2 * t * (1 + t2*(1.0/3+t2*(1.0/5+t2*(1.0/7))))
+	return dbPerNeper * (ln + float64(e)*math.Ln2)
 }
+
+// dbPerNeper converts a natural logarithm of power to decibels.
+const dbPerNeper = 10 / math.Ln10
 
 // SampleRate is the rate the analyzer was built for.
 func (a *Analyzer) SampleRate() int { return a.rate }

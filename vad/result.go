@@ -49,9 +49,10 @@ func (m ChannelMap) Validate() error {
 }
 
 // analyzeBlockFrames is how many sample frames are read per block: big
-// enough that per-call overhead vanishes, small enough (a few hundred KB
-// for a handful of channels) that memory stays flat whatever the length.
-const analyzeBlockFrames = 8192
+// enough that per-block overhead (a goroutine handoff) vanishes, small
+// enough (a few hundred KB for a handful of channels) that memory stays
+// flat whatever the length.
+const analyzeBlockFrames = 32768
 
 // Analyze reads a whole call from r (sampleRate Hz, channels per m) and
 // returns its result. Memory stays constant whatever the call's length,
