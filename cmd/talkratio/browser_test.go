@@ -1,0 +1,491 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"talkratio/server"
+	"talkratio/web"
+)
+
+// The browser fixture is the eval generator's call fx-006 (seed 11): 31.3 s
+// of synthetic speech, rep on the left channel, customer on the right, with
+// the customer's line leaking the rep's voice. It is the generator's own
+// 8 kHz 16-bit PCM WAV, byte for byte (1 MB): Chrome's fake capture device
+// resamples it (its track reports 44.1 kHz) and plays it at the right speed,
+// so the segments the server finds line up with the truth's, shifted by a
+// constant fraction of a second. Its ground truth is in the .truth.json next
+// to it.
+const (
+	browserFixture      = "testdata/browser/call-fx006.wav"
+	browserFixtureTruth = "testdata/browser/call-fx006.truth.json"
+)
+
+// chromiumNames are the browser binaries the test looks for, in order.
+var chromiumNames = []string{
+	"chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+	"headless_shell", "headless-shell", "chrome",
+}
+
+func findChromium() string {
+	for _, n := range chromiumNames {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// pageHook records what the page asks getUserMedia for and what it gets, so
+// that the test can check the stereo constraints and the delivered channel
+// count, and keeps the page's peer connections for icePairJS. It runs before
+// the page's own scripts.
+const pageHook = `(() => {
+  window.__gum = [];
+  window.__pcs = [];
+  const PC = window.RTCPeerConnection;
+  if (PC) {
+    window.RTCPeerConnection = class extends PC {
+      constructor(...args) { super(...args); window.__pcs.push(this); }
+    };
+  }
+  const md = navigator.mediaDevices;
+  if (!md || !md.getUserMedia) return;
+  const orig = md.getUserMedia.bind(md);
+  md.getUserMedia = async (c) => {
+    const rec = { constraints: JSON.parse(JSON.stringify(c || {})), at: performance.now() };
+    window.__gum.push(rec);
+    const s = await orig(c);
+    const t = s.getAudioTracks()[0];
+    rec.settings = t && t.getSettings ? t.getSettings() : null;
+    rec.label = t ? t.label : '';
+    return s;
+  };
+})();`
+
+// icePairJS describes the selected ICE candidate pair of the page's last
+// peer connection.
+const icePairJS = `(async () => {
+  const pc = (window.__pcs || []).at(-1);
+  if (!pc) return 'no peer connection';
+  const st = await pc.getStats();
+  let pair = null;
+  st.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pair = st.get(r.selectedCandidatePairId); });
+  if (!pair) st.forEach((r) => { if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r; });
+  if (!pair) return 'none selected';
+  const c = (id) => { const x = st.get(id) || {}; return x.address + ':' + x.port + ' ' + x.protocol + ' ' + x.candidateType; };
+  return c(pair.localCandidateId) + ' -> ' + c(pair.remoteCandidateId);
+})()`
+
+// TestBrowserLiveCall publishes a stereo recording from a real (headless)
+// Chromium through the capture page, watches it live on the call page in a
+// second tab, and checks that the dashboard's whole-call listen share agrees
+// with `talkratio analyze` on the same file (within 3 pp).
+//
+// Chrome's fake capture device plays the WAV once (%noloop), in real time,
+// from about when the page opens the device, so the test takes some 40 s; it
+// is skipped with -short. Without a Chromium binary it skips, except when
+// CI=true, where it fails. Run it alone with
+//
+//	go test ./cmd/talkratio -run TestBrowserLiveCall -v
+//
+// The screenshot of the live call page goes to docs/screenshot-live.png with
+// TALKRATIO_SCREENSHOTS=1, else to the test's artifact directory (kept with
+// go test -artifacts).
+func TestBrowserLiveCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser end-to-end test: skipped in -short mode")
+	}
+	chrome := findChromium()
+	if chrome == "" {
+		msg := "no Chromium/Chrome binary found (looked for " + strings.Join(chromiumNames, ", ") + " in PATH); install one, e.g. apt-get install -y chromium"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+
+	wavPath, err := filepath.Abs(browserFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What the offline analysis says about the same file.
+	code, out, errOut := runCmd("analyze", "--format", "json", wavPath)
+	if code != exitOK {
+		t.Fatalf("analyze: exit %d, stderr %q", code, errOut)
+	}
+	var want struct {
+		DurationS     float64 `json:"duration_s"`
+		RepTalkS      float64 `json:"rep_talk_s"`
+		CustomerTalkS float64 `json:"customer_talk_s"`
+		ListenPct     float64 `json:"listen_pct"`
+	}
+	if err := json.Unmarshal([]byte(out), &want); err != nil {
+		t.Fatalf("analyze output: %v\n%s", err, out)
+	}
+	truthPct := readTruth(t, browserFixtureTruth).listenPct()
+	t.Logf("analyze: listen %.2f%% (rep %.2f s, customer %.2f s, %.1f s of audio); truth %.2f%%",
+		want.ListenPct, want.RepTalkS, want.CustomerTalkS, want.DurationS, truthPct)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// Diagnostics (server log, browser output, page consoles) go to one
+	// buffer that is printed only when the test fails.
+	diag := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("diagnostics:\n%s", diag.String())
+		}
+	})
+
+	// The service, built as `talkratio serve` builds it.
+	srv, err := server.New(server.Config{
+		Static: web.FS(),
+		Logger: slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// httptest listens on 127.0.0.1: a secure context for getUserMedia.
+	// ICE needs no help: Chromium pairs its host candidate (the machine's
+	// IPv4 or IPv6 address) with one of the server's host candidates.
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	base := ts.URL
+
+	// The browser: headless, offline, a fresh profile, and the fixture as the
+	// microphone. The defaults already have headless, no-first-run,
+	// disable-background-networking and disable-sync.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", wavPath+"%noloop"),
+		chromedp.WindowSize(1280, 900),
+		chromedp.CombinedOutput(prefixWriter{diag, "chrome: "}),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	capCtx, cancelCap := chromedp.NewContext(allocCtx)
+	defer cancelCap()
+	if err := chromedp.Do(capCtx); err != nil { // starts the browser; tab 1
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+	go collectConsole(capCtx, diag, "capture")
+
+	// Tab 1: the capture page, stereo mode, Start. SetValue only sets the
+	// select's value; the change event is what a user's choice fires, and
+	// the page then opens the device for its level preview.
+	if _, err := chromedp.Call(capCtx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: pageHook}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(capCtx,
+		chromedp.Navigate(base+"/capture"),
+		chromedp.WaitVisible(chromedp.ID("start")),
+		chromedp.SendKeys(chromedp.ID("call-name-input"), "Acme discovery call"),
+		chromedp.SendKeys(chromedp.ID("rep-name"), "Dana"),
+		chromedp.SendKeys(chromedp.ID("customer-name"), "Acme Corp"),
+		chromedp.SetValue(chromedp.ID("source-mode"), "stereo"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('source-mode').dispatchEvent(new Event('change', { bubbles: true }))`),
+	); err != nil {
+		t.Fatalf("capture page: %v", err)
+	}
+	for _, id := range []string{"echo-cancellation", "noise-suppression", "auto-gain-control"} {
+		on, err := chromedp.Run(capCtx, chromedp.Evaluate[bool](`document.getElementById('`+id+`').checked`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if on {
+			t.Fatalf("#%s is on by default; the stereo mode needs it off", id)
+		}
+	}
+	if err := chromedp.Do(capCtx, chromedp.Click(chromedp.ID("start"))); err != nil {
+		t.Fatalf("click Start: %v", err)
+	}
+	state, err := chromedp.Run(capCtx, pollText("publish-state", 30*time.Second, "live", "error"))
+	if err != nil || state != "live" {
+		msg, _ := chromedp.Run(capCtx, chromedp.Evaluate[string](`document.getElementById('publish-error').textContent`))
+		t.Fatalf("publishing: state %q, err %v, #publish-error %q", state, err, msg)
+	}
+	liveAt := time.Now()
+	callID, err := chromedp.Run(capCtx, chromedp.Evaluate[string](`document.getElementById('call-id').textContent.trim()`))
+	if err != nil || callID == "" {
+		t.Fatalf("no call id after publishing: %q, %v", callID, err)
+	}
+	t.Logf("publishing call %s", callID)
+	if pair, err := chromedp.Run(capCtx, chromedp.Evaluate[string](icePairJS, chromedp.EvalAwaitPromise)); err == nil {
+		t.Logf("ICE pair (browser -> server): %s", pair)
+	}
+
+	// What the page asked the microphone for, and what it got.
+	gum, err := chromedp.Run(capCtx, chromedp.Evaluate[[]gumCall](`window.__gum || []`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStereoRequest(t, gum)
+	warn, _ := chromedp.Run(capCtx, chromedp.Evaluate[string](`(() => { const w = document.getElementById('source-warn'); return w.hidden ? '' : w.textContent; })()`))
+	if warn != "" {
+		t.Errorf("capture page warns: %q", warn)
+	}
+
+	// Tab 2: the call page, in the same browser. It opens as a tab of the
+	// same window, in front, as a rep would open it: the capture page goes
+	// to the background, where it stops painting but keeps sending. (Two
+	// windows paint both pages, and Chromium then used 1.7 of this
+	// machine's 2 cores; starved, its audio dropped out.)
+	callCtx, cancelCall := chromedp.NewContext(capCtx, chromedp.WithNewWindow(false))
+	defer cancelCall()
+	if err := chromedp.Do(callCtx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(callCtx, page.BringToFront, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	go collectConsole(callCtx, diag, "call")
+	if err := chromedp.Do(callCtx, chromedp.Navigate(base+"/calls/"+callID)); err != nil {
+		t.Fatalf("call page: %v", err)
+	}
+	if st, err := chromedp.Run(callCtx, pollText("call-state", 15*time.Second, "live")); err != nil {
+		t.Fatalf("call page state %q: %v", st, err)
+	}
+
+	// Let the recording play out. The fake device plays the file from about
+	// when the page opens it, a fraction of a second before the call goes
+	// live; the screenshot comes a few seconds before the end.
+	dur := time.Duration(want.DurationS * float64(time.Second))
+	shotAt := liveAt.Add(dur - 4*time.Second)
+	endAt := liveAt.Add(dur + 3*time.Second)
+	if err := sleepUntil(ctx, shotAt); err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(callCtx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	liveSnap := readMeter(t, callCtx)
+	t.Logf("live at %.0f s: %+v", time.Since(liveAt).Seconds(), liveSnap)
+	shotPath := filepath.Join(t.ArtifactDir(), "screenshot-live.png") // kept with go test -artifacts
+	if os.Getenv("TALKRATIO_SCREENSHOTS") == "1" {
+		shotPath = filepath.Join("..", "..", "docs", "screenshot-live.png")
+	}
+	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the live call page: %s", shotPath)
+	if err := sleepUntil(ctx, endAt); err != nil {
+		t.Fatal(err)
+	}
+
+	// Back to tab 1 for Stop; tab 2 sees the end.
+	if _, err := chromedp.Call(capCtx, page.BringToFront, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(capCtx, chromedp.Click(chromedp.ID("stop"))); err != nil {
+		t.Fatalf("click Stop: %v", err)
+	}
+	if st, err := chromedp.Run(capCtx, pollText("publish-state", 10*time.Second, "stopped", "error")); err != nil || st != "stopped" {
+		t.Errorf("capture page after Stop: %q, %v", st, err)
+	}
+	if st, err := chromedp.Run(callCtx, pollText("call-state", 15*time.Second, "ended")); err != nil {
+		t.Fatalf("call page after Stop: %q, %v", st, err)
+	}
+	final := readMeter(t, callCtx)
+	got, err := strconv.ParseFloat(final.Listen, 64)
+	if err != nil {
+		t.Fatalf("#listen-pct %q after the call: %v", final.Listen, err)
+	}
+
+	// The record the server stored, for the log.
+	if rec, err := storedCall(base, callID); err == nil {
+		t.Logf("stored: %s", rec)
+	}
+
+	diff := got - want.ListenPct
+	t.Logf("listen: dashboard %.1f%%, analyze %.2f%% (diff %+.2f pp), truth %.2f%%; dashboard rep %s s, customer %s s (analyze %.2f s, %.2f s)",
+		got, want.ListenPct, diff, truthPct, final.RepTalk, final.CustTalk, want.RepTalkS, want.CustomerTalkS)
+	if math.Abs(diff) > 3 {
+		t.Errorf("dashboard listen %.1f%% vs analyze %.2f%%: %.2f pp apart, want ≤ 3", got, want.ListenPct, diff)
+	}
+	talk := 0.0
+	for role, s := range map[string]string{"rep": final.RepTalk, "customer": final.CustTalk} {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || !(v > 0) {
+			t.Errorf("dashboard %s talk time %q, want > 0", role, s)
+		}
+		talk += v
+	}
+	// The share does not show a wrong playback speed; the talk time does.
+	if wantTalk := want.RepTalkS + want.CustomerTalkS; math.Abs(talk-wantTalk) > 0.1*wantTalk {
+		t.Errorf("dashboard talk time %.1f s vs analyze %.1f s: more than 10%% apart (fake device playing at the wrong speed?)", talk, wantTalk)
+	}
+}
+
+// gumCall is one getUserMedia call that pageHook recorded.
+type gumCall struct {
+	Constraints struct {
+		Audio json.RawMessage `json:"audio"`
+	} `json:"constraints"`
+	Settings map[string]any `json:"settings"`
+	Label    string         `json:"label"`
+	At       float64        `json:"at"` // performance.now()
+}
+
+// checkStereoRequest checks the stereo mode's getUserMedia call: two
+// channels, no echo cancellation, noise suppression or gain control, and a
+// device that delivered two channels.
+func checkStereoRequest(t *testing.T, calls []gumCall) {
+	t.Helper()
+	var all []string
+	for _, c := range calls {
+		all = append(all, fmt.Sprintf("%.0f ms: %s", c.At, c.Constraints.Audio))
+	}
+	t.Logf("getUserMedia calls (the level preview opens the device too): %s", strings.Join(all, "; "))
+	for i, c := range calls {
+		var a struct {
+			ChannelCount     any  `json:"channelCount"`
+			EchoCancellation bool `json:"echoCancellation"`
+			NoiseSuppression bool `json:"noiseSuppression"`
+			AutoGainControl  bool `json:"autoGainControl"`
+		}
+		if json.Unmarshal(c.Constraints.Audio, &a) != nil || fmt.Sprint(a.ChannelCount) != "2" {
+			continue
+		}
+		t.Logf("stereo getUserMedia (call %d of %d) gave %q, settings %v", i+1, len(calls), c.Label, c.Settings)
+		if a.EchoCancellation || a.NoiseSuppression || a.AutoGainControl {
+			t.Errorf("stereo capture asks for audio processing: %s", c.Constraints.Audio)
+		}
+		if ch, _ := c.Settings["channelCount"].(float64); ch != 2 {
+			t.Errorf("the stereo input delivers %v channels, want 2 (settings %v)", c.Settings["channelCount"], c.Settings)
+		}
+		return
+	}
+	t.Errorf("the capture page never asked getUserMedia for channelCount 2; calls: %+v", calls)
+}
+
+// meterText is what the call page shows.
+type meterText struct {
+	State, Listen, RepTalk, CustTalk string
+}
+
+func readMeter(t *testing.T, ctx context.Context) meterText {
+	t.Helper()
+	m, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => {
+  const v = (id) => (document.getElementById(id) || {}).textContent || '';
+  return { state: v('call-state'), listen: v('listen-pct'), rep: v('rep-talk-s'), cust: v('customer-talk-s') };
+})()`))
+	if err != nil {
+		t.Fatalf("read the call page: %v", err)
+	}
+	return meterText{State: m["state"], Listen: strings.TrimSpace(m["listen"]), RepTalk: m["rep"], CustTalk: m["cust"]}
+}
+
+// pollText waits until the text of the element with the id is one of the
+// values, and returns it. It polls on a timer, not on animation frames.
+func pollText(id string, timeout time.Duration, values ...string) chromedp.Action[string] {
+	want, _ := json.Marshal(values)
+	return chromedp.Poll[string](
+		fmt.Sprintf(`(() => { const e = document.getElementById(%q); const s = e ? e.textContent.trim() : ''; return %s.includes(s) ? s : false; })()`, id, want),
+		chromedp.WithPollingInterval(100*time.Millisecond),
+		chromedp.WithPollingTimeout(timeout),
+	)
+}
+
+func sleepUntil(ctx context.Context, at time.Time) error {
+	select {
+	case <-time.After(time.Until(at)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// storedCall returns the server's record of an ended call, trimmed.
+func storedCall(base, id string) (string, error) {
+	resp, err := http.Get(base + "/api/calls/" + id)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	// The record's result may be nested ("result") or inline.
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return "", err
+	}
+	var res map[string]json.RawMessage
+	if json.Unmarshal(rec["result"], &res) != nil {
+		res = rec
+	}
+	return fmt.Sprintf("state %s, duration %s s, listen %s%%, segments %s", rec["state"], rec["duration_s"], res["listen_pct"], res["segments"]), nil
+}
+
+// collectConsole copies a tab's console messages into the diagnostics.
+func collectConsole(ctx context.Context, w io.Writer, tab string) {
+	for m, err := range chromedp.Console(ctx) {
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(w, "console %s: %s\n", tab, m)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// prefixWriter prefixes each write (a line of the browser's output, mostly).
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	if _, err := io.WriteString(p.w, p.prefix+string(b)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
