@@ -133,6 +133,31 @@ func watchCall(t testing.TB, base, id string) (*watch, func() (snapshotMsg, int)
 	}
 }
 
+// sendPaced publishes two tracks' 20 ms Opus packets at speed times real
+// time. Faster keeps tests short: placement follows RTP timestamps, so the
+// call is analyzed as if it were live. It waits for the last packets to
+// land.
+func sendPaced(t testing.TB, pub *Publisher, rep, cust [][]byte, speed int) {
+	t.Helper()
+	const frame = 20 * time.Millisecond
+	tick := time.NewTicker(frame / time.Duration(speed))
+	defer tick.Stop()
+	for i := range max(len(rep), len(cust)) {
+		<-tick.C
+		if i < len(rep) {
+			if err := pub.WriteSample(0, rep[i], frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i < len(cust) {
+			if err := pub.WriteSample(1, cust[i], frame); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
 // A pion client publishes a two-track Opus call over WHIP; a websocket
 // viewer follows it; the final listen % must match `analyze` on the same
 // audio within 1 pp, and snapshots must come at 5+ a second.
@@ -160,26 +185,8 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 	}
 	_, final := watchCall(t, ts.URL, pub.CallID())
 
-	// Four times real time keeps the test short; placement follows RTP
-	// timestamps, so the call is analyzed as if it were live.
-	const frame = 20 * time.Millisecond
 	start := time.Now()
-	tick := time.NewTicker(frame / 4)
-	for i := 0; i < max(len(rep), len(cust)); i++ {
-		<-tick.C
-		if i < len(rep) {
-			if err := pub.WriteSample(0, rep[i], frame); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if i < len(cust) {
-			if err := pub.WriteSample(1, cust[i], frame); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	tick.Stop()
-	time.Sleep(200 * time.Millisecond) // let the last packets land
+	sendPaced(t, pub, rep, cust, 4)
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

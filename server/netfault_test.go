@@ -70,9 +70,10 @@ func (v *virtualNet) clientSettings() *webrtc.SettingEngine {
 	return se
 }
 
-// publishFixture publishes the first 16 s of the two-track fixture call
-// over the virtual network at four times real time and returns the final
-// listen % and the packets the service counted as lost.
+// publishFixture publishes the first 12 s of the two-track fixture call
+// over the virtual network in real time (jitter is wall-clock time: sped
+// up, 50 ms would stand for far more audio) and returns the final listen %
+// and the packets the service counted as lost.
 func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (float64, float64) {
 	t.Helper()
 	srv, err := New(Config{Logger: quietLogger(), Net: v.server, WHIPRate: 1000})
@@ -94,21 +95,7 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (float64, fl
 	}
 	_, final := watchCall(t, ts.URL, pub.CallID())
 	v.lossPercent.Store(lossPercent)
-	rep := oggPackets(t, "testdata/rep.opus")[:800]
-	cust := oggPackets(t, "testdata/customer.opus")[:800]
-	const frame = 20 * time.Millisecond
-	tick := time.NewTicker(frame / 4)
-	for i := range max(len(rep), len(cust)) {
-		<-tick.C
-		if i < len(rep) {
-			pub.WriteSample(0, rep[i], frame)
-		}
-		if i < len(cust) {
-			pub.WriteSample(1, cust[i], frame)
-		}
-	}
-	tick.Stop()
-	time.Sleep(300 * time.Millisecond)
+	sendPaced(t, pub, oggPackets(t, "testdata/rep.opus")[:600], oggPackets(t, "testdata/customer.opus")[:600], 1)
 	v.lossPercent.Store(0)
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -126,11 +113,11 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (float64, fl
 func TestLossAndJitter(t *testing.T) {
 	clean, _ := publishFixture(t, newVirtualNet(t, 0, 1), 0)
 	faulty, lost := publishFixture(t, newVirtualNet(t, 50*time.Millisecond, 2), 10)
-	t.Logf("listen %%: clean %.2f, 10%% loss + 50 ms jitter %.2f (%.0f packets lost of 1600)", clean, faulty, lost)
+	t.Logf("listen %%: clean %.2f, 10%% loss + 50 ms jitter %.2f (%.0f packets lost of 1200)", clean, faulty, lost)
 	if d := math.Abs(clean - faulty); d > 2 {
 		t.Errorf("listen %% moved %.2f pp under loss and jitter, want <= 2", d)
 	}
-	if lost < 80 {
+	if lost < 60 {
 		t.Errorf("only %.0f packets counted lost: the faults did not happen", lost)
 	}
 }

@@ -191,3 +191,16 @@ export function avatar(name, cls = '') {
 export function isoDay(d) {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }
+
+/** The overlap of two sorted lists of disjoint [start, end] spans. */
+export function intersect(a, b) {
+  const out = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    const lo = Math.max(a[i][0], b[j][0]);
+    const hi = Math.min(a[i][1], b[j][1]);
+    if (hi > lo) out.push([lo, hi]);
+    if (a[i][1] < b[j][1]) i++; else j++;
+  }
+  return out;
+}

@@ -9,7 +9,7 @@
 // ~5 per second while live). Before connecting, GET /api/calls/{id} tells an
 // unknown call (404) apart, since browsers hide a failed handshake's status.
 
-import { DASH, fmtPct, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc, signIn } from './common.js';
+import { DASH, fmtPct, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc, signIn, intersect } from './common.js';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 15000;
@@ -806,17 +806,6 @@ function asSnapshot(d) {
   return s;
 }
 
-function intersect(a, b) {
-  const out = [];
-  let i = 0, j = 0;
-  while (i < a.length && j < b.length) {
-    const lo = Math.max(a[i][0], b[j][0]);
-    const hi = Math.min(a[i][1], b[j][1]);
-    if (hi > lo) out.push([lo, hi]);
-    if (a[i][1] < b[j][1]) i++; else j++;
-  }
-  return out;
-}
 
 function pickStep(windowS, plotW, minGapPx) {
   const maxTicks = Math.max(2, Math.floor(plotW / minGapPx));

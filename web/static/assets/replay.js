@@ -11,7 +11,7 @@
 // #replay-time, #replay-state, #replay-rep-talk-s, #replay-customer-talk-s.
 import {
   DASH, fmtPct, fmtSec1, fmtClock, fmtDur, fmtFull, isNum, zoneOf, setText, setAttr, esc, getJSON, pathParam,
-  liveHref, repHref, avatar,
+  liveHref, repHref, avatar, intersect,
 } from './common.js';
 import { arcPath, gaugePoint, GX, GY, GR, ZR } from './meter.js';
 
@@ -1023,14 +1023,3 @@ function mergeRuns(list, gap) {
   return out;
 }
 
-function intersect(a, b) {
-  const out = [];
-  let i = 0, j = 0;
-  while (i < a.length && j < b.length) {
-    const lo = Math.max(a[i][0], b[j][0]);
-    const hi = Math.min(a[i][1], b[j][1]);
-    if (hi > lo) out.push([lo, hi]);
-    if (a[i][1] < b[j][1]) i++; else j++;
-  }
-  return out;
-}
