@@ -228,7 +228,7 @@ func (c *Call) place(p pcm) {
 		c.analyze(c.tl.base + over)
 	}
 	if late := c.tl.put(int(p.role), pos, p.samples, p.at); late > 0 {
-		c.srv.m.rtpLate.WithLabelValues(p.role.String()).Inc()
+		c.srv.m.lateBy[p.role].Inc()
 	}
 	c.srv.putSamples(p.samples)
 }
@@ -276,7 +276,7 @@ func (c *Call) analyze(upto int64) {
 	})
 	s := float64(c.tl.base) / analysisRate
 	for _, r := range vad.Roles {
-		c.srv.m.analyzed.WithLabelValues(r.String()).Add(s - c.analyzedS)
+		c.srv.m.analyzedBy[r].Add(s - c.analyzedS)
 	}
 	c.analyzedS = s
 }
@@ -316,8 +316,8 @@ func (c *Call) finish() {
 	rec.Result, rec.Meter = &res, &meter
 	rec.DurationS, rec.State = res.DurationS, stateEnded
 	rec.HasAudio = c.stopRecording()
-	c.srv.m.speech.WithLabelValues(vad.Rep.String()).Add(res.RepTalkS)
-	c.srv.m.speech.WithLabelValues(vad.Customer.String()).Add(res.CustomerTalkS)
+	c.srv.m.speechBy[vad.Rep].Add(res.RepTalkS)
+	c.srv.m.speechBy[vad.Customer].Add(res.CustomerTalkS)
 	if err := c.srv.store.Put(&rec); err != nil {
 		c.log.Error("store call", "err", err)
 	}

@@ -185,10 +185,10 @@ func (s *Server) newTrackReader(mimeType string, roles []vad.Role, log *slog.Log
 func (tr *trackReader) packet(pkt *rtp.Packet, at time.Time, call *Call) bool {
 	m := tr.srv.m
 	lost := tr.seq.update(pkt.SequenceNumber)
-	for _, r := range tr.roleNames {
-		m.rtpPackets.WithLabelValues(r).Inc()
+	for _, r := range tr.roles {
+		m.packetsBy[r].Inc()
 		if lost > 0 {
-			m.rtpLost.WithLabelValues(r).Add(float64(lost))
+			m.lostBy[r].Add(float64(lost))
 		}
 	}
 	t := tr.ts.unwrap(pkt.Timestamp)
