@@ -40,6 +40,9 @@ const (
 	// make the call analyze hours of silence. A sender faster than real
 	// time (a recording replayed) drifts by a few ms a packet and stays.
 	reanchorAfter = 5 * time.Second
+	// unwatchedRefresh: how often a call nobody watches refreshes the view
+	// the API lists.
+	unwatchedRefresh = time.Second
 	// timelineWindow of segments go out with each snapshot.
 	timelineWindowS = 300.0
 	// pcmQueue: decoded packets waiting for the call's goroutine.
@@ -94,7 +97,8 @@ type Call struct {
 	tl        *timeline
 	start     time.Time // arrival of the call's first packet (call position 0)
 	lastPkt   time.Time
-	analyzedS float64 // seconds counted into the analyzed metric
+	liveAt    time.Time // when live was last refreshed
+	analyzedS float64   // seconds counted into the analyzed metric
 }
 
 func newCall(srv *Server, rec CallRecord) (*Call, error) {
@@ -285,9 +289,16 @@ func (c *Call) analyze(upto int64) {
 // packets it covers waited since they arrived.
 func (c *Call) publish(now time.Time, final bool) {
 	arrivals := c.tl.takeAnalyzed() // valid until the next analyze
+	watched := final || c.srv.fan.Viewers(c.rec.ID) > 0
+	// Unwatched, the view is only for the call list, which polls every few
+	// seconds: refresh it once a second rather than every tick.
+	if !watched && now.Sub(c.liveAt) < unwatchedRefresh {
+		return
+	}
+	c.liveAt = now
 	l := c.an.Live(timelineWindowS)
 	c.live.Store(&l)
-	if !final && c.srv.fan.Viewers(c.rec.ID) == 0 {
+	if !watched {
 		return
 	}
 	msg, err := json.Marshal(c.snapshot(l, final))
