@@ -480,7 +480,9 @@ function showFrame(force, tOverride) {
   drawTimeline(t);
   if (!force && Math.abs(t - lastShownT) < 0.05) return;
   lastShownT = t;
-  setText(ui.time, t.toFixed(1));
+  // Truncated, not rounded, so that the time shown and the meter sample
+  // shown (floor of t) always agree.
+  setText(ui.time, (Math.floor(t * 10 + 1e-9) / 10).toFixed(1));
   setText(ui.clock, fmtClock(t));
   setText(ui.at, fmtClock(t));
   ui.canvas.setAttribute('aria-valuenow', String(Math.round(t)));
