@@ -240,8 +240,9 @@ func TestBrowserUploadReplay(t *testing.T) {
 		page := readReplayMeter(t, tab)
 		t.Logf("seek %d: clicked at %.0f%% of the timeline (x %.1f of %.0f px): want ≈ %.2f s, shown %s s (audio at %.3f s); listen %s%%, rep %s s, customer %s s",
 			i+1, frac*100, x-box["left"], box["width"], want, page.Time, page.AudioT, page.Listen, page.RepTalk, page.CustTalk)
-		// One CSS pixel of the canvas is D/width seconds; allow two.
-		if tol := 2*stored.DurationS/box["width"] + 0.05; math.Abs(shown-want) > tol {
+		// One CSS pixel of the canvas is D/width seconds; allow two. The
+		// page truncates t to 0.1 s: the playhead is in [shown, shown+0.1).
+		if tol := 2*stored.DurationS/box["width"] + 0.05; math.Abs(shown+0.05-want) > tol {
 			t.Errorf("seek %d: the playhead is at %.1f s, want %.2f ± %.2f s", i+1, shown, want, tol)
 		}
 		if page.State != "paused" {
@@ -394,13 +395,14 @@ func settledReplayTime(t *testing.T, ctx context.Context) float64 {
 }
 
 // checkMeterAt checks the replay page's meter against the stored series at
-// the displayed playhead. The page shows the sample at floor(t/step) of the
-// unrounded t, and t to 0.1 s, so the displayed value fits the index of
-// either end of t ± 0.05 (two indexes only when that straddles a step).
+// the displayed playhead. The page shows the sample at floor(t/step) and t
+// truncated to 0.1 s, so with a whole-second step the sample is exactly
+// the one at floor(shown/step).
 func checkMeterAt(t *testing.T, what string, shown float64, page replayText, m *apiMeter) {
 	t.Helper()
 	clamp := func(i int) int { return max(0, min(len(m.ListenPct)-1, i)) }
-	lo, hi := clamp(int(math.Floor((shown-0.05)/m.StepS))), clamp(int(math.Floor((shown+0.05)/m.StepS)))
+	lo := clamp(int(math.Floor(shown/m.StepS + 1e-9)))
+	hi := lo
 	// as the page formats a listen share: one decimal, or an en dash
 	pct := func(p *float64) string {
 		if p == nil {
