@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -257,6 +259,47 @@ func TestRateLimit(t *testing.T) {
 	if codes[429] != 3 || codes[400] != whipBurst || retry == "" {
 		t.Errorf("codes %v, Retry-After %q; want %d answered (400 for the bad SDP) and 3 refused", codes, retry, whipBurst)
 	}
+}
+
+// Live calls are capped: past the cap a WHIP offer gets 503 with
+// Retry-After (which the Publisher client surfaces), and once a call ends
+// there is room again.
+func TestMaxCalls(t *testing.T) {
+	srv, ts := newTestServer(t, Config{MaxCalls: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	publish := func(name string) (*Publisher, error) {
+		return Publish(ctx, PublishOptions{
+			Endpoint: ts.URL + "/whip?name=" + name,
+			Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		})
+	}
+	first, err := publish("first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish("second")
+	var refused *RefusedError
+	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.RetryAfter != capacityRetrySeconds*time.Second {
+		t.Fatalf("second call past the cap of 1: %v (%+v), want 503 with Retry-After %d", err, refused, capacityRetrySeconds)
+	}
+	if !strings.Contains(refused.Message, "limit of 1 live calls") {
+		t.Errorf("refusal message %q does not say why", refused.Message)
+	}
+	if err := first.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for srv.liveCall(first.CallID()) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("the first call never ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	third, err := publish("third")
+	if err != nil {
+		t.Fatalf("after the first call ended: %v", err)
+	}
+	third.Close(ctx)
 }
 
 // No id or file name reaches outside what it names: every id and file

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -127,7 +128,13 @@ func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
-		return fail(fmt.Errorf("POST %s: %s: %s", o.Endpoint, resp.Status, bytes.TrimSpace(body)))
+		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		return fail(&RefusedError{
+			Endpoint:   o.Endpoint,
+			Status:     resp.StatusCode,
+			Message:    string(bytes.TrimSpace(body)),
+			RetryAfter: time.Duration(retry) * time.Second,
+		})
 	}
 	loc, err := resp.Location()
 	if err != nil {
@@ -190,3 +197,17 @@ func (p *Publisher) Close(ctx context.Context) error {
 
 // Abort drops the connection without DELETE, as a crashed client would.
 func (p *Publisher) Abort() error { return p.pc.Close() }
+
+// RefusedError is a WHIP endpoint's refusal of an offer; RetryAfter is
+// set when the service said when to come back (429 rate limit, 503 at
+// capacity), so that a client can wait instead of giving up.
+type RefusedError struct {
+	Endpoint   string
+	Status     int
+	Message    string
+	RetryAfter time.Duration
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("POST %s: %d %s: %s", e.Endpoint, e.Status, http.StatusText(e.Status), e.Message)
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,7 +86,10 @@ const (
 	defaultTargetListen   = 0.8
 	defaultMonologueNudge = 60 * time.Second
 	defaultMaxCalls       = 1000
-	defaultMaxViewers     = 50
+	// capacityRetrySeconds is the Retry-After of a WHIP offer refused at
+	// the call cap: calls last minutes, so a few seconds is a fair wait.
+	capacityRetrySeconds = 5
+	defaultMaxViewers    = 50
 )
 
 // Server is the live service: WHIP ingest, dashboard, API and metrics.
@@ -270,7 +274,8 @@ func (s *Server) startCall(rec CallRecord) (*Call, error) {
 	s.mu.Lock()
 	if len(s.calls) >= s.cfg.MaxCalls {
 		s.mu.Unlock()
-		return nil, &httpError{http.StatusServiceUnavailable, fmt.Sprintf("the service is at its limit of %d live calls; retry later", s.cfg.MaxCalls)}
+		return nil, &httpError{code: http.StatusServiceUnavailable, retryAfter: capacityRetrySeconds,
+			msg: fmt.Sprintf("the service is at its limit of %d live calls; retry later", s.cfg.MaxCalls)}
 	}
 	if _, dup := s.calls[rec.ID]; dup {
 		s.mu.Unlock()
@@ -481,6 +486,9 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &he):
 		code, msg = he.code, he.msg
+		if he.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(he.retryAfter))
+		}
 	case errors.Is(err, ErrNotFound):
 		code, msg = http.StatusNotFound, err.Error()
 	}

@@ -54,12 +54,15 @@ func newID(n int) string {
 type httpError struct {
 	code int
 	msg  string
+	// retryAfter, when set, goes out as Retry-After (seconds), so that
+	// a client refused for load knows when to come back.
+	retryAfter int
 }
 
 func (e *httpError) Error() string { return e.msg }
 
 func errorf(code int, format string, args ...any) error {
-	return &httpError{code, fmt.Sprintf(format, args...)}
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
 }
 
 // offerInfo is what the server needs to know of an offer before pion sees

@@ -26,6 +26,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -134,6 +135,7 @@ type load struct {
 	calls      []*call
 	snapshots  atomic.Int64
 	sendErrors atomic.Int64
+	retries    atomic.Int64
 }
 
 type call struct {
@@ -152,13 +154,7 @@ func (l *load) header() http.Header {
 
 // start opens one call: publish, pace packets, watch.
 func (l *load) start(ctx context.Context, i int) error {
-	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	pub, err := server.Publish(pctx, server.PublishOptions{
-		Endpoint: fmt.Sprintf("%s/whip?name=load-%d&rep=load&customer=load", l.o.base, i),
-		Tracks:   []server.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
-		Header:   l.header(),
-	})
+	pub, err := l.publish(ctx, i)
 	if err != nil {
 		return err
 	}
@@ -189,6 +185,30 @@ func (l *load) start(ctx context.Context, i int) error {
 	l.calls = append(l.calls, c)
 	l.mu.Unlock()
 	return nil
+}
+
+// publish opens call i's WHIP session. A refusal that says when to come
+// back (rate limit, call cap) is retried after that wait, up to a minute,
+// so that a service left at its default per-client rate still ramps.
+func (l *load) publish(ctx context.Context, i int) (*server.Publisher, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		pub, err := server.Publish(pctx, server.PublishOptions{
+			Endpoint: fmt.Sprintf("%s/whip?name=load-%d&rep=load&customer=load", l.o.base, i),
+			Tracks:   []server.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+			Header:   l.header(),
+		})
+		cancel()
+		var refused *server.RefusedError
+		if err == nil || !errors.As(err, &refused) || refused.RetryAfter == 0 || time.Now().Add(refused.RetryAfter).After(deadline) {
+			return pub, err
+		}
+		l.retries.Add(1)
+		if !sleep(ctx, refused.RetryAfter) {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func (l *load) watchCall(ctx context.Context, id string, stop chan struct{}) {
@@ -279,7 +299,8 @@ func (l *load) report(held int) error {
 	if l.o.soak > 0 {
 		return l.afterSoak()
 	}
-	fmt.Fprintf(l.out, "held in real time: %d calls\n", held)
+	fmt.Fprintf(l.out, "held in real time: %d calls (WHIP offers retried after Retry-After: %d, packet send errors: %d)\n",
+		held, l.retries.Load(), l.sendErrors.Load())
 	return nil
 }
 

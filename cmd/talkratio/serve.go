@@ -48,6 +48,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	publicIP := fs.String("public-ip", "", "comma-separated IPs to announce in ICE candidates when behind 1:1 NAT")
 	maxCalls := fs.Int("max-calls", 1000, "most concurrent live calls; more get 503 with Retry-After")
 	maxViewers := fs.Int("max-viewers", 50, "most dashboard viewers per call")
+	whipRate := fs.Float64("whip-rate", 2, "WHIP offers allowed per client IP and second, bursts of 10 (raise it when many reps share one NAT address)")
+	uploadRate := fs.Float64("upload-rate", 0.2, "uploads allowed per client IP and second, bursts of 3")
 	drain := fs.Duration("drain-timeout", 20*time.Second, "on SIGTERM, how long to wait for live calls to end and be stored")
 	dataDir := fs.String("data", "talkratio-data", "data directory for the call library (created if missing)")
 	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
@@ -67,6 +69,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "talkratio serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if !(*whipRate > 0) || !(*uploadRate > 0) {
+		fmt.Fprintln(stderr, "talkratio serve: -whip-rate and -upload-rate must be above 0")
 		return exitUsage
 	}
 	var level slog.Level
@@ -110,6 +116,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ICEUDPPort:        *icePort,
 		MaxCalls:          *maxCalls,
 		MaxViewersPerCall: *maxViewers,
+		WHIPRate:          *whipRate,
+		UploadRate:        *uploadRate,
 		Static:            web.FS(),
 		Logger:            log,
 	}
