@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -86,10 +87,13 @@ const (
 	defaultTargetListen   = 0.8
 	defaultMonologueNudge = 60 * time.Second
 	defaultMaxCalls       = 1000
+	defaultMaxViewers     = 50
 	// capacityRetrySeconds is the Retry-After of a WHIP offer refused at
 	// the call cap: calls last minutes, so a few seconds is a fair wait.
 	capacityRetrySeconds = 5
-	defaultMaxViewers    = 50
+	// releaseEvery bounds how often the end of the last live call hands
+	// memory back to the OS (a full collection each time).
+	releaseEvery = 30 * time.Second
 )
 
 // Server is the live service: WHIP ingest, dashboard, API and metrics.
@@ -106,6 +110,7 @@ type Server struct {
 	calls    map[string]*Call
 	sessions map[string]*session
 	draining atomic.Bool
+	released atomic.Int64 // when memory was last handed back (unix ns)
 
 	samples sync.Pool // recycled decode buffers ([]float32)
 
@@ -296,11 +301,26 @@ func (s *Server) liveCall(id string) *Call {
 	return s.calls[id]
 }
 
+// removeCall forgets an ended call. When the last live call ends, what
+// the calls held (decoders, buffers,
+// pion's goroutine stacks: a few MB each) is garbage. It is handed back
+// to the OS at once rather than minutes later, so that an idle service
+// looks idle to whoever watches its RSS; at most once per releaseEvery,
+// so that a quiet service going between zero and one call does not
+// collect on every call.
 func (s *Server) removeCall(c *Call) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.calls[c.ID()] == c {
 		delete(s.calls, c.ID())
+	}
+	idle := len(s.calls) == 0
+	s.mu.Unlock()
+	if !idle {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := s.released.Load(); now-last >= int64(releaseEvery) && s.released.CompareAndSwap(last, now) {
+		debug.FreeOSMemory()
 	}
 }
 

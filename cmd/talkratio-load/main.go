@@ -19,6 +19,13 @@
 //	go run ./cmd/talkratio serve -max-calls 2000 &
 //	go run ./cmd/talkratio-load -steps 50,100,200,300 -step-time 30s
 //
+// With -soak it holds the first step's calls that long instead, ends them,
+// and checks that the service's goroutines come back to their baseline and
+// that its RSS does not grow from one round to the next (-soak-rounds); it
+// exits 1 when either fails:
+//
+//	go run ./cmd/talkratio-load -steps 100 -soak 5m
+//
 // The load tool runs on the same machine as the service unless told
 // otherwise, and its own CPU (SRTP, pacing) competes with the service's; it
 // reports its own CPU too, so that the figures can be read fairly.
@@ -67,6 +74,7 @@ type opts struct {
 	maxP99     time.Duration
 	authHeader string
 	soak       time.Duration
+	soakRounds int
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -82,7 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.watch, "watch", true, "open a websocket viewer per call (snapshots are only built for watched calls)")
 	fs.DurationVar(&o.maxP99, "max-p99", 250*time.Millisecond, "a step fails when p99 latency exceeds this")
 	fs.StringVar(&o.authHeader, "auth", "", "Authorization header value for WHIP and websockets (e.g. 'Bearer TOKEN')")
-	fs.DurationVar(&o.soak, "soak", 0, "instead of steps: hold the first step's calls this long, then end them and report")
+	fs.DurationVar(&o.soak, "soak", 0, "instead of steps: hold the first step's calls this long, end them, and check that goroutines and RSS come back; -soak-rounds times")
+	fs.IntVar(&o.soakRounds, "soak-rounds", 2, "soak rounds; RSS after the last must not exceed RSS after the first (the first warms the process up)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -93,6 +102,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		o.steps = append(o.steps, n)
+	}
+	if o.soakRounds < 1 {
+		fmt.Fprintln(stderr, "talkratio-load: -soak-rounds must be at least 1")
+		return 2
 	}
 	rep, err := readPackets(o.repFile)
 	if err != nil {
@@ -261,31 +274,24 @@ func (l *load) run(ctx context.Context) error {
 	fmt.Fprintf(l.out, "baseline: RSS %.1f MiB, %0.f goroutines\n", base.gauge("process_resident_memory_bytes")/(1<<20), base.gauge("go_goroutines"))
 	fmt.Fprintf(l.out, "%6s %10s %12s %10s %10s %9s %8s %10s %12s\n", "calls", "cpu/call", "rss/call", "p50", "p99", "realtime", "late", "snap/s", "load cpu/call")
 	defer l.stopAll(context.Background())
+	if l.o.soak > 0 {
+		return l.runSoak(ctx, base)
+	}
 	held := 0
 	for _, n := range l.o.steps {
 		l.mu.Lock()
 		have := len(l.calls)
 		l.mu.Unlock()
-		for i := have; i < n; i++ {
-			if err := l.start(ctx, i); err != nil {
-				fmt.Fprintf(l.out, "call %d could not start: %v\n", i, err)
-				return l.report(held)
-			}
-			time.Sleep(10 * time.Millisecond) // a gentle ramp
+		if err := l.startCalls(ctx, have, n); err != nil {
+			fmt.Fprintln(l.out, err)
+			return l.report(held)
 		}
 		if !sleep(ctx, l.o.warmup) {
 			break
 		}
-		hold := l.o.stepTime
-		if l.o.soak > 0 {
-			hold = l.o.soak
-		}
-		ok, err := l.measure(ctx, n, base, hold)
+		ok, err := l.measure(ctx, n, base, l.o.stepTime)
 		if err != nil {
 			return err
-		}
-		if l.o.soak > 0 {
-			break
 		}
 		if !ok {
 			break
@@ -296,31 +302,83 @@ func (l *load) run(ctx context.Context) error {
 }
 
 func (l *load) report(held int) error {
-	if l.o.soak > 0 {
-		return l.afterSoak()
-	}
 	fmt.Fprintf(l.out, "held in real time: %d calls (WHIP offers retried after Retry-After: %d, packet send errors: %d)\n",
 		held, l.retries.Load(), l.sendErrors.Load())
 	return nil
 }
 
-// soakSettle: after the soak's calls end, the service gets this long to
-// close connections and free memory before it is compared with its
+// startCalls opens calls from up to n.
+func (l *load) startCalls(ctx context.Context, from, n int) error {
+	for i := from; i < n; i++ {
+		if err := l.start(ctx, i); err != nil {
+			return fmt.Errorf("call %d could not start: %w", i, err)
+		}
+		time.Sleep(10 * time.Millisecond) // a gentle ramp
+	}
+	return nil
+}
+
+// soakSettle: after a soak round's calls end, the service gets this long
+// to close connections and free memory before it is compared with its
 // baseline.
 const soakSettle = 20 * time.Second
 
-// afterSoak ends the soak's calls and compares the service's goroutines
-// and RSS with the baseline taken before any call.
-func (l *load) afterSoak() error {
-	ctx := context.Background()
-	l.stopAll(ctx)
-	time.Sleep(soakSettle)
-	after, err := scrape(ctx, l.o.base)
-	if err != nil {
-		return err
+// Soak verdict thresholds.
+const (
+	// soakGoroutineSlack: the scrapes' own keep-alive connections hold a
+	// goroutine or two on the service.
+	soakGoroutineSlack = 2
+	// soakRSSGrowth: the most RSS may grow from the first round's end to
+	// the last's. The first round maps code and sizes the runtime's
+	// structures once; a leak grows with every round.
+	soakRSSGrowth = 8 << 20
+)
+
+// runSoak holds the first step's calls for -soak, ends them, lets the
+// service settle, and compares its goroutines and RSS with the baseline,
+// -soak-rounds times. It fails when goroutines stay above the baseline or
+// RSS keeps growing from round to round.
+func (l *load) runSoak(ctx context.Context, base *sample) error {
+	n := l.o.steps[0]
+	var firstRSS float64
+	var problems []string
+	for round := 1; round <= l.o.soakRounds; round++ {
+		if err := l.startCalls(ctx, 0, n); err != nil {
+			return err
+		}
+		if !sleep(ctx, l.o.warmup) {
+			return ctx.Err()
+		}
+		if _, err := l.measure(ctx, n, base, l.o.soak); err != nil {
+			return err
+		}
+		l.stopAll(ctx)
+		if !sleep(ctx, soakSettle) {
+			return ctx.Err()
+		}
+		after, err := scrape(ctx, l.o.base)
+		if err != nil {
+			return err
+		}
+		g, rss := after.gauge("go_goroutines"), after.gauge("process_resident_memory_bytes")
+		fmt.Fprintf(l.out, "round %d: %d calls for %s, then %s settle: %0.f goroutines (baseline %0.f), RSS %.1f MiB (baseline %.1f), %0.f live calls\n",
+			round, n, l.o.soak, soakSettle, g, base.gauge("go_goroutines"), rss/(1<<20), base.gauge("process_resident_memory_bytes")/(1<<20), after.gauge("talkratio_calls_active"))
+		if g > base.gauge("go_goroutines")+soakGoroutineSlack {
+			problems = append(problems, fmt.Sprintf("round %d left %0.f goroutines over the baseline", round, g-base.gauge("go_goroutines")))
+		}
+		if after.gauge("talkratio_calls_active") != 0 {
+			problems = append(problems, fmt.Sprintf("round %d left live calls", round))
+		}
+		if round == 1 {
+			firstRSS = rss
+		} else if rss > firstRSS+soakRSSGrowth {
+			problems = append(problems, fmt.Sprintf("RSS grew %.1f MiB from round 1 to round %d", (rss-firstRSS)/(1<<20), round))
+		}
 	}
-	fmt.Fprintf(l.out, "after the soak (%s settle): %0.f goroutines, RSS %.1f MiB, %0.f live calls\n", soakSettle,
-		after.gauge("go_goroutines"), after.gauge("process_resident_memory_bytes")/(1<<20), after.gauge("talkratio_calls_active"))
+	if len(problems) > 0 {
+		return fmt.Errorf("soak failed: %s", strings.Join(problems, "; "))
+	}
+	fmt.Fprintf(l.out, "soak ok: goroutines back to baseline after every round; RSS within %d MiB of round 1's\n", soakRSSGrowth>>20)
 	return nil
 }
 
