@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -79,18 +78,9 @@ func TestBrowserUploadReplay(t *testing.T) {
 	})
 	base := ts.URL
 
-	// The browser: headless, a fresh profile, a fixed window. The play
-	// button gets a real (CDP input) click, which is a user gesture, so
-	// the autoplay policy needs no flag.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(prefixWriter{diag, "chrome: "}),
-	)
+	// The play button gets a real (CDP input) click, which is a user
+	// gesture, so the autoplay policy needs no flag.
+	opts := browserOptions(t, chrome, diag)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
@@ -265,33 +255,7 @@ func TestBrowserUploadReplay(t *testing.T) {
 			}
 		}
 	}
-	shotPath := filepath.Join(t.ArtifactDir(), "screenshot-replay.png") // kept with go test -artifacts
-	if os.Getenv("TALKRATIO_SCREENSHOTS") == "1" {
-		shotPath = filepath.Join("..", "..", "docs", "screenshot-replay.png")
-	}
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the replay page: %s", shotPath)
-}
-
-// needChromium skips the test under -short or without a Chromium binary
-// (failing instead when CI=true), and returns the binary. It is the skip
-// rule of TestBrowserLiveCall, factored out.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser end-to-end test: skipped in -short mode")
-	}
-	chrome := findChromium()
-	if chrome == "" {
-		msg := "no Chromium/Chrome binary found (looked for " + strings.Join(chromiumNames, ", ") + " in PATH); install one, e.g. apt-get install -y chromium"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return chrome
+	saveScreenshot(t, "screenshot-replay.png", shot)
 }
 
 // apiCall is the part of GET /api/calls/{id} the test reads.

@@ -10,8 +10,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,21 +37,6 @@ const (
 	browserFixture      = "testdata/browser/call-fx006.wav"
 	browserFixtureTruth = "testdata/browser/call-fx006.truth.json"
 )
-
-// chromiumNames are the browser binaries the test looks for, in order.
-var chromiumNames = []string{
-	"chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-	"headless_shell", "headless-shell", "chrome",
-}
-
-func findChromium() string {
-	for _, n := range chromiumNames {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // pageHook records what the page asks getUserMedia for and what it gets, so
 // that the test can check the stereo constraints and the delivered channel
@@ -112,17 +95,7 @@ const icePairJS = `(async () => {
 // TALKRATIO_SCREENSHOTS=1, else to the test's artifact directory (kept with
 // go test -artifacts).
 func TestBrowserLiveCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser end-to-end test: skipped in -short mode")
-	}
-	chrome := findChromium()
-	if chrome == "" {
-		msg := "no Chromium/Chrome binary found (looked for " + strings.Join(chromiumNames, ", ") + " in PATH); install one, e.g. apt-get install -y chromium"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	chrome := needChromium(t)
 
 	wavPath, err := filepath.Abs(browserFixture)
 	if err != nil {
@@ -177,20 +150,11 @@ func TestBrowserLiveCall(t *testing.T) {
 	})
 	base := ts.URL
 
-	// The browser: headless, offline, a fresh profile, and the fixture as the
-	// microphone. The defaults already have headless, no-first-run,
-	// disable-background-networking and disable-sync.
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-component-update", true),
+	// The fixture is the microphone.
+	opts := browserOptions(t, chrome, diag,
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-audio-capture", wavPath+"%noloop"),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(prefixWriter{diag, "chrome: "}),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -292,14 +256,7 @@ func TestBrowserLiveCall(t *testing.T) {
 	}
 	liveSnap := readMeter(t, callCtx)
 	t.Logf("live at %.0f s: %+v", time.Since(liveAt).Seconds(), liveSnap)
-	shotPath := filepath.Join(t.ArtifactDir(), "screenshot-live.png") // kept with go test -artifacts
-	if os.Getenv("TALKRATIO_SCREENSHOTS") == "1" {
-		shotPath = filepath.Join("..", "..", "docs", "screenshot-live.png")
-	}
-	if err := os.WriteFile(shotPath, shot, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot of the live call page: %s", shotPath)
+	saveScreenshot(t, "screenshot-live.png", shot)
 	if err := sleepUntil(ctx, endAt); err != nil {
 		t.Fatal(err)
 	}

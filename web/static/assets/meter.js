@@ -813,7 +813,8 @@ function pickStep(windowS, plotW, minGapPx) {
   return 600;
 }
 
-function roundRect(ctx, x, y, w, h, r) {
+// roundRect traces a rounded rectangle path (the replay page uses it too).
+export function roundRect(ctx, x, y, w, h, r) {
   r = Math.max(0, Math.min(r, w / 2, h / 2));
   ctx.beginPath();
   ctx.moveTo(x + r, y);

@@ -13,7 +13,7 @@ import {
   DASH, fmtPct, fmtSec1, fmtClock, fmtDur, fmtFull, isNum, zoneOf, setText, setAttr, esc, getJSON, pathParam,
   liveHref, repHref, avatar, intersect,
 } from './common.js';
-import { arcPath, gaugePoint, GX, GY, GR, ZR } from './meter.js';
+import { arcPath, gaugePoint, roundRect, GX, GY, GR, ZR } from './meter.js';
 
 const ANALYZE_POLL_MS = 1000;
 const LONG_MONO_S = 30;
@@ -1002,17 +1002,6 @@ function pickStep(dur, w) {
   const maxTicks = Math.max(2, Math.floor(w / 70));
   for (const s of [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600]) if (dur / s <= maxTicks) return s;
   return 7200;
-}
-
-function roundRect(g, x, y, w, h, r) {
-  r = Math.max(0, Math.min(r, w / 2, h / 2));
-  g.beginPath();
-  g.moveTo(x + r, y);
-  g.arcTo(x + w, y, x + w, y + h, r);
-  g.arcTo(x + w, y + h, x, y + h, r);
-  g.arcTo(x, y + h, x, y, r);
-  g.arcTo(x, y, x + w, y, r);
-  g.closePath();
 }
 
 function mergeRuns(list, gap) {
