@@ -283,7 +283,7 @@ func TestMaxCalls(t *testing.T) {
 	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.RetryAfter != capacityRetrySeconds*time.Second {
 		t.Fatalf("second call past the cap of 1: %v (%+v), want 503 with Retry-After %d", err, refused, capacityRetrySeconds)
 	}
-	if !strings.Contains(refused.Message, "limit of 1 live calls") {
+	if refused.Message != "the service is at its limit of 1 live calls; retry later" {
 		t.Errorf("refusal message %q does not say why", refused.Message)
 	}
 	if err := first.Close(ctx); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,10 +130,15 @@ func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
 		retry, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		msg := string(bytes.TrimSpace(body))
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			msg = e.Error // talkratio's own {"error": "..."}
+		}
 		return fail(&RefusedError{
 			Endpoint:   o.Endpoint,
 			Status:     resp.StatusCode,
-			Message:    string(bytes.TrimSpace(body)),
+			Message:    msg,
 			RetryAfter: time.Duration(retry) * time.Second,
 		})
 	}

@@ -302,12 +302,11 @@ func (s *Server) liveCall(id string) *Call {
 }
 
 // removeCall forgets an ended call. When the last live call ends, what
-// the calls held (decoders, buffers,
-// pion's goroutine stacks: a few MB each) is garbage. It is handed back
-// to the OS at once rather than minutes later, so that an idle service
-// looks idle to whoever watches its RSS; at most once per releaseEvery,
-// so that a quiet service going between zero and one call does not
-// collect on every call.
+// the calls held (decoders, buffers, pion's goroutine stacks: a few MB
+// each) is garbage. It is handed back to the OS at once rather than
+// minutes later, so that an idle service looks idle to whoever watches
+// its RSS; at most once per releaseEvery, so that a quiet service going
+// between zero and one call does not collect on every call.
 func (s *Server) removeCall(c *Call) {
 	s.mu.Lock()
 	if s.calls[c.ID()] == c {
