@@ -325,8 +325,8 @@ const soakSettle = 20 * time.Second
 
 // Soak verdict thresholds.
 const (
-	// soakGoroutineSlack: the scrapes' own keep-alive connections hold a
-	// goroutine or two on the service.
+	// soakGoroutineSlack: room for a connection of someone else's (a
+	// browser, a Prometheus scrape) that happens to be open.
 	soakGoroutineSlack = 2
 	// soakRSSGrowth: the most RSS may grow from the first round's end to
 	// the last's. The first round maps code and sizes the runtime's
@@ -353,6 +353,9 @@ func (l *load) runSoak(ctx context.Context, base *sample) error {
 			return err
 		}
 		l.stopAll(ctx)
+		// Our idle keep-alive connections would each hold a goroutine on
+		// the service and read as a leak.
+		http.DefaultClient.CloseIdleConnections()
 		if !sleep(ctx, soakSettle) {
 			return ctx.Err()
 		}
