@@ -16,8 +16,11 @@
 // falls behind, p99 over the limit, or packets arrive late) and reports the
 // most calls it held.
 //
-//	go run ./cmd/talkratio serve -max-calls 2000 &
+//	go run ./cmd/talkratio serve -max-calls 2000 -whip-rate 1000 &
 //	go run ./cmd/talkratio-load -steps 50,100,200,300 -step-time 30s
+//
+// (-whip-rate lifts the per-client limit on new calls; at the default the
+// tool still ramps, waiting out each 429's Retry-After.)
 //
 // With -soak it holds the first step's calls that long instead, ends them,
 // and checks that the service's goroutines come back to their baseline and
