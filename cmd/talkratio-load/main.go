@@ -310,7 +310,7 @@ func (l *load) report(held int) error {
 	return nil
 }
 
-// startCalls opens calls from up to n.
+// startCalls opens calls number from to n-1, one every 10 ms.
 func (l *load) startCalls(ctx context.Context, from, n int) error {
 	for i := from; i < n; i++ {
 		if err := l.start(ctx, i); err != nil {
