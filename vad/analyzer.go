@@ -255,8 +255,8 @@ func (a *Analyzer) Write(rep, customer []float32) error {
 
 // parallelMinFrames: a block this long has its two channels filtered at
 // once on two goroutines. Live calls write a packet (2 frames) at a time
-// and stay on one; files are read in blocks of dozens of frames, and the
-// band filter is the larger half of the work.
+// and stay on one; files are read in blocks of thousands of frames
+// (analyzeBlockFrames), and the band filter is the larger half of the work.
 const parallelMinFrames = 32
 
 // energies measures the whole frames of a block (both channels the same
