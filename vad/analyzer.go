@@ -111,6 +111,15 @@ func (r *measureRing) push(m frameMeasure) {
 	r.cum[r.n%int64(len(r.cum))] = r.sum
 }
 
+// rebuild replaces the measures of frames [0, n), which must all be in the
+// ring, with f's, and recomputes the running sums.
+func (r *measureRing) rebuild(n int64, f func(t int64, m frameMeasure) frameMeasure) {
+	r.sum, r.n = 0, 0
+	for t := range n {
+		r.push(f(t, r.at(t)))
+	}
+}
+
 // at returns frame t's measure; t must be one of the latest len(m) frames.
 func (r *measureRing) at(t int64) frameMeasure { return r.m[t%int64(len(r.m))] }
 
@@ -142,6 +151,14 @@ type Analyzer struct {
 	dominance  float64 // linear factor for dominanceDB
 	closed     bool
 	half       int // decision delay in frames: half the smoothing window
+	// warm is how many frames the first decisions wait for (see
+	// Config.WarmupMS); decided is the next frame to decide. Until the
+	// warm-up is over, wsp keeps each channel's speech power per frame, so
+	// that the leak can be predicted again with the model learned by then.
+	warm    int64
+	warmed  bool
+	decided int64
+	wsp     [2][]float64
 }
 
 // NewAnalyzer returns an analyzer for audio at sampleRate Hz.
@@ -168,6 +185,7 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 	}
 	histLen := 1 + int(math.Round(float64(cfg.BleedWindowMS)/1000/a.frameSec))
 	a.half = int(math.Round(float64(cfg.SmoothMS) / 2000 / a.frameSec))
+	a.warm = int64(math.Round(float64(cfg.WarmupMS) / 1000 / a.frameSec))
 	for c := range a.ch {
 		a.ch[c] = channel{
 			filt:       newBandFilter(cfg.BandLowHz, cfg.BandHighHz, sampleRate),
@@ -176,11 +194,12 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 			leak:       newLeakModel(histLen - 1),
 			background: newBackgroundModel(int(math.Round(float64(cfg.IsolationMS)/1000/a.frameSec)), a.frameSec),
 			det:        newDetector(cfg, a.frameSec),
-			lag:        newMeasureRing(2*a.half + 1),
+			lag:        newMeasureRing(int(a.warm) + 2*a.half + 1),
 			minSmooth:  math.Inf(1),
 			smFloor:    newFloorTracker(int(math.Round(float64(cfg.NoiseWindowMS)/1000/a.frameSec)), 0),
 		}
 		a.pending[c] = make([]float32, 0, hop)
+		a.wsp[c] = make([]float64, 0, a.warm)
 	}
 	return a, nil
 }
@@ -315,10 +334,54 @@ func (a *Analyzer) frame(p [2]float64) {
 			own -= ch.leak.predict(&o.hist) * a.margin
 		}
 		ch.lag.push(frameMeasure{p: p[c], fl: fl[c], own: own})
+		if !a.warmed {
+			a.wsp[c] = append(a.wsp[c], sp[c])
+		}
 	}
 	a.frames++
-	if t := a.frames - 1 - int64(a.half); t >= 0 {
-		a.decide(t, a.frames)
+	if !a.warmed {
+		if a.frames < a.warm {
+			return
+		}
+		a.endWarmup()
+	}
+	a.decideUpTo(a.frames-int64(a.half), a.frames)
+}
+
+// decideUpTo decides the frames before upto, with the frames before end
+// available for their smoothing windows.
+func (a *Analyzer) decideUpTo(upto, end int64) {
+	for ; a.decided < upto; a.decided++ {
+		a.decide(a.decided, end)
+	}
+}
+
+// endWarmup ends the warm-up: the frames seen so far are measured again
+// with what the whole warm-up taught the models, so that a call's first
+// seconds are judged like the rest. Their noise floor becomes the floor
+// found over the warm-up (a floor tracked from the first frame starts on
+// whatever came first, often speech), and their leak is predicted with the
+// leak model learned by now (it learns from the other side's first
+// words). The background model then learns from these frames once before
+// they are decided.
+func (a *Analyzer) endWarmup() {
+	a.warmed = true
+	n := a.frames
+	for c := range a.ch {
+		ch := &a.ch[c]
+		fl := max(ch.floor.value(), a.absFloor)
+		ch.lag.rebuild(n, func(t int64, m frameMeasure) frameMeasure {
+			m.fl = min(m.fl, fl)
+			m.own = m.p
+			if !a.cfg.DisableBleed {
+				m.own -= ch.leak.predictFrom(a.wsp[1-c], int(t)) * a.margin
+			}
+			return m
+		})
+	}
+	a.wsp = [2][]float64{}
+	for t := int64(0); t < max(0, n-int64(a.half)); t++ {
+		a.learn(t, n)
 	}
 }
 
@@ -371,6 +434,16 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 // decide classifies frame t for good: it updates the background models
 // and feeds the detectors.
 func (a *Analyzer) decide(t, end int64) {
+	lv := a.learn(t, end)
+	for c := range a.ch {
+		if s, ok := a.ch[c].det.push(lv[c]); ok {
+			a.tally.Add(Role(c), a.segment(s))
+		}
+	}
+}
+
+// learn classifies frame t and updates the background models with it.
+func (a *Analyzer) learn(t, end int64) [2]level {
 	lv, m, smDB := a.classify(t, end)
 	var ref [2]float64
 	h := int64(a.half)
@@ -395,10 +468,8 @@ func (a *Analyzer) decide(t, end int64) {
 			ch.textureDB = powerToDB(ch.sf / m[c].fl)
 		}
 		ch.background.add(powerToDB(lin), lin, smDB[c], dominated, ch.textureDB)
-		if s, ok := ch.det.push(lv[c]); ok {
-			a.tally.Add(Role(c), a.segment(s))
-		}
 	}
+	return lv
 }
 
 func (a *Analyzer) segment(s span) Segment {
@@ -418,9 +489,10 @@ func (a *Analyzer) Close() {
 		return
 	}
 	a.closed = true
-	for t := max(0, a.frames-int64(a.half)); t < a.frames; t++ {
-		a.decide(t, a.frames)
+	if !a.warmed {
+		a.endWarmup()
 	}
+	a.decideUpTo(a.frames, a.frames)
 	for c := range a.ch {
 		if s, ok := a.ch[c].det.flush(); ok {
 			a.tally.Add(Role(c), a.segment(s))

@@ -323,3 +323,44 @@ func TestPowerToDB(t *testing.T) {
 		t.Error("zero, negative or NaN power should be -Inf dB")
 	}
 }
+
+// A call that opens with speech is judged like the rest of it: the first
+// decisions wait for the warm-up, so the noise floor is not taken from the
+// opening words (issue: "speech at 0.14-2.50 s at -10 dBFS, entirely
+// missed").
+func TestDetectorFirstSeconds(t *testing.T) {
+	for _, rate := range []int{8000, 16000, 48000} {
+		rep, cust := newSignal(rate, 10), newSignal(rate, 10)
+		rep.noise(-60, 1).voice(0.14, 2.5, 130, -10, 1).voice(5, 7, 130, -10, 2)
+		cust.noise(-60, 2)
+		segs := analyze(t, rep, cust, 320).Segments.Rep
+		if in := covered(segs, 0.14, 2.5); in < 0.9*(2.5-0.14) {
+			t.Errorf("%d Hz: opening words covered %.2f s of 2.36 s; segments %v", rate, in, segs)
+		}
+	}
+}
+
+// Output gaps are never shorter than the bridge: a pause under BridgeMS
+// between two stretches of voice is talk (README's definition), measured on
+// the segments as emitted, hangover included.
+func TestDetectorOutputGaps(t *testing.T) {
+	cfg := DefaultConfig()
+	bridge := float64(cfg.BridgeMS) / 1000
+	for _, pause := range []float64{0.25, 0.3, 0.35, 0.45, 0.6, 0.9} {
+		rep, cust := newSignal(16000, 12), newSignal(16000, 12)
+		rep.noise(-60, 1).tone(2, 3, 800, -25).tone(3+pause, 4.5, 800, -25)
+		cust.noise(-60, 2)
+		segs := analyze(t, rep, cust, 4096).Segments.Rep
+		for i := 1; i < len(segs); i++ {
+			if g := segs[i].Start - segs[i-1].End; g < bridge-1e-9 {
+				t.Errorf("pause %.2f s: output gap %.3f s between %v and %v, under the %.2f s bridge", pause, g, segs[i-1], segs[i], bridge)
+			}
+		}
+		if pause < bridge-0.1 && len(segs) != 1 {
+			t.Errorf("pause %.2f s: segments %v, want one", pause, segs)
+		}
+		if pause > bridge+0.4 && len(segs) != 2 {
+			t.Errorf("pause %.2f s: segments %v, want two", pause, segs)
+		}
+	}
+}

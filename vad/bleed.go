@@ -152,3 +152,28 @@ func (m *leakModel) predict(other *history) float64 {
 	}
 	return p * dbToPower(m.ratioDB[k])
 }
+
+// predictFrom is predict for frame t of a recording of the other side's
+// speech power per frame (sp[t] is frame t), as the history would have
+// held it then.
+func (m *leakModel) predictFrom(sp []float64, t int) float64 {
+	at := func(k int) float64 {
+		if i := t - k; i >= 0 && i < len(sp) {
+			return sp[i]
+		}
+		return 0
+	}
+	k := m.best
+	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
+		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB {
+		return 0
+	}
+	p := at(k)
+	if k > 0 {
+		p = max(p, at(k-1))
+	}
+	if k+1 < len(m.ratioDB) {
+		p = max(p, at(k+1))
+	}
+	return p * dbToPower(m.ratioDB[k])
+}

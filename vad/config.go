@@ -92,6 +92,12 @@ type Config struct {
 	// from frames where the other channel is at least this far above its
 	// floor, so that the estimate rests on clear speech.
 	BleedLearnSNRDB float64
+	// WarmupMS: a call's first decisions wait until this much audio has
+	// come, so that the noise floor, the background and the leak between
+	// the channels are known for its first seconds too (calls often open
+	// with speech, which a floor tracked from the first frame takes for
+	// noise).
+	WarmupMS int
 	// DisableBleed turns the cross-channel check off (for comparison and
 	// for truly independent channels).
 	DisableBleed bool
@@ -146,6 +152,7 @@ func DefaultConfig() Config {
 		BleedWindowMS:               120,
 		BleedMarginDB:               6,
 		BleedLearnSNRDB:             10,
+		WarmupMS:                    3000,
 	}
 }
 
@@ -171,7 +178,7 @@ func (c Config) Validate() error {
 		ms   int
 	}{{"OnsetMS", c.OnsetMS}, {"MinSpeechMS", c.MinSpeechMS}, {"PreRollMS", c.PreRollMS},
 		{"HangoverMS", c.HangoverMS}, {"BridgeMS", c.BridgeMS}, {"BleedWindowMS", c.BleedWindowMS},
-		{"SmoothMS", c.SmoothMS}} {
+		{"SmoothMS", c.SmoothMS}, {"WarmupMS", c.WarmupMS}} {
 		check(f.ms >= 0 && f.ms <= 60000, "%s %d out of 0-60000", f.name, f.ms)
 	}
 	return errors.Join(errs...)

@@ -88,10 +88,14 @@ func (d *detector) push(l level) (done span, ok bool) {
 			d.state = bridging
 		}
 	case bridging:
-		if onset {
+		// The pause is bridged when the new speech would start less than
+		// bridge frames after this span's end, as both would be emitted:
+		// a gap in the output is never shorter than bridge.
+		end := d.lastWarm + 1 + d.hangover
+		if onset && max(d.warmSince, d.hotStart-d.preRoll)-end < d.bridge {
 			d.state = speaking
 			d.lastWarm = i
-		} else if i-d.lastWarm > d.bridge {
+		} else if i-d.onset-d.preRoll >= end+d.bridge {
 			return d.close()
 		}
 	}

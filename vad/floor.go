@@ -40,6 +40,15 @@ func newFloorTracker(windowFrames int, biasDB float64) floorTracker {
 	return f
 }
 
+// value is the current floor estimate.
+func (f *floorTracker) value() float64 {
+	m := f.cur
+	for _, v := range f.mins {
+		m = min(m, v)
+	}
+	return m * f.bias
+}
+
 // update adds a frame's power and returns the current floor estimate.
 func (f *floorTracker) update(p float64) float64 {
 	if !f.started {
@@ -54,9 +63,5 @@ func (f *floorTracker) update(p float64) float64 {
 		f.next = (f.next + 1) % len(f.mins)
 		f.cur, f.count = math.Inf(1), 0
 	}
-	m := f.cur
-	for _, v := range f.mins {
-		m = min(m, v)
-	}
-	return m * f.bias
+	return f.value()
 }

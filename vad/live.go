@@ -24,15 +24,17 @@ type Live struct {
 // include in Timeline.
 //
 // The detectors decide each frame half a smoothing window late (they wait
-// for the frames after it). A live meter should not lag that much, so
+// for the frames after it), and a call's first frames only after the
+// warm-up (Config.WarmupMS). A live meter should not lag that much, so
 // Live runs copies of the detectors ahead over the undecided frames, with
 // the smoothing windows cut short as at the end of a call: the last
-// fraction of a second is provisional and may still change.
+// fraction of a second, and the first seconds of a call, are provisional
+// and may still change.
 func (a *Analyzer) Live(window float64) Live {
 	now := a.Now()
 	dets := [2]detector{a.ch[0].det, a.ch[1].det}
 	var pending [2][]Segment
-	for t := max(0, a.frames-int64(a.half)); t < a.frames; t++ {
+	for t := a.decided; t < a.frames; t++ {
 		lv, _, _ := a.classify(t, a.frames)
 		for c := range dets {
 			if sp, ok := dets[c].push(lv[c]); ok {

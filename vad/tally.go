@@ -195,7 +195,7 @@ func (t *Tally) snapshot(now float64, pending [2][]Segment) (Metrics, Moment) {
 	s.advance(tail, now)
 	var mo Moment
 	for _, r := range Roles {
-		if ru := s.run[r]; ru.active && !ru.otherInGap && now-ru.end < t.cfg.RunGapSec {
+		if ru := s.run[r]; ru.active && !ru.broken() && now-ru.end < t.cfg.RunGapSec {
 			mo.RunS[r] = ru.end - ru.start
 		}
 	}
@@ -242,9 +242,16 @@ func clippedTotal(segs []Segment, from, to float64) float64 {
 
 // runState follows one role's current run (monologue or story).
 type runState struct {
-	active      bool
-	start, end  float64 // first and last moment of speech in the run
-	otherInGap  bool    // the other side spoke in a pause of this run
+	active     bool
+	start, end float64 // first and last moment of speech in the run
+	// otherInGap: the other side started to speak in the run's current
+	// pause. floorLost: the other side held the floor (a run of
+	// TurnMinSec) while speaking in it. Speech of the other side that
+	// began over this side's (a backchannel, or this side's own voice
+	// leaking into the other channel, trailing into the pause) is talk
+	// over the run and leaves it whole, unless it becomes a turn.
+	otherInGap  bool
+	floorLost   bool
 	qualified   bool    // the run has lasted TurnMinSec: it is a turn
 	overlapped  bool    // the other side was speaking when the run began
 	overlap     float64 // time both spoke, within the run's first TurnMinSec
@@ -265,6 +272,8 @@ type sweeper struct {
 	inSilence      bool
 	longSilences   []Segment
 	lastEnd        [2]float64 // end of each role's latest speech
+	speechStart    [2]float64 // start of each role's current stretch of speech
+	wasOn          [2]bool    // who spoke in the previous atom
 	run            [2]runState
 	longest        [2]Run
 	longMonologues []Run
@@ -335,17 +344,15 @@ func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
 	for _, r := range Roles {
 		o := r.other()
 		if !on[r] {
-			if ru := &s.run[r]; ru.active && on[o] {
-				ru.otherInGap = true
-			}
 			continue
 		}
 		s.talk[r] += d
 		ru := &s.run[r]
-		if !ru.active || t0-ru.end >= s.cfg.RunGapSec || ru.otherInGap {
+		if !ru.active || t0-ru.end >= s.cfg.RunGapSec || ru.broken() {
 			s.endRun(r)
 			*ru = runState{active: true, start: t0, end: t0, overlapped: on[o], otherEndAt0: s.lastEnd[o]}
 		}
+		ru.otherInGap, ru.floorLost = false, false // the pause, if any, is over
 		if on[o] && t0 < ru.start+s.cfg.TurnMinSec {
 			ru.overlap += min(t1, ru.start+s.cfg.TurnMinSec) - t0
 		}
@@ -355,12 +362,32 @@ func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
 			s.takeTurn(r, ru)
 		}
 	}
+	// The other side speaking in a run's pause: after the turns above, so
+	// that a run that became a turn in this atom counts.
+	for _, r := range Roles {
+		o := r.other()
+		if !on[o] {
+			continue
+		}
+		if !s.wasOn[o] {
+			s.speechStart[o] = t0
+		}
+		if ru := &s.run[r]; ru.active && !on[r] {
+			ru.otherInGap = ru.otherInGap || s.speechStart[o] >= ru.end
+			ru.floorLost = ru.floorLost || s.run[o].qualified
+		}
+	}
+	s.wasOn = on
 	for _, r := range Roles {
 		if on[r] {
 			s.lastEnd[r] = t1
 		}
 	}
 }
+
+// broken reports whether the other side broke into the run's current
+// pause: it started to speak there, or held a turn there.
+func (ru *runState) broken() bool { return ru.floorLost || ru.otherInGap }
 
 // takeTurn handles a run that has just become a turn.
 func (s *sweeper) takeTurn(r Role, ru *runState) {

@@ -283,3 +283,40 @@ func TestTallyAddIgnoresOverlapsAndSettledPast(t *testing.T) {
 		t.Errorf("rep talk %v, want 8", m.RepTalkS)
 	}
 }
+
+// A monologue is not cut by the listener's backchannel when the "uh-huh"
+// begins over the rep's speech and runs into a pause, nor by the rep's own
+// voice leaking into the customer channel, which trails each phrase; it is
+// cut when the customer starts to speak in the pause, or holds a turn there.
+func TestTallyRunsAndBackchannels(t *testing.T) {
+	tests := []struct {
+		name      string
+		rep, cust []Segment
+		want      float64 // longest rep monologue
+	}{
+		{"backchannel over the end of a phrase", segs(0, 10, 10.6, 20), segs(9.8, 10.3), 20},
+		{"leak trailing phrase ends", segs(0, 5, 5.5, 10, 10.5, 15), segs(4.9, 5.1, 9.9, 10.1), 15},
+		{"customer speaks up in the pause", segs(0, 10, 10.7, 20), segs(10.1, 10.5), 10},
+		{"customer takes a turn over the pause", segs(0, 10, 10.6, 20), segs(9.5, 11.5), 10},
+		{"a pause of a second ends the run", segs(0, 10, 11, 20), nil, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := report(tc.rep, tc.cust, 25)
+			if got := m.LongestRepMonologue.Dur; math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("longest rep monologue %.2f s (%+v), want %.2f", got, m.LongestRepMonologue, tc.want)
+			}
+			// The live path must agree with the final report.
+			tl := NewTally(DefaultTallyConfig())
+			for _, s := range tc.rep {
+				tl.Add(Rep, s)
+			}
+			for _, s := range tc.cust {
+				tl.Add(Customer, s)
+			}
+			if got := tl.Snapshot(25, [2]Segment{}).LongestRepMonologue.Dur; math.Abs(got-tc.want) > 1e-9 {
+				t.Errorf("snapshot: longest rep monologue %.2f s, want %.2f", got, tc.want)
+			}
+		})
+	}
+}
