@@ -12,6 +12,9 @@
 FROM golang:1.26.8-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces github.com/pion/opus with this in-repo fork (issue 14), so
+# the module graph cannot be resolved without it.
+COPY third_party ./third_party
 RUN go mod download
 COPY . .
 # Pure Go (pion's WebRTC and Opus included): a static binary that runs on
