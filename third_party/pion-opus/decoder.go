@@ -49,6 +49,7 @@ type Decoder struct {
 	floatBuffer            []float32
 	sampleRate             int
 	channels               int
+	skipInaudibleCELT      bool
 }
 
 type silkRedundancyFade struct {
@@ -116,6 +117,18 @@ func (d *Decoder) Init(sampleRate, channels int) error {
 	d.previousRedundancy = false
 
 	return nil
+}
+
+// SetSkipInaudibleCELT lets the decoder skip the CELT layer of hybrid packets
+// when the output rate is 16 kHz or less. That layer codes only frequencies
+// from 8 kHz up, which such an output cannot carry, yet decoding it costs
+// about half of a hybrid packet's decode time. The PCM output stays the same:
+// the decoder keeps what later packets need and catches up when a mode
+// switch needs it. What it no longer maintains for hybrid packets is the
+// range coder's final range, which only conformance tests read. Off by
+// default; Init keeps the setting.
+func (d *Decoder) SetSkipInaudibleCELT(skip bool) {
+	d.skipInaudibleCELT = skip
 }
 
 // resampleSilk uses the RFC 6716 C reference's decoder-side SILK resampler.
@@ -780,7 +793,7 @@ func (d *Decoder) decodeHybridFrame(
 		d.celtDecoder.Reset()
 		clear(d.celtBuffer)
 	}
-	if err = d.celtDecoder.DecodeWithRangeToSampleRate(
+	skippedCELT := d.skipInaudibleCELT && d.celtDecoder.SkipWithRange(
 		encodedFrame[:redundancy.celtDataLen],
 		out,
 		isStereo,
@@ -790,8 +803,21 @@ func (d *Decoder) decodeHybridFrame(
 		endBand,
 		d.sampleRate,
 		&d.rangeDecoder,
-	); err != nil {
-		return err
+	)
+	if !skippedCELT {
+		if err = d.celtDecoder.DecodeWithRangeToSampleRate(
+			encodedFrame[:redundancy.celtDataLen],
+			out,
+			isStereo,
+			outputChannelCount,
+			frameSampleCount,
+			startBand,
+			endBand,
+			d.sampleRate,
+			&d.rangeDecoder,
+		); err != nil {
+			return err
+		}
 	}
 
 	silkPCM := resizeFloat32Buffer(&d.hybridSilkPCM, outputFrameSampleCount*silkOutputChannelCount)

@@ -21,6 +21,10 @@ type Decoder struct {
 	lossCount      int
 	scratch        *decoderScratch
 	cwrsRows       map[cwrsRowKey][]uint32
+	// quiet records that the synthesis memories (overlap, post-filter
+	// history, de-emphasis) are known to be zero; see SkipWithRange.
+	quiet    bool
+	deferred deferredFrame
 }
 
 // NewDecoder creates a CELT decoder with the static Opus 48 kHz mode.
@@ -47,6 +51,8 @@ func (d *Decoder) Reset() {
 	d.postfilter = postFilterState{}
 	d.rng = 0
 	d.lossCount = 0
+	d.quiet = true
+	d.deferred.pending = false
 
 	for channelIndex := range d.overlap {
 		if cap(d.overlap[channelIndex]) < shortBlockSampleCount {
@@ -151,6 +157,9 @@ func (d *Decoder) decode(
 	outputSampleRate int,
 	rangeDecoder *rangecoding.Decoder,
 ) error {
+	if d.deferred.pending {
+		d.decodeDeferred()
+	}
 	scratch := d.scratchBuffer()
 	channelCount := 1
 	if isStereo {
@@ -290,6 +299,7 @@ func (d *Decoder) decodeLostFrame(info *frameSideInfo, out []float32) {
 		clear(d.postfilterMem[channel])
 	}
 	clear(d.preemphasisMem[:])
+	d.quiet = true
 	d.rangeDecoder = rangecoding.Decoder{}
 	d.lossCount++
 }
@@ -305,6 +315,10 @@ func (d *Decoder) Mode() *Mode {
 
 // FinalRange exposes the range coder state for RFC conformance tests.
 func (d *Decoder) FinalRange() uint32 {
+	if d.deferred.pending {
+		d.decodeDeferred()
+	}
+
 	return d.rangeDecoder.FinalRange()
 }
 

@@ -154,6 +154,7 @@ func (d *Decoder) denormaliseAndSynthesize(
 	bandEnergy [2][maxBands]float32,
 	out []float32,
 ) {
+	d.quiet = false
 	scratch := d.scratchBuffer()
 	frameSampleCount := len(normalizedX)
 	freqX := scratch.channels[0].freq[:frameSampleCount]

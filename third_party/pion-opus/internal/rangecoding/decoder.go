@@ -123,6 +123,16 @@ func (r *Decoder) SetStorageSize(size int) {
 	}
 }
 
+// MoveTo copies the bytes the decoder reads into buf, reusing its storage,
+// and reads the copy from then on, so that its state can outlive the
+// caller's buffer. It returns the copy.
+func (r *Decoder) MoveTo(buf []byte) []byte {
+	buf = append(buf[:0], r.data...)
+	r.data = buf
+
+	return buf
+}
+
 // DecodeSymbolWithICDF decodes a single symbol
 // with a table-based context of up to 8 bits.
 //
