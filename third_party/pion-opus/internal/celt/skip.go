@@ -56,8 +56,8 @@ func (d *Decoder) SkipWithRange(
 	outputSampleRate int,
 	rangeDecoder *rangecoding.Decoder,
 ) bool {
-	// Empty and one-byte frames take the cheap loss path, which also
-	// resets the state; decode them.
+	// Empty and one-byte frames take the loss path, which is cheap and
+	// itself clears the synthesis memories; decode them.
 	if !d.quiet || len(in) <= 1 || rangeDecoder == nil {
 		return false
 	}
