@@ -40,6 +40,16 @@ const (
 // leaks on a line 30 dB quieter do.
 const speakerRangeDB = 20.0
 
+// fallSteadyDB, fallSteadyMS: a stretch whose frame levels spread by less
+// than fallSteadyDB (standard deviation, dB) over the fallSteadyMS before
+// or after a frame is steady: a hum, a fan, music, the room a recording was made
+// in. Speech, however quiet or far, rises and falls with its syllables by
+// 6-15 dB. See Config.FallFromPeakDB.
+const (
+	fallSteadyDB = 3.0
+	fallSteadyMS = 200.0
+)
+
 // steadySpreadDB: a background whose frame levels spread by at most this
 // (90th less 50th percentile) is steady: hiss and hum spread by 1-2 dB,
 // babble by 5-10. There the smoothed level alone can start speech (see
@@ -56,6 +66,9 @@ type channel struct {
 	lag        measureRing // the latest frames' measures, for smoothing and the decision delay
 	det        detector
 	minSmooth  float64 // lowest smoothed level (dB) so far, for the provisional gate
+	// peakSmooth is the recent peak of the smoothed level (dB): the
+	// voice's level, falling by peakDecay per frame.
+	peakSmooth float64
 	// smFloor follows the minimum of the smoothed level: unlike the frame
 	// floor, it does not drop into the brief gaps of babble.
 	smFloor floorTracker
@@ -89,32 +102,41 @@ type frameMeasure struct {
 }
 
 // measureRing holds the measures of the latest frames, with running sums
-// of own power so that a smoothing window's mean costs two lookups.
+// of own power, and of the level in dB and its square, so that a window's
+// mean power and the spread of its levels cost a few lookups.
 type measureRing struct {
 	m   []frameMeasure
 	cum []float64 // cum[t%len] = sum of clamped own power of frames before t
 	sum float64
-	n   int64 // frames pushed
+	// cdb, cdb2: the same for the frame level in dB (own power, at least
+	// the noise floor) and its square.
+	cdb, cdb2 []float64
+	sdb, sdb2 float64
+	n         int64 // frames pushed
 }
 
-// newMeasureRing holds n frames; cum needs one more slot for the window's
-// end.
+// newMeasureRing holds n frames; the sums need one more slot for the
+// window's end.
 func newMeasureRing(n int) measureRing {
-	return measureRing{m: make([]frameMeasure, n), cum: make([]float64, n+1)}
+	return measureRing{m: make([]frameMeasure, n), cum: make([]float64, n+1), cdb: make([]float64, n+1), cdb2: make([]float64, n+1)}
 }
 
 func (r *measureRing) push(m frameMeasure) {
-	r.cum[r.n%int64(len(r.cum))] = r.sum
+	k := int64(len(r.cum))
+	r.cum[r.n%k], r.cdb[r.n%k], r.cdb2[r.n%k] = r.sum, r.sdb, r.sdb2
 	r.m[r.n%int64(len(r.m))] = m
 	r.sum += max(m.own, 0)
+	d := powerToDB(max(m.own, m.fl))
+	r.sdb += d
+	r.sdb2 += d * d
 	r.n++
-	r.cum[r.n%int64(len(r.cum))] = r.sum
+	r.cum[r.n%k], r.cdb[r.n%k], r.cdb2[r.n%k] = r.sum, r.sdb, r.sdb2
 }
 
 // rebuild replaces the measures of frames [0, n), which must all be in the
 // ring, with f's, and recomputes the running sums.
 func (r *measureRing) rebuild(n int64, f func(t int64, m frameMeasure) frameMeasure) {
-	r.sum, r.n = 0, 0
+	r.sum, r.sdb, r.sdb2, r.n = 0, 0, 0, 0
 	for t := range n {
 		r.push(f(t, r.at(t)))
 	}
@@ -128,6 +150,15 @@ func (r *measureRing) at(t int64) frameMeasure { return r.m[t%int64(len(r.m))] }
 func (r *measureRing) mean(from, to int64) float64 {
 	n := int64(len(r.cum))
 	return max(r.cum[to%n]-r.cum[from%n], 0) / float64(to-from)
+}
+
+// spreadDB returns the standard deviation of the frame levels (dB) of
+// frames [from, to), which must all be in the ring.
+func (r *measureRing) spreadDB(from, to int64) float64 {
+	n := int64(len(r.cum))
+	k := float64(to - from)
+	m := (r.cdb[to%n] - r.cdb[from%n]) / k
+	return math.Sqrt(max((r.cdb2[to%n]-r.cdb2[from%n])/k-m*m, 0))
 }
 
 // Analyzer runs voice activity detection on a call's two channels (rep and
@@ -149,6 +180,8 @@ type Analyzer struct {
 	margin     float64 // linear factor for Config.BleedMarginDB
 	learnRatio float64
 	dominance  float64 // linear factor for dominanceDB
+	peakDecay  float64 // Config.PeakDecayDBPerSec per frame
+	steadyHalf int64   // fallSteadyMS in frames
 	closed     bool
 	half       int // decision delay in frames: half the smoothing window
 	// warm is how many frames the first decisions wait for (see
@@ -183,6 +216,8 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 		learnRatio: dbToPower(cfg.BleedLearnSNRDB),
 		dominance:  dbToPower(dominanceDB),
 	}
+	a.peakDecay = cfg.PeakDecayDBPerSec * a.frameSec
+	a.steadyHalf = int64(math.Round(fallSteadyMS / 1000 / a.frameSec))
 	histLen := 1 + int(math.Round(float64(cfg.BleedWindowMS)/1000/a.frameSec))
 	a.half = int(math.Round(float64(cfg.SmoothMS) / 2000 / a.frameSec))
 	a.warm = int64(math.Round(float64(cfg.WarmupMS) / 1000 / a.frameSec))
@@ -196,6 +231,7 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 			det:        newDetector(cfg, a.frameSec),
 			lag:        newMeasureRing(int(a.warm) + 2*a.half + 1),
 			minSmooth:  math.Inf(1),
+			peakSmooth: math.Inf(-1),
 			smFloor:    newFloorTracker(int(math.Round(float64(cfg.NoiseWindowMS)/1000/a.frameSec)), 0),
 		}
 		a.pending[c] = make([]float32, 0, hop)
@@ -427,6 +463,16 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 				lv[c] = hot
 			}
 		}
+		// The tail follows the voice: where the voice has fallen far under
+		// its recent level, frame and smoothed level alike, and what is
+		// left is steady, that is the background the voice stood out of (a
+		// recording's room, music, a fan), not more of the voice. Steady
+		// on either side will do: where that sound stops, the step down
+		// is no syllable.
+		if fall := ch.peakSmooth - a.cfg.FallFromPeakDB; lv[c] != quiet && smDB[c] < fall && powerToDB(own) < fall &&
+			min(ch.lag.spreadDB(max(0, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
+			lv[c] = quiet
+		}
 	}
 	return lv, m, smDB
 }
@@ -450,6 +496,7 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 	for c := range a.ch {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
+		ch.peakSmooth = max(smDB[c], ch.peakSmooth-a.peakDecay)
 		ch.sf = ch.smFloor.update(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
 		ref[c] = max(m[c].fl, ch.sf)
 	}

@@ -81,6 +81,18 @@ func (s *signal) noise(db float64, seed uint64) *signal {
 	return s
 }
 
+// noiseAt adds white noise between from and to: a recording's own room,
+// heard only while that recording plays.
+func (s *signal) noiseAt(from, to, db float64, seed uint64) *signal {
+	r := rand.New(rand.NewPCG(seed, 7))
+	g := amp(db) * math.Sqrt(3)
+	a, b := s.span(from, to)
+	for i := a; i < b; i++ {
+		s.x[i] += float32(g * (2*r.Float64() - 1))
+	}
+	return s
+}
+
 // leak adds another signal, delayed and attenuated: bleed.
 func (s *signal) leak(o *signal, delay, db float64) *signal {
 	d := int(delay * float64(s.rate))
@@ -94,7 +106,13 @@ func (s *signal) leak(o *signal, delay, db float64) *signal {
 // analyze runs the analyzer over two signals in blocks of the given size.
 func analyze(t *testing.T, rep, cust *signal, block int) Result {
 	t.Helper()
-	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), rep.rate)
+	return analyzeWith(t, DefaultConfig(), rep, cust, block)
+}
+
+// analyzeWith is analyze with a given configuration.
+func analyzeWith(t *testing.T, cfg Config, rep, cust *signal, block int) Result {
+	t.Helper()
+	a, err := NewAnalyzer(cfg, DefaultTallyConfig(), rep.rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,6 +379,60 @@ func TestDetectorOutputGaps(t *testing.T) {
 		}
 		if pause > bridge+0.4 && len(segs) != 2 {
 			t.Errorf("pause %.2f s: segments %v, want two", pause, segs)
+		}
+	}
+}
+
+// The tail of speech follows the voice, not the sound it was recorded in:
+// a recording whose room (a fan, an office, music) lies 20 dB under the
+// voice but far over the line's floor ends with the voice, and a pause
+// filled with that room is a pause. A quieter voice that follows a loud
+// one is still speech: it rises and falls with its syllables, where a
+// room's sound is steady.
+func TestTailFollowsVoice(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(rep *signal)
+		// room: a stretch of the room's sound alone, which must not be
+		// speech (and is, without the rule); zero for none.
+		roomFrom, roomTo float64
+		// voice: speech that must be found as well as without the rule.
+		voiceFrom, voiceTo float64
+	}{
+		{"room after the voice", func(rep *signal) {
+			rep.noiseAt(3.3, 6.1, -42, 3).voice(3.5, 5.5, 130, -20, 4)
+		}, 5.8, 6.1, 3.5, 5.5},
+		{"room between two phrases", func(rep *signal) {
+			rep.noiseAt(3.3, 9, -42, 3).voice(3.5, 5, 130, -20, 4).voice(5.9, 8.5, 130, -20, 5)
+		}, 5.3, 5.6, 5.9, 8.5},
+		{"quieter voice after a loud one", func(rep *signal) {
+			rep.voice(3, 5, 130, -20, 4).voice(5.6, 8.5, 210, -34, 5)
+		}, 0, 0, 5.6, 8.5},
+	}
+	off := DefaultConfig()
+	off.FallFromPeakDB = 100
+	for _, tc := range tests {
+		for _, rate := range []int{8000, 16000} {
+			rep, cust := newSignal(rate, 12), newSignal(rate, 12)
+			rep.noise(-66, 1)
+			tc.build(rep)
+			cust.noise(-66, 2).voice(9.5, 11.5, 200, -22, 6)
+			segs := analyze(t, rep, cust, 320).Segments.Rep
+			without := analyzeWith(t, off, rep, cust, 320).Segments.Rep
+			if in, was := covered(segs, tc.voiceFrom, tc.voiceTo), covered(without, tc.voiceFrom, tc.voiceTo); in < was-0.1 || in < 0.7*(tc.voiceTo-tc.voiceFrom) {
+				t.Errorf("%s, %d Hz: %.2f s of speech found in %.1f-%.1f s (%.2f s without the rule); segments %v", tc.name, rate, in, tc.voiceFrom, tc.voiceTo, was, segs)
+			}
+			if tc.roomTo == 0 {
+				continue
+			}
+			if out := covered(segs, tc.roomFrom, tc.roomTo); out > 0 {
+				t.Errorf("%s, %d Hz: %.2f s of speech in the room's sound at %.1f-%.1f s; segments %v", tc.name, rate, out, tc.roomFrom, tc.roomTo, segs)
+			}
+			// Without the rule the room's sound passes for speech: the
+			// signal tests what it means to.
+			if out := covered(without, tc.roomFrom, tc.roomTo); out < 0.5*(tc.roomTo-tc.roomFrom) {
+				t.Errorf("%s, %d Hz: without the rule only %.2f s of the room's sound is speech; segments %v", tc.name, rate, out, without)
+			}
 		}
 	}
 }

@@ -61,6 +61,18 @@ type Config struct {
 	// that the quiet parts of words are not taken for background.
 	IsolationMS int
 
+	// FallFromPeakDB: a frame whose level and smoothed level have both
+	// fallen this far under the recent peak of the smoothed level, amid
+	// steady sound, neither starts nor keeps speech. Recorded speech comes
+	// with its room: a noisy office, music, a fan, 10-20 dB over the line's
+	// floor and so over every floor-based threshold, yet far under the
+	// voice. Without this the tail of an utterance runs on through it.
+	FallFromPeakDB float64
+	// PeakDecayDBPerSec: the recent peak falls this fast, so that a talker
+	// who turns quieter (or moves off the mic) is followed again within a
+	// few seconds.
+	PeakDecayDBPerSec float64
+
 	// AbsFloorDBFS is the band energy below which a frame is never speech,
 	// however quiet the line: it keeps digital silence, dither and codec
 	// idle noise from counting.
@@ -121,6 +133,10 @@ type Config struct {
 //     smoothed background is narrow (its 90th percentile is near its
 //     top), and a voice at 5 dB SNR adds about 6 dB to it.
 //   - IsolationMS 300: a syllable or two either side of a loud frame.
+//   - FallFromPeakDB 8, PeakDecayDBPerSec 1.5: a pause's steady background
+//     sits 10-25 dB under the voice in real recordings, while a voice's
+//     own 400 ms level stays within a few dB of its peak; 1.5 dB/s forgets
+//     a loud passage in about five seconds.
 //   - AbsFloorDBFS -72: under any real line noise, over codec idle noise.
 //   - OnsetMS 50, MinSpeechMS 150: longer than a click or a babble burst,
 //     shorter than "yeah" (the shortest utterances are about 250 ms).
@@ -143,6 +159,8 @@ func DefaultConfig() Config {
 		SmoothStartOverBackgroundDB: 2,
 		SmoothStayOverBackgroundDB:  1,
 		IsolationMS:                 300,
+		FallFromPeakDB:              8,
+		PeakDecayDBPerSec:           1.5,
 		AbsFloorDBFS:                -72,
 		OnsetMS:                     50,
 		MinSpeechMS:                 150,
@@ -172,6 +190,8 @@ func (c Config) Validate() error {
 	check(c.AbsFloorDBFS < 0, "AbsFloorDBFS %g must be below full scale", c.AbsFloorDBFS)
 	check(c.StartOverBackgroundDB >= c.StayOverBackgroundDB, "StartOverBackgroundDB %g below StayOverBackgroundDB %g", c.StartOverBackgroundDB, c.StayOverBackgroundDB)
 	check(c.SmoothStartOverBackgroundDB >= c.SmoothStayOverBackgroundDB, "SmoothStartOverBackgroundDB %g below SmoothStayOverBackgroundDB %g", c.SmoothStartOverBackgroundDB, c.SmoothStayOverBackgroundDB)
+	check(c.FallFromPeakDB > 0, "FallFromPeakDB %g must be positive", c.FallFromPeakDB)
+	check(c.PeakDecayDBPerSec >= 0, "PeakDecayDBPerSec %g must not be negative", c.PeakDecayDBPerSec)
 	check(c.SmoothMS <= 600, "SmoothMS %d over 600: the decision delay is half of it", c.SmoothMS)
 	for _, f := range []struct {
 		name string
