@@ -473,6 +473,14 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 			min(ch.lag.spreadDB(max(0, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
 			lv[c] = quiet
 		}
+		// A frame far under the level around it does not start speech:
+		// it is a lead-in to something louder (a recording's room just
+		// before its voice, a breath) or a dip between syllables. The
+		// voice starts where its frames come near their surroundings;
+		// pre-roll still reaches back over a soft first phoneme.
+		if lv[c] == hot && powerToDB(own) < smDB[c]-a.cfg.StartUnderSmoothDB {
+			lv[c] = warm
+		}
 	}
 	return lv, m, smDB
 }

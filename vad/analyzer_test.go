@@ -436,3 +436,25 @@ func TestTailFollowsVoice(t *testing.T) {
 		}
 	}
 }
+
+// Speech starts with the voice, not with the sound just before it: a
+// recording's room that opens 120 ms before its first word (or a breath)
+// lies far under the 400 ms level around it, which already holds the
+// voice.
+func TestStartFollowsVoice(t *testing.T) {
+	off := DefaultConfig()
+	off.StartUnderSmoothDB = 100
+	for _, rate := range []int{8000, 16000} {
+		rep, cust := newSignal(rate, 10), newSignal(rate, 10)
+		rep.noise(-66, 1).noiseAt(3.38, 5.6, -48, 3).voice(3.5, 5.5, 130, -20, 4)
+		cust.noise(-66, 2).voice(7, 9, 200, -22, 6)
+		segs := analyze(t, rep, cust, 320).Segments.Rep
+		without := analyzeWith(t, off, rep, cust, 320).Segments.Rep
+		if len(segs) == 0 || segs[0].Start < 3.43 || segs[0].Start > 3.55 {
+			t.Errorf("%d Hz: rep segments %v, want the first to start with the voice at 3.5 s (pre-roll allowed), not with the room at 3.38 s", rate, segs)
+		}
+		if len(without) == 0 || without[0].Start > 3.4 {
+			t.Errorf("%d Hz: without the rule rep segments %v start after the room's onset: the signal does not test the rule", rate, without)
+		}
+	}
+}

@@ -56,6 +56,11 @@ type Config struct {
 	// top of the frame-level thresholds.
 	SmoothStartOverBackgroundDB float64
 	SmoothStayOverBackgroundDB  float64
+	// StartUnderSmoothDB: a frame this far under its smoothed level may
+	// keep speech going but not start it: the sound just before a voice
+	// (a recording's room, a breath) is far under the mean of a window
+	// that already holds the voice.
+	StartUnderSmoothDB float64
 	// IsolationMS: a frame counts as background only if no loud frame (one
 	// within 6 dB of the speaker's loud level) is this close in time, so
 	// that the quiet parts of words are not taken for background.
@@ -132,6 +137,9 @@ type Config struct {
 //   - SmoothStartOverBackgroundDB 2, SmoothStayOverBackgroundDB 1: the
 //     smoothed background is narrow (its 90th percentile is near its
 //     top), and a voice at 5 dB SNR adds about 6 dB to it.
+//   - StartUnderSmoothDB 12: a speech onset is within a few dB of the
+//     400 ms mean around it; real talkers' lead-ins (a room, a breath)
+//     sit 15-25 dB under it.
 //   - IsolationMS 300: a syllable or two either side of a loud frame.
 //   - FallFromPeakDB 8, PeakDecayDBPerSec 1.5: a pause's steady background
 //     sits 10-25 dB under the voice in real recordings, while a voice's
@@ -158,6 +166,7 @@ func DefaultConfig() Config {
 		SmoothMS:                    400,
 		SmoothStartOverBackgroundDB: 2,
 		SmoothStayOverBackgroundDB:  1,
+		StartUnderSmoothDB:          12,
 		IsolationMS:                 300,
 		FallFromPeakDB:              8,
 		PeakDecayDBPerSec:           1.5,
@@ -190,6 +199,7 @@ func (c Config) Validate() error {
 	check(c.AbsFloorDBFS < 0, "AbsFloorDBFS %g must be below full scale", c.AbsFloorDBFS)
 	check(c.StartOverBackgroundDB >= c.StayOverBackgroundDB, "StartOverBackgroundDB %g below StayOverBackgroundDB %g", c.StartOverBackgroundDB, c.StayOverBackgroundDB)
 	check(c.SmoothStartOverBackgroundDB >= c.SmoothStayOverBackgroundDB, "SmoothStartOverBackgroundDB %g below SmoothStayOverBackgroundDB %g", c.SmoothStartOverBackgroundDB, c.SmoothStayOverBackgroundDB)
+	check(c.StartUnderSmoothDB > 0, "StartUnderSmoothDB %g must be positive", c.StartUnderSmoothDB)
 	check(c.FallFromPeakDB > 0, "FallFromPeakDB %g must be positive", c.FallFromPeakDB)
 	check(c.PeakDecayDBPerSec >= 0, "PeakDecayDBPerSec %g must not be negative", c.PeakDecayDBPerSec)
 	check(c.SmoothMS <= 600, "SmoothMS %d over 600: the decision delay is half of it", c.SmoothMS)
