@@ -9,7 +9,10 @@
 # Options:
 #   --refs          also score the reference VADs (energy-fixed, ffmpeg-silencedetect,
 #                   webrtcvad, silero); installs their npm packages into the temp copy
-#   --sets LIST     comma- or space-separated subset of: dev s7 s99 s2024 (default: all)
+#   --real          also score real recorded speech (../shared/eval/real): real-calls
+#                   assembled with seeds 4242, 7 and 99, and real-mono
+#   --sets LIST     comma- or space-separated subset of: dev s7 s99 s2024, and with
+#                   --real real4242 real7 real99 realmono (default: all)
 #   --cache DIR     corpus cache (default: $TALKRATIO_EVAL_CACHE or /tmp/talkratio-eval/corpus);
 #                   a set is reused when DIR/<set>/index.json exists
 #   --out DIR       where the scorer's JSON reports and the table go
@@ -27,7 +30,8 @@ set -eu
 usage() { sed -n '2,/^set -eu/p' "$0" | sed -e '/^set -eu/d' -e 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 refs=0
-sets="dev s7 s99 s2024"
+real=0
+sets=
 cache=${TALKRATIO_EVAL_CACHE:-/tmp/talkratio-eval/corpus}
 out=/tmp/talkratio-eval/results
 jobs=1
@@ -36,6 +40,7 @@ check=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--refs) refs=1 ;;
+	--real) real=1 ;;
 	--sets) [ $# -ge 2 ] || usage; sets=$(printf '%s' "$2" | tr ',' ' '); shift ;;
 	--cache) [ $# -ge 2 ] || usage; cache=$2; shift ;;
 	--out) [ $# -ge 2 ] || usage; out=$2; shift ;;
@@ -48,8 +53,16 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case $jobs in '' | *[!0-9]* | 0) echo "eval-accuracy: -j needs a positive integer" >&2; exit 2 ;; esac
+if [ -z "$sets" ]; then
+	sets="dev s7 s99 s2024"
+	[ "$real" = 0 ] || sets="$sets real4242 real7 real99 realmono"
+fi
 for s in $sets; do
-	case $s in dev | s7 | s99 | s2024) ;; *) echo "eval-accuracy: unknown set $s (known: dev s7 s99 s2024)" >&2; exit 2 ;; esac
+	case $s in
+	dev | s7 | s99 | s2024) ;;
+	real4242 | real7 | real99 | realmono) [ "$real" = 1 ] || { echo "eval-accuracy: set $s needs --real" >&2; exit 2; } ;;
+	*) echo "eval-accuracy: unknown set $s (known: dev s7 s99 s2024; with --real real4242 real7 real99 realmono)" >&2; exit 2 ;;
+	esac
 done
 
 log() { echo "eval-accuracy: $*" >&2; }
@@ -90,9 +103,31 @@ gen_args() { # the gencorpus flags of a set
 	s2024) echo "-set s2024 -seed 2024 -n 24 -voices all" ;;
 	esac
 }
+# corpus_dir: where a set's calls are. Real sets are assembled per seed into
+# $cache/real-SEED/{real-calls,real-mono} (real-mono is the same for every seed).
+corpus_dir() {
+	case $1 in
+	real4242 | real7 | real99) echo "$cache/real-${1#real}/real-calls" ;;
+	realmono) echo "$cache/real-4242/real-mono" ;;
+	*) echo "$cache/$1" ;;
+	esac
+}
 mkdir -p "$cache" "$out"
 (cd "$ev" && go build -o "$tmp/gencorpus" ./cmd/gencorpus && go build -o "$tmp/score" ./cmd/score)
 for s in $sets; do
+	case $s in
+	real*)
+		seed=${s#real}
+		[ "$seed" = mono ] && seed=4242
+		if [ -f "$cache/real-$seed/real-calls/index.json" ]; then
+			log "corpus real-$seed: reusing $cache/real-$seed"
+			continue
+		fi
+		log "corpus real-$seed: assembling from ../shared/eval/real/sources ..."
+		(cd "$ev" && go run ./real/assemble -src real/sources -out "$cache/real-$seed" -seed "$seed" -calls 16) >&2 || { log "assemble failed for $s"; exit 1; }
+		continue
+		;;
+	esac
 	if [ -f "$cache/$s/index.json" ]; then
 		log "corpus $s: reusing $cache/$s"
 		continue
@@ -138,7 +173,7 @@ for s in $sets; do
 		j=$out/${v}_$s.json
 		rm -f "$j"
 		log "scoring $v on $s"
-		if ! (cd "$ev" && "$tmp/score" -corpus "$cache/$s" -vad "$(vad_cmd "$v")" -json "$j" -j "$jobs" -q) >&2; then
+		if ! (cd "$ev" && "$tmp/score" -corpus "$(corpus_dir "$s")" -vad "$(vad_cmd "$v")" -json "$j" -j "$jobs" -q) >&2; then
 			status=1
 			log "$v on $s: some calls failed (see above)"
 		fi
@@ -180,6 +215,8 @@ type report struct {
 		} `json:"listen_pct_abs_err"`
 		MeanF1Rep      float64 `json:"mean_f1_rep"`
 		MeanF1Customer float64 `json:"mean_f1_customer"`
+		PooledP        float64 `json:"pooled_precision"`
+		PooledR        float64 `json:"pooled_recall"`
 		F1ByBleed      []struct {
 			Key      string  `json:"key"`
 			Channels int     `json:"channels"`
@@ -190,15 +227,62 @@ type report struct {
 	} `json:"summary"`
 }
 
+type row struct {
+	set, vad string
+	r        report
+	bleed    float64
+	hasBleed bool
+}
+
+// setName names a corpus folder: the synthetic set, or the real corpus
+// with the seed it was assembled with.
+func setName(dir string) string {
+	base := filepath.Base(dir)
+	switch base {
+	case "real-calls":
+		return "real-calls " + strings.TrimPrefix(filepath.Base(filepath.Dir(dir)), "real-")
+	case "real-mono":
+		return "real-mono"
+	}
+	return base
+}
+
+func isReal(set string) bool { return strings.HasPrefix(set, "real-") }
+func isMono(set string) bool { return set == "real-mono" }
+
+// realTargets prints talkratio against issue 8's targets on real speech.
+// They are informative: --check holds the synthetic targets only.
+func realTargets(rows []row) {
+	if len(rows) == 0 {
+		return
+	}
+	mark := func(ok bool) string {
+		if ok {
+			return "ok"
+		}
+		return "below target"
+	}
+	fmt.Println("talkratio on real speech against issue 8's targets (informative, not part of --check): real-calls listen-% error median <= 2, p90 <= 5, max <= 10 pp, mean F1 >= 0.92 per channel; real-mono rep F1 >= 0.88, pooled recall >= 0.85.")
+	fmt.Println()
+	fmt.Println("| set | median | p90 | max | F1 rep | F1 customer | pooled recall |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, x := range rows {
+		s := x.r.Summary
+		e := s.ListenAbsErr
+		if isMono(x.set) {
+			fmt.Printf("| %s | — | — | — | %.3f %s | — | %.3f %s |\n", x.set, s.MeanF1Rep, mark(s.MeanF1Rep >= 0.88), s.PooledR, mark(s.PooledR >= 0.85))
+			continue
+		}
+		fmt.Printf("| %s | %.1f %s | %.1f %s | %.1f %s | %.3f %s | %.3f %s | %.3f |\n", x.set,
+			e.Median, mark(e.Median <= 2), e.P90, mark(e.P90 <= 5), e.Max, mark(e.Max <= 10),
+			s.MeanF1Rep, mark(s.MeanF1Rep >= 0.92), s.MeanF1Customer, mark(s.MeanF1Customer >= 0.92), s.PooledR)
+	}
+	fmt.Println()
+}
+
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("acctable: ")
-	type row struct {
-		set, vad string
-		r        report
-		bleed    float64
-		hasBleed bool
-	}
 	var rows []row
 	for _, p := range os.Args[1:] {
 		b, err := os.ReadFile(p)
@@ -209,7 +293,7 @@ func main() {
 		if err := json.Unmarshal(b, &r); err != nil {
 			log.Fatalf("%s: %v", p, err)
 		}
-		x := row{set: filepath.Base(r.Corpus), vad: filepath.Base(strings.Fields(r.VAD)[0]), r: r}
+		x := row{set: setName(r.Corpus), vad: filepath.Base(strings.Fields(r.VAD)[0]), r: r}
 		for _, bk := range r.Summary.F1ByBleed {
 			if bk.Key == "yes" {
 				x.bleed, x.hasBleed = bk.MeanF1, true
@@ -220,8 +304,8 @@ func main() {
 	if len(rows) == 0 {
 		log.Fatal("usage: acctable REPORT.json...")
 	}
-	fmt.Println("| set | VAD | listen-% error mean / median / p90 / max (pp) | mean F1 rep / customer | F1 with bleed | x real time |")
-	fmt.Println("|---|---|---|---|---|---|")
+	fmt.Println("| set | VAD | listen-% error mean / median / p90 / max (pp) | mean F1 rep / customer | pooled P / R | F1 with bleed | x real time |")
+	fmt.Println("|---|---|---|---|---|---|---|")
 	var notes []string
 	for _, x := range rows {
 		s := x.r.Summary
@@ -230,8 +314,13 @@ func main() {
 		if x.hasBleed {
 			bleed = fmt.Sprintf("%.3f", x.bleed)
 		}
-		fmt.Printf("| %s | %s | %.1f / %.1f / %.1f / %.1f | %.3f / %.3f | %s | %.0f |\n",
-			x.set, x.vad, e.Mean, e.Median, e.P90, e.Max, s.MeanF1Rep, s.MeanF1Customer, bleed, s.XRealTime)
+		errs := fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", e.Mean, e.Median, e.P90, e.Max)
+		f1 := fmt.Sprintf("%.3f / %.3f", s.MeanF1Rep, s.MeanF1Customer)
+		if isMono(x.set) { // one talker on the rep channel: only its F1 and the pooled figures mean anything
+			errs, f1 = "—", fmt.Sprintf("%.3f / —", s.MeanF1Rep)
+		}
+		fmt.Printf("| %s | %s | %s | %s | %.3f / %.3f | %s | %.0f |\n",
+			x.set, x.vad, errs, f1, s.PooledP, s.PooledR, bleed, s.XRealTime)
 		if s.Failed > 0 {
 			notes = append(notes, fmt.Sprintf("%s on %s: %d of %d calls FAILED; the numbers above cover the others only", x.vad, x.set, s.Failed, s.Calls))
 		}
@@ -245,12 +334,17 @@ func main() {
 	}
 
 	// Acceptance targets, for talkratio's rows.
-	var tr []row
+	var tr, real []row
 	for _, x := range rows {
-		if x.vad == "talkratio" {
+		switch {
+		case x.vad != "talkratio":
+		case isReal(x.set):
+			real = append(real, x)
+		default:
 			tr = append(tr, x)
 		}
 	}
+	defer realTargets(real)
 	if len(tr) == 0 {
 		return
 	}
