@@ -71,11 +71,13 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+func listenPct(v float64) *float64 { return &v }
+
 // storeCalls puts ended calls of two reps in a server's store.
 func storeCalls(t *testing.T, srv *Server) {
 	t.Helper()
 	for i, rep := range []string{"Dana", "Lee"} {
-		res := &vad.Result{Metrics: vad.Metrics{ListenPct: 70, RepTalkS: 3, CustomerTalkS: 7}}
+		res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7}}
 		if err := srv.store.Put(&CallRecord{ID: fmt.Sprintf("call-%s", strings.ToLower(rep)), Rep: rep, State: stateEnded, Source: sourceLive,
 			StartedAt: time.Now().Add(-time.Duration(i) * time.Hour), Result: res}); err != nil {
 			t.Fatal(err)

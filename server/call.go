@@ -488,12 +488,9 @@ func buildSnapshot(info callInfo, l vad.Live, nudgeAfter float64) snapshotMsg {
 			Rep: nonNil(l.Timeline[vad.Rep]), Customer: nonNil(l.Timeline[vad.Customer]),
 		},
 	}
-	if m.RepTalkS+m.CustomerTalkS > 0 {
-		v := m.ListenPct
-		msg.ListenPct = &v
-	}
+	msg.ListenPct = m.ListenPct
 	if l.RecentOK {
-		v := float64(int(l.RecentListenPct*100+0.5)) / 100
+		v := l.RecentListenPct
 		msg.RecentListenPct = &v
 	}
 	return msg

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"talkratio/vad"
 )
 
 // DiskStore keeps calls in a data directory, with no other service:
@@ -161,7 +163,25 @@ func (s *DiskStore) read(id string) (*CallRecord, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read call %s: %w", id, err)
 	}
+	r.applyListenRule()
 	return &r, nil
+}
+
+// applyListenRule judges a record stored before the one verdict rule as it
+// judges a new one: those kept the listen % to a hundredth (0 when nobody
+// spoke) and judged the unrounded figure.
+func (r *CallRecord) applyListenRule() {
+	m := r.Result
+	if m == nil {
+		return
+	}
+	if m.RepTalkS+m.CustomerTalkS == 0 {
+		m.ListenPct = nil
+	} else if m.ListenPct != nil {
+		v := vad.RoundListen(*m.ListenPct)
+		m.ListenPct = &v
+	}
+	m.OnTarget = vad.OnTarget(m.ListenPct, m.TargetListen)
 }
 
 // Get implements Store.

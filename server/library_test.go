@@ -337,7 +337,7 @@ func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
 	}
 	var want []*CallRecord
 	for i := range 5 {
-		res := &vad.Result{Metrics: vad.Metrics{ListenPct: float64(60 + i), RepTalkS: 10, CustomerTalkS: 15}, Segments: vad.Segments{Rep: []vad.Segment{{Start: 1, End: 2}}, Customer: []vad.Segment{}}}
+		res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(float64(60 + i)), RepTalkS: 10, CustomerTalkS: 15}, Segments: vad.Segments{Rep: []vad.Segment{{Start: 1, End: 2}}, Customer: []vad.Segment{}}}
 		rec := &CallRecord{ID: fmt.Sprintf("call%d", i), Name: "n", Rep: []string{"Dana", "Lee"}[i%2], Source: sourceLive, State: stateEnded,
 			StartedAt: time.Date(2026, 11, 20+i, 10, 0, 0, 0, time.UTC), DurationS: 30, Result: res}
 		if err := st.Put(rec); err != nil {
@@ -362,7 +362,7 @@ func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
 	}
 	for _, w := range want {
 		got, err := st2.Get(w.ID)
-		if err != nil || got.Name != "n" || got.ListenPct != w.ListenPct || len(got.Segments.Rep) != 1 || !got.StartedAt.Equal(w.StartedAt) {
+		if err != nil || got.Name != "n" || *got.ListenPct != *w.ListenPct || len(got.Segments.Rep) != 1 || !got.StartedAt.Equal(w.StartedAt) {
 			t.Errorf("%s after restart: %+v %v", w.ID, got, err)
 		}
 	}

@@ -196,8 +196,8 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 	if last.ListenPct == nil {
 		t.Fatalf("final snapshot has no listen %%: %+v", last)
 	}
-	if d := math.Abs(*last.ListenPct - want.ListenPct); d > 1 {
-		t.Errorf("live listen %.2f%%, analyze %.2f%%: %.2f pp apart, want <= 1", *last.ListenPct, want.ListenPct, d)
+	if d := math.Abs(*last.ListenPct - *want.ListenPct); d > 1 {
+		t.Errorf("live listen %.2f%%, analyze %.2f%%: %.2f pp apart, want <= 1", *last.ListenPct, *want.ListenPct, d)
 	}
 	if math.Abs(last.NowS-want.DurationS) > 0.5 {
 		t.Errorf("live call %.2f s long, audio %.2f s", last.NowS, want.DurationS)
@@ -205,7 +205,7 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 	if rate := float64(n) / wall.Seconds(); rate < 5 {
 		t.Errorf("%d snapshots in %v: %.1f a second, want >= 5", n, wall, rate)
 	}
-	t.Logf("live %.2f%% vs analyze %.2f%%, %d snapshots in %v", *last.ListenPct, want.ListenPct, n, wall.Round(time.Millisecond))
+	t.Logf("live %.2f%% vs analyze %.2f%%, %d snapshots in %v", *last.ListenPct, *want.ListenPct, n, wall.Round(time.Millisecond))
 
 	// The ended call is in the store with its analysis, and the list
 	// shows it.

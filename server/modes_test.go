@@ -54,10 +54,10 @@ func TestStereoTrackSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			last, _ := final()
-			if last.ListenPct == nil || math.Abs(*last.ListenPct-want.ListenPct) > 1 {
-				t.Fatalf("live listen %v, analyze %.2f", last.ListenPct, want.ListenPct)
+			if last.ListenPct == nil || math.Abs(*last.ListenPct-*want.ListenPct) > 1 {
+				t.Fatalf("live listen %v, analyze %.2f", last.ListenPct, *want.ListenPct)
 			}
-			t.Logf("live %.2f%%, analyze %.2f%%", *last.ListenPct, want.ListenPct)
+			t.Logf("live %.2f%%, analyze %.2f%%", *last.ListenPct, *want.ListenPct)
 		})
 	}
 }
@@ -156,8 +156,8 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 		t.Fatal(err)
 	}
 	last, _ := final()
-	if last.ListenPct == nil || math.Abs(*last.ListenPct-want.ListenPct) > 1 {
-		t.Errorf("live listen %v, analyze %.2f", last.ListenPct, want.ListenPct)
+	if last.ListenPct == nil || math.Abs(*last.ListenPct-*want.ListenPct) > 1 {
+		t.Errorf("live listen %v, analyze %.2f", last.ListenPct, *want.ListenPct)
 	}
 	if rec, err := srv.store.Get("desk-42"); err != nil || rec.Rep != "Dana" {
 		t.Errorf("stored: %+v %v", rec, err)

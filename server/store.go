@@ -72,10 +72,7 @@ func (r *CallRecord) Summary() CallSummary {
 		StartedAt: r.StartedAt, DurationS: r.DurationS, Progress: r.Progress, HasAudio: r.HasAudio, Error: r.Error,
 	}
 	if m := r.Result; m != nil {
-		if m.RepTalkS+m.CustomerTalkS > 0 {
-			l := m.ListenPct
-			s.ListenPct = &l
-		}
+		s.ListenPct = m.ListenPct
 		s.LongestRepMonologueS = m.LongestRepMonologue.Dur
 		s.OnTarget = m.OnTarget
 	}

@@ -192,6 +192,9 @@ type Analyzer struct {
 	warmed  bool
 	decided int64
 	wsp     [2][]float64
+	// from is the first frame after the latest missing audio (missing.go):
+	// smoothing windows start there, as at a call's start.
+	from int64
 }
 
 // NewAnalyzer returns an analyzer for audio at sampleRate Hz.
@@ -436,7 +439,7 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 	for c := range a.ch {
 		ch := &a.ch[c]
 		m[c] = ch.lag.at(t)
-		smDB[c] = powerToDB(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
+		smDB[c] = powerToDB(max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor))
 		bg := &ch.background
 		smBG := bg.smoothDB
 		if math.IsInf(smBG, -1) {
@@ -470,7 +473,7 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 		// on either side will do: where that sound stops, the step down
 		// is no syllable.
 		if fall := ch.peakSmooth - a.cfg.FallFromPeakDB; lv[c] != quiet && smDB[c] < fall && powerToDB(own) < fall &&
-			min(ch.lag.spreadDB(max(0, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
+			min(ch.lag.spreadDB(max(a.from, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
 			lv[c] = quiet
 		}
 		// A frame far under the level around it does not start speech:
@@ -505,7 +508,7 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
 		ch.peakSmooth = max(smDB[c], ch.peakSmooth-a.peakDecay)
-		ch.sf = ch.smFloor.update(max(ch.lag.mean(max(0, t-h), min(end, t+h+1)), a.absFloor))
+		ch.sf = ch.smFloor.update(max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor))
 		ref[c] = max(m[c].fl, ch.sf)
 	}
 	for c := range a.ch {

@@ -18,6 +18,8 @@ type Live struct {
 	// Timeline holds each role's segments that reach into the last
 	// window seconds (see Live's argument), the one in progress last.
 	Timeline [2][]Segment
+	// Missing holds the stretches of missing audio in that window.
+	Missing []Segment
 }
 
 // Live returns the call so far. window is how many seconds of segments to
@@ -58,5 +60,8 @@ func (a *Analyzer) Live(window float64) Live {
 		i := sort.Search(len(segs), func(i int) bool { return segs[i].End > from })
 		l.Timeline[r] = append(append(l.Timeline[r], segs[i:]...), pending[r]...)
 	}
+	miss := a.tally.Missing()
+	i := sort.Search(len(miss), func(i int) bool { return miss[i].End > from })
+	l.Missing = append(l.Missing, miss[i:]...)
 	return l
 }

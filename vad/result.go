@@ -13,10 +13,13 @@ type Reader interface {
 	Read(dst [][]float32) (n int, err error)
 }
 
-// Segments holds each role's speech segments.
+// Segments holds each role's speech segments, and the stretches of the call
+// whose audio never arrived (live calls only; offline analysis has none, and
+// then the key is left out).
 type Segments struct {
 	Rep      []Segment `json:"rep"`
 	Customer []Segment `json:"customer"`
+	Missing  []Segment `json:"missing,omitempty"`
 }
 
 // Result is the analysis of a whole call: every metric, plus the segments
@@ -147,7 +150,7 @@ func readFull(r Reader, buf [][]float32) (int, error) {
 
 // Result returns the final metrics and segments; call it after Close.
 func (a *Analyzer) Result() Result {
-	segs := Segments{Rep: a.Segments(Rep), Customer: a.Segments(Customer)}
+	segs := Segments{Rep: a.Segments(Rep), Customer: a.Segments(Customer), Missing: a.tally.Missing()}
 	if segs.Rep == nil {
 		segs.Rep = []Segment{}
 	}

@@ -54,15 +54,23 @@ type Metrics struct {
 	DurationS     float64 `json:"duration_s"`
 	RepTalkS      float64 `json:"rep_talk_s"`
 	CustomerTalkS float64 `json:"customer_talk_s"`
-	// ListenPct is customer talk / (rep talk + customer talk) x 100; 0 when
-	// nobody has spoken. Overlap counts for both.
-	ListenPct float64 `json:"listen_pct"`
+	// ListenPct is customer talk / (rep talk + customer talk) x 100,
+	// rounded to a tenth (see ListenShare); nil when nobody has spoken.
+	// Overlap counts for both.
+	ListenPct *float64 `json:"listen_pct"`
 	// RepSharePct and CustomerSharePct are each role's talk as a share of
-	// the whole call time, silences included.
+	// the call time heard (the duration less missing audio), silences
+	// included.
 	RepSharePct      float64 `json:"rep_share_pct"`
 	CustomerSharePct float64 `json:"customer_share_pct"`
 	OverlapS         float64 `json:"overlap_s"`
-	MutualSilenceS   float64 `json:"mutual_silence_s"`
+	// MutualSilenceS is the time nobody spoke, in audio that arrived:
+	// missing audio is not silence.
+	MutualSilenceS float64 `json:"mutual_silence_s"`
+	// MissingAudioS is call time for which the audio of at least one side
+	// never arrived (a stalled sender, a network drop-out, lost packets,
+	// a side not connected). Offline analysis never has any.
+	MissingAudioS float64 `json:"missing_audio_s"`
 
 	LongestRepMonologue  Run `json:"longest_rep_monologue"`
 	LongestCustomerStory Run `json:"longest_customer_story"`
@@ -81,11 +89,15 @@ type Metrics struct {
 	InterruptionsByRep      int `json:"interruptions_by_rep"`
 	InterruptionsByCustomer int `json:"interruptions_by_customer"`
 
-	LongSilences  []Segment `json:"long_silences"`
-	LongSilenceS  float64   `json:"long_silence_s"`
-	TargetListen  float64   `json:"target_listen_pct"`
-	OnTarget      bool      `json:"on_target"`
-	Interruptions []Event   `json:"interruptions"`
+	// LongSilences span each long silence from its first to its last
+	// silent moment; missing audio inside one neither ends it nor counts
+	// toward its length. LongSilenceS sums their silent time.
+	LongSilences []Segment `json:"long_silences"`
+	LongSilenceS float64   `json:"long_silence_s"`
+	TargetListen float64   `json:"target_listen_pct"`
+	// OnTarget is OnTarget(ListenPct, TargetListen): the one verdict rule.
+	OnTarget      bool    `json:"on_target"`
+	Interruptions []Event `json:"interruptions"`
 }
 
 // Run is a monologue or story: its span and length.
@@ -106,10 +118,12 @@ type Event struct {
 // once, into running totals; a snapshot only replays the unsettled tail on a
 // copy, so its cost does not grow with the call's length.
 type Tally struct {
-	cfg   TallyConfig
-	segs  [2][]Segment // every segment so far, per role, in time order
-	next  [2]int       // first segment per role not yet swept to its end
-	sweep sweeper
+	cfg      TallyConfig
+	segs     [2][]Segment // every segment so far, per role, in time order
+	next     [2]int       // first segment per role not yet swept to its end
+	miss     []Segment    // missing audio, in time order, disjoint
+	nextMiss int          // first missing stretch not yet swept to its end
+	sweep    sweeper
 }
 
 // NewTally returns an empty tally.
@@ -138,6 +152,32 @@ func (t *Tally) Add(r Role, s Segment) {
 // do not modify it.
 func (t *Tally) Segments(r Role) []Segment { return t.segs[r] }
 
+// AddMissing records call time for which audio did not arrive, on one side
+// or both. Stretches must come in time order; one that touches or overlaps
+// the last is merged into it. Like segments, stretches before the settled
+// horizon are clipped to it.
+func (t *Tally) AddMissing(s Segment) {
+	s.Start = max(s.Start, t.sweep.t)
+	n := len(t.miss)
+	if n > 0 {
+		if last := &t.miss[n-1]; s.Start <= last.End {
+			last.End = max(last.End, s.End)
+			// The sweep skips what it already passed; the part added
+			// after it must still be swept.
+			t.nextMiss = min(t.nextMiss, n-1)
+			return
+		}
+	}
+	if s.End <= s.Start {
+		return
+	}
+	t.miss = append(t.miss, s)
+}
+
+// Missing returns the stretches of missing audio so far. The slice is the
+// tally's own: do not modify it.
+func (t *Tally) Missing() []Segment { return t.miss }
+
 // Settle promises that no segment starting before h will be added, for
 // either role, and folds everything before h into the running totals.
 func (t *Tally) Settle(h float64) {
@@ -148,11 +188,14 @@ func (t *Tally) Settle(h float64) {
 	for _, r := range Roles {
 		tail[r] = t.segs[r][t.next[r]:]
 	}
-	t.sweep.advance(tail, h)
+	t.sweep.advance(tail, t.miss[t.nextMiss:], h)
 	for _, r := range Roles {
 		for t.next[r] < len(t.segs[r]) && t.segs[r][t.next[r]].End <= h {
 			t.next[r]++
 		}
+	}
+	for t.nextMiss < len(t.miss) && t.miss[t.nextMiss].End <= h {
+		t.nextMiss++
 	}
 }
 
@@ -180,7 +223,8 @@ type Moment struct {
 	// lasted, 0 when it has none: its last speech is over RunGapSec ago,
 	// or the other side spoke since.
 	RunS [2]float64
-	// SilenceS is how long nobody has spoken, 0 while someone does.
+	// SilenceS is how long nobody has spoken, 0 while someone does;
+	// missing audio in that time does not count.
 	SilenceS float64
 }
 
@@ -192,7 +236,7 @@ func (t *Tally) snapshot(now float64, pending [2][]Segment) (Metrics, Moment) {
 	for _, r := range Roles {
 		tail[r] = append(slices.Clip(t.segs[r][t.next[r]:]), pending[r]...)
 	}
-	s.advance(tail, now)
+	s.advance(tail, t.miss[t.nextMiss:], now)
 	var mo Moment
 	for _, r := range Roles {
 		if ru := s.run[r]; ru.active && !ru.broken() && now-ru.end < t.cfg.RunGapSec {
@@ -200,7 +244,7 @@ func (t *Tally) snapshot(now float64, pending [2][]Segment) (Metrics, Moment) {
 		}
 	}
 	if s.inSilence {
-		mo.SilenceS = now - s.silenceStart
+		mo.SilenceS = s.silenceKnown
 	}
 	return s.finish(now), mo
 }
@@ -223,10 +267,11 @@ func (t *Tally) recentListenPct(now float64, pending [2][]Segment) (pct float64,
 	for _, r := range Roles {
 		talk[r] = clippedTotal(t.segs[r], from, now) + clippedTotal(pending[r], from, now)
 	}
-	if talk[Rep]+talk[Customer] <= 0 {
+	p := ListenShare(talk[Customer], talk[Rep])
+	if p == nil {
 		return 0, false
 	}
-	return 100 * talk[Customer] / (talk[Rep] + talk[Customer]), true
+	return *p, true
 }
 
 // clippedTotal sums the parts of sorted, disjoint segments inside [from, to),
@@ -256,6 +301,9 @@ type runState struct {
 	overlapped  bool    // the other side was speaking when the run began
 	overlap     float64 // time both spoke, within the run's first TurnMinSec
 	otherEndAt0 float64 // when the other side last stopped, as the run began
+	// pauseMissing: audio went missing between the other side's last
+	// speech and this run's start, so the reply pause is not known.
+	pauseMissing bool
 }
 
 // sweeper folds constant-state stretches of the call ("atoms": who is
@@ -264,13 +312,19 @@ type sweeper struct {
 	cfg TallyConfig
 	t   float64 // swept up to here
 
-	talk           [2]float64
-	overlap        float64
-	silence        float64
-	speechSeen     bool
-	silenceStart   float64 // start of the current mutual silence
-	inSilence      bool
+	talk         [2]float64
+	overlap      float64
+	silence      float64
+	missing      float64
+	speechSeen   bool
+	silenceStart float64 // first silent moment of the current mutual silence
+	silenceEnd   float64 // and its last so far
+	silenceKnown float64 // its silent time, missing audio left out
+	inSilence    bool
+	// missingEnd is the end of the latest missing audio swept.
+	missingEnd     float64
 	longSilences   []Segment
+	longSilenceS   float64
 	lastEnd        [2]float64 // end of each role's latest speech
 	speechStart    [2]float64 // start of each role's current stretch of speech
 	wasOn          [2]bool    // who spoke in the previous atom
@@ -297,12 +351,15 @@ func (s *sweeper) clone() sweeper {
 	return c
 }
 
-// advance sweeps [s.t, to) given each role's segments that may reach into it
-// (sorted, disjoint; parts before s.t are ignored).
-func (s *sweeper) advance(segs [2][]Segment, to float64) {
+// advance sweeps [s.t, to) given each role's segments and the missing
+// audio that may reach into it (each sorted, disjoint; parts before s.t are
+// ignored).
+func (s *sweeper) advance(segs [2][]Segment, miss []Segment, to float64) {
 	var i [2]int
+	j := 0
 	for s.t < to {
-		// Who speaks at s.t, and when does that change next?
+		// Who speaks at s.t, is audio missing, and when does that change
+		// next?
 		var on [2]bool
 		next := to
 		for _, r := range Roles {
@@ -320,26 +377,49 @@ func (s *sweeper) advance(segs [2][]Segment, to float64) {
 				next = min(next, g.Start)
 			}
 		}
-		s.atom(s.t, next, on)
+		for j < len(miss) && miss[j].End <= s.t {
+			j++
+		}
+		missing := false
+		if j < len(miss) {
+			if g := miss[j]; g.Start <= s.t {
+				missing = true
+				next = min(next, g.End)
+			} else {
+				next = min(next, g.Start)
+			}
+		}
+		s.atom(s.t, next, on, missing)
 		s.t = next
 	}
 }
 
-// atom folds in [t0, t1) during which on[r] tells whether role r speaks.
-func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
+// atom folds in [t0, t1) during which on[r] tells whether role r speaks and
+// missing whether audio is missing. Speech the detector found over missing
+// audio (it bridges a short gap) is talk; missing audio where nobody speaks
+// is not silence: it pauses a mutual silence without ending it.
+func (s *sweeper) atom(t0, t1 float64, on [2]bool, missing bool) {
 	d := t1 - t0
 	anyone := on[Rep] || on[Customer]
+	if missing {
+		s.missing += d
+	}
 	switch {
 	case on[Rep] && on[Customer]:
 		s.overlap += d
-	case !anyone:
+	case !anyone && !missing:
 		s.silence += d
 	}
-	if anyone {
-		s.endSilence(t0)
+	switch {
+	case anyone:
+		s.endSilence()
 		s.speechSeen = true
-	} else if !s.inSilence {
-		s.inSilence, s.silenceStart = true, t0
+	case !missing:
+		if !s.inSilence {
+			s.inSilence, s.silenceStart, s.silenceKnown = true, t0, 0
+		}
+		s.silenceKnown += d
+		s.silenceEnd = t1
 	}
 	for _, r := range Roles {
 		o := r.other()
@@ -350,7 +430,8 @@ func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
 		ru := &s.run[r]
 		if !ru.active || t0-ru.end >= s.cfg.RunGapSec || ru.broken() {
 			s.endRun(r)
-			*ru = runState{active: true, start: t0, end: t0, overlapped: on[o], otherEndAt0: s.lastEnd[o]}
+			*ru = runState{active: true, start: t0, end: t0, overlapped: on[o], otherEndAt0: s.lastEnd[o],
+				pauseMissing: s.missingEnd > s.lastEnd[o]}
 		}
 		ru.otherInGap, ru.floorLost = false, false // the pause, if any, is over
 		if on[o] && t0 < ru.start+s.cfg.TurnMinSec {
@@ -383,6 +464,9 @@ func (s *sweeper) atom(t0, t1 float64, on [2]bool) {
 			s.lastEnd[r] = t1
 		}
 	}
+	if missing {
+		s.missingEnd = t1
+	}
 }
 
 // broken reports whether the other side broke into the run's current
@@ -405,7 +489,8 @@ func (s *sweeper) takeTurn(r Role, ru *runState) {
 		s.interruptEvent = append(s.interruptEvent, Event{At: ru.start, Role: r.String()})
 		return
 	}
-	if r == Rep {
+	// A pause with missing audio in it has no known length.
+	if r == Rep && !ru.pauseMissing {
 		s.replyPauses = append(s.replyPauses, max(0, ru.start-ru.otherEndAt0))
 	}
 }
@@ -426,15 +511,19 @@ func (s *sweeper) endRun(r Role) {
 	ru.active = false
 }
 
-// endSilence closes a mutual silence at t; only silences between speech
-// count as long silences, not the lead-in before anyone spoke.
-func (s *sweeper) endSilence(t float64) {
+// endSilence closes a mutual silence as speech starts; only silences
+// between speech count as long silences, not the lead-in before anyone
+// spoke. A long silence is judged by its silent time: missing audio inside
+// it neither ends it nor counts, so it spans from its first silent moment
+// to its last.
+func (s *sweeper) endSilence() {
 	if !s.inSilence {
 		return
 	}
 	s.inSilence = false
-	if s.speechSeen && t-s.silenceStart > s.cfg.LongSilenceSec {
-		s.longSilences = append(s.longSilences, Segment{s.silenceStart, t})
+	if s.speechSeen && s.silenceKnown > s.cfg.LongSilenceSec {
+		s.longSilences = append(s.longSilences, Segment{s.silenceStart, s.silenceEnd})
+		s.longSilenceS += s.silenceKnown
 	}
 }
 
@@ -450,6 +539,8 @@ func (s *sweeper) finish(now float64) Metrics {
 		CustomerTalkS:           s.talk[Customer],
 		OverlapS:                s.overlap,
 		MutualSilenceS:          s.silence,
+		MissingAudioS:           s.missing,
+		LongSilenceS:            s.longSilenceS,
 		LongestRepMonologue:     s.longest[Rep],
 		LongestCustomerStory:    s.longest[Customer],
 		TurnSwitches:            s.switches,
@@ -470,16 +561,13 @@ func (s *sweeper) finish(now float64) Metrics {
 	if m.LongMonologues == nil {
 		m.LongMonologues = []Run{}
 	}
-	for _, ls := range s.longSilences {
-		m.LongSilenceS += ls.Dur()
-	}
-	if talk := m.RepTalkS + m.CustomerTalkS; talk > 0 {
-		m.ListenPct = 100 * m.CustomerTalkS / talk
-	}
-	if now > 0 {
-		m.RepSharePct = 100 * m.RepTalkS / now
-		m.CustomerSharePct = 100 * m.CustomerTalkS / now
-		m.TurnSwitchesPerMinute = float64(m.TurnSwitches) / (now / 60)
+	m.ListenPct = ListenShare(m.CustomerTalkS, m.RepTalkS)
+	// Shares and rates are of the time heard: missing audio may have held
+	// anything.
+	if heard := now - s.missing; heard > 0 {
+		m.RepSharePct = 100 * m.RepTalkS / heard
+		m.CustomerSharePct = 100 * m.CustomerTalkS / heard
+		m.TurnSwitchesPerMinute = float64(m.TurnSwitches) / (heard / 60)
 	}
 	if len(s.replyPauses) > 0 {
 		p := slices.Clone(s.replyPauses)
@@ -492,15 +580,16 @@ func (s *sweeper) finish(now float64) Metrics {
 		m.RepReplyPauseMedianS = median(p)
 	}
 	m.round()
-	m.OnTarget = m.RepTalkS+m.CustomerTalkS > 0 && m.ListenPct >= m.TargetListen
+	m.OnTarget = OnTarget(m.ListenPct, m.TargetListen)
 	return m
 }
 
 // round trims the figures to what they can mean: times to the millisecond
-// (boundaries sit on a 10 ms grid), percentages to a hundredth. Sums of
-// many segment lengths otherwise print as 42.57999999999999.
+// (boundaries sit on a 10 ms grid), percentages to a hundredth (the listen %
+// is already rounded by its own rule, ListenShare). Sums of many segment
+// lengths otherwise print as 42.57999999999999.
 func (m *Metrics) round() {
-	for _, p := range []*float64{&m.DurationS, &m.RepTalkS, &m.CustomerTalkS, &m.OverlapS, &m.MutualSilenceS,
+	for _, p := range []*float64{&m.DurationS, &m.RepTalkS, &m.CustomerTalkS, &m.OverlapS, &m.MutualSilenceS, &m.MissingAudioS,
 		&m.RepReplyPauseMeanS, &m.RepReplyPauseMedianS, &m.LongSilenceS,
 		&m.LongestRepMonologue.Start, &m.LongestRepMonologue.End, &m.LongestRepMonologue.Dur,
 		&m.LongestCustomerStory.Start, &m.LongestCustomerStory.End, &m.LongestCustomerStory.Dur} {
@@ -517,7 +606,7 @@ func (m *Metrics) round() {
 	for i := range m.Interruptions {
 		m.Interruptions[i].At = roundTime(m.Interruptions[i].At)
 	}
-	for _, p := range []*float64{&m.ListenPct, &m.RepSharePct, &m.CustomerSharePct, &m.TurnSwitchesPerMinute, &m.TargetListen} {
+	for _, p := range []*float64{&m.RepSharePct, &m.CustomerSharePct, &m.TurnSwitchesPerMinute, &m.TargetListen} {
 		*p = math.Round(*p*100) / 100
 	}
 }

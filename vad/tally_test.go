@@ -7,6 +7,8 @@ import (
 	"testing"
 )
 
+func pct(v float64) *float64 { return &v }
+
 func segs(xs ...float64) []Segment {
 	var out []Segment
 	for i := 0; i+1 < len(xs); i += 2 {
@@ -43,7 +45,7 @@ func TestTallyHandComputed(t *testing.T) {
 			check: func(t *testing.T, m Metrics) {
 				want := Metrics{
 					DurationS: 20, RepTalkS: 14, CustomerTalkS: 4,
-					ListenPct: 22.22, RepSharePct: 70, CustomerSharePct: 20,
+					ListenPct: pct(22.2), RepSharePct: 70, CustomerSharePct: 20,
 					OverlapS: 0, MutualSilenceS: 2,
 					LongestRepMonologue:  Run{0, 10, 10},
 					LongestCustomerStory: Run{11, 15, 4},
@@ -66,7 +68,7 @@ func TestTallyHandComputed(t *testing.T) {
 			check: func(t *testing.T, m Metrics) {
 				want := Metrics{
 					DurationS: 20, RepTalkS: 11.5, CustomerTalkS: 5.4,
-					ListenPct: 31.95, RepSharePct: 57.5, CustomerSharePct: 27,
+					ListenPct: pct(32), RepSharePct: 57.5, CustomerSharePct: 27,
 					OverlapS: 1.4, MutualSilenceS: 4.5,
 					LongestRepMonologue:  Run{0, 8, 8},
 					LongestCustomerStory: Run{7, 12, 5},
@@ -124,7 +126,7 @@ func TestTallyHandComputed(t *testing.T) {
 			name: "silence only",
 			dur:  30,
 			check: func(t *testing.T, m Metrics) {
-				if m.ListenPct != 0 || m.OnTarget || m.MutualSilenceS != 30 || len(m.LongSilences) != 0 {
+				if m.ListenPct != nil || m.OnTarget || m.MutualSilenceS != 30 || len(m.LongSilences) != 0 {
 					t.Errorf("got %+v, want no talk, not on target, 30 s of silence, no long silences (no speech around them)", m)
 				}
 			},
@@ -133,7 +135,7 @@ func TestTallyHandComputed(t *testing.T) {
 			name: "customer only is on target",
 			cust: segs(1, 9), dur: 10,
 			check: func(t *testing.T, m Metrics) {
-				if m.ListenPct != 100 || !m.OnTarget {
+				if m.ListenPct == nil || *m.ListenPct != 100 || !m.OnTarget {
 					t.Errorf("listen %v on target %v, want 100 and true", m.ListenPct, m.OnTarget)
 				}
 			},
@@ -264,7 +266,7 @@ func TestRecentListenPct(t *testing.T) {
 	// Window 60-180: rep 40 (60-100) + 20 (130-150), customer 30, plus the
 	// customer's open segment 170-180.
 	got, ok := tl.RecentListenPct(180, [2]Segment{{}, {170, 180}})
-	if want := 100 * 40.0 / 100; !ok || math.Abs(got-want) > 1e-9 {
+	if want := 40.0; !ok || got != want {
 		t.Errorf("recent listen %v %v, want %v", got, ok, want)
 	}
 	if _, ok := NewTally(DefaultTallyConfig()).RecentListenPct(10, [2]Segment{}); ok {
@@ -319,4 +321,176 @@ func TestTallyRunsAndBackchannels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reportMissing is report with stretches of missing audio.
+func reportMissing(rep, cust, miss []Segment, dur float64) Metrics {
+	t := NewTally(DefaultTallyConfig())
+	for _, s := range miss {
+		t.AddMissing(s)
+	}
+	for _, s := range rep {
+		t.Add(Rep, s)
+	}
+	for _, s := range cust {
+		t.Add(Customer, s)
+	}
+	t.Settle(dur)
+	return t.Report(dur)
+}
+
+// Missing audio is counted apart: never silence, and it neither splits nor
+// makes a long silence.
+func TestTallyMissing(t *testing.T) {
+	tests := []struct {
+		name            string
+		rep, cust, miss []Segment
+		dur             float64
+		missing, mutual float64
+		long            []Segment
+		longS           float64
+		check           func(t *testing.T, m Metrics)
+	}{
+		{
+			name: "missing is not mutual silence",
+			rep:  segs(0, 5), miss: segs(5, 6), cust: segs(6, 10), dur: 10,
+			missing: 1, mutual: 0, long: []Segment{},
+			check: func(t *testing.T, m Metrics) {
+				// Shares are of the 9 s heard.
+				if m.RepSharePct != 55.56 || m.CustomerSharePct != 44.44 {
+					t.Errorf("shares %v/%v, want 55.56/44.44", m.RepSharePct, m.CustomerSharePct)
+				}
+			},
+		},
+		{
+			name: "a long silence is not split by missing audio",
+			rep:  segs(0, 2), miss: segs(4, 5), cust: segs(7, 10), dur: 10,
+			missing: 1, mutual: 4, long: segs(2, 7), longS: 4,
+		},
+		{
+			name: "missing audio does not make a silence long",
+			rep:  segs(0, 2), miss: segs(3.5, 8), cust: segs(9.4, 12), dur: 12,
+			missing: 4.5, mutual: 2.9, long: []Segment{},
+		},
+		{
+			name: "a long silence neither starts nor ends in missing audio",
+			rep:  segs(0, 2), miss: segs(2, 3, 7, 8), cust: segs(8, 10), dur: 10,
+			missing: 2, mutual: 4, long: segs(3, 7), longS: 4,
+		},
+		{
+			name: "speech over a short gap is talk",
+			rep:  segs(0, 5), miss: segs(2, 2.02), dur: 5,
+			missing: 0.02, mutual: 0, long: []Segment{},
+			check: func(t *testing.T, m Metrics) {
+				if m.RepTalkS != 5 {
+					t.Errorf("rep talk %v, want 5", m.RepTalkS)
+				}
+			},
+		},
+		{
+			name: "missing lead-in",
+			miss: segs(0, 3), cust: segs(3, 5), dur: 5,
+			missing: 3, mutual: 0, long: []Segment{},
+		},
+		{
+			name: "a reply pause with missing audio has no length",
+			cust: segs(0, 5), miss: segs(5, 6), rep: segs(6.5, 10), dur: 10,
+			missing: 1, mutual: 0.5, long: []Segment{},
+			check: func(t *testing.T, m Metrics) {
+				if m.TurnSwitches != 1 || m.RepReplies != 0 {
+					t.Errorf("switches %d replies %d, want 1 and 0", m.TurnSwitches, m.RepReplies)
+				}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := reportMissing(tc.rep, tc.cust, tc.miss, tc.dur)
+			if m.MissingAudioS != tc.missing || m.MutualSilenceS != tc.mutual {
+				t.Errorf("missing %v mutual silence %v, want %v and %v", m.MissingAudioS, m.MutualSilenceS, tc.missing, tc.mutual)
+			}
+			if !reflect.DeepEqual(m.LongSilences, tc.long) || m.LongSilenceS != tc.longS {
+				t.Errorf("long silences %v (%v s), want %v (%v s)", m.LongSilences, m.LongSilenceS, tc.long, tc.longS)
+			}
+			if tc.check != nil {
+				tc.check(t, m)
+			}
+		})
+	}
+}
+
+// The current silence of a live snapshot leaves missing audio out.
+func TestCurrentSilenceLeavesMissingOut(t *testing.T) {
+	tl := NewTally(DefaultTallyConfig())
+	tl.Add(Rep, Segment{0, 2})
+	tl.AddMissing(Segment{3, 4})
+	_, mo := tl.snapshot(6, [2][]Segment{})
+	if mo.SilenceS != 3 {
+		t.Errorf("current silence %v, want 3 (2-3 and 4-6)", mo.SilenceS)
+	}
+}
+
+// Missing audio added in pieces, across settles, counts whole; pieces that
+// touch are one stretch.
+func TestTallyAddMissingAcrossSettle(t *testing.T) {
+	tl := NewTally(DefaultTallyConfig())
+	tl.AddMissing(Segment{2, 3})
+	tl.Settle(3)
+	tl.AddMissing(Segment{3, 4})
+	tl.AddMissing(Segment{6, 7})
+	tl.Settle(10)
+	if m := tl.Report(10); m.MissingAudioS != 3 {
+		t.Errorf("missing %v s, want 3", m.MissingAudioS)
+	}
+	if got, want := tl.Missing(), segs(2, 4, 6, 7); !reflect.DeepEqual(got, want) {
+		t.Errorf("missing stretches %v, want %v", got, want)
+	}
+}
+
+// With missing audio too, the incremental tally ends where the batch one
+// does.
+func TestTallyIncrementalMatchesBatchWithMissing(t *testing.T) {
+	for seed := range uint64(30) {
+		r := rand.New(rand.NewPCG(seed, 5))
+		rep, cust := randomCall(r, 300)
+		var miss []Segment
+		for at := r.Float64() * 20; at < 290; at += 5 + r.Float64()*40 {
+			miss = append(miss, Segment{at, at + 0.02 + r.Float64()*4})
+		}
+		want := reportMissing(rep, cust, miss, 300)
+
+		tl := NewTally(DefaultTallyConfig())
+		i, j, k := 0, 0, 0
+		for i < len(rep) || j < len(cust) || k < len(miss) {
+			h := 300.0
+			for _, next := range []float64{at(rep, i), at(cust, j), at(miss, k)} {
+				h = min(h, next)
+			}
+			switch h {
+			case at(miss, k):
+				tl.AddMissing(miss[k])
+				k++
+			case at(rep, i):
+				tl.Add(Rep, rep[i])
+				i++
+			default:
+				tl.Add(Customer, cust[j])
+				j++
+			}
+			tl.Settle(min(at(rep, i), at(cust, j), at(miss, k), 300))
+			_ = tl.Snapshot(h, [2]Segment{})
+		}
+		tl.Settle(300)
+		if got := tl.Report(300); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: incremental\n%+v\nbatch\n%+v", seed, got, want)
+		}
+	}
+}
+
+// at is the start of segs[i], or +Inf past the end.
+func at(segs []Segment, i int) float64 {
+	if i < len(segs) {
+		return segs[i].Start
+	}
+	return math.Inf(1)
 }
