@@ -17,29 +17,60 @@ import (
 // the detector averages down to 8 kHz before measuring.
 const analysisRate = 16000
 
-// Live pipeline timing.
+// Live pipeline timing. Media is placed by its own clock (RTP timestamps);
+// the analysis follows the audio that has arrived, never the wall clock, so
+// a sender that falls behind and then catches up loses nothing.
 const (
 	// snapshotInterval: the dashboard gets 10 snapshots a second, so a
 	// packet waits at most 100 ms for the next one.
 	snapshotInterval = 100 * time.Millisecond
-	// maxSkew: a side more than this behind the other is taken as silent
-	// for now (DTX, loss, a stalled sender), so it cannot hold up the
-	// meter; it is also the most reordering that is repaired.
-	maxSkew = 120 * time.Millisecond
-	// idleAdvance: when no packet at all has come for this long (both
-	// sides in DTX), the call clock moves on by wall time so that the
-	// meter keeps counting the silence.
-	idleAdvance = 300 * time.Millisecond
-	// ringDuration of samples per channel is held for placement: enough
-	// for the skew, reordering and a burst.
-	ringDuration = 4 * time.Second
-	// reanchorAfter: when a track's RTP time and its arrival time move
-	// apart by more than this from one packet to the next, the timestamp
-	// jumped (a restarted sender, a bogus timestamp) and the track is
-	// re-anchored where arrival time puts it, so that one packet cannot
-	// make the call analyze hours of silence. A sender faster than real
-	// time (a recording replayed) drifts by a few ms a packet and stays.
-	reanchorAfter = 5 * time.Second
+	// maxSkew: how far (call time) one side's audio may run ahead of the
+	// other's before the analysis stops waiting for the other: what the
+	// other side did not send by then is missing audio. Long enough that
+	// a sender stalled for a second (a busy laptop, a backgrounded tab, a
+	// network stall) catches up with its backlog in time; short enough
+	// that a side that went silent without a word (silence suppression
+	// without keep-alives, a dropped peer) holds the meter's figures back
+	// by no more than this. Opus DTX sends a packet every 400 ms, which
+	// settles its silences far sooner.
+	maxSkew = 2 * time.Second
+	// joinWait: for this long after the call's first packet arrives (real
+	// time), a side not heard from yet holds the analysis up: the two
+	// tracks of one sender start together, but a busy service may start
+	// reading the second one some hundreds of ms later, and the first
+	// track's packets then come in a burst; the second is lined up with
+	// the first by its arrival, not placed after audio already analyzed.
+	// A side that joins later (a session of its own) starts where it
+	// arrives.
+	joinWait = time.Second
+	// reorderHold: a hole in a side's audio (lost packets) waits until that
+	// side's audio has gone this far past it before it is taken as
+	// missing: a packet delayed by network jitter lands in its place.
+	// Jitter of 50 ms puts packets up to ~70 ms out of order.
+	reorderHold = 200 * time.Millisecond
+	// maxLead: how far a track's RTP clock may run ahead of real time (the
+	// arrival of its first packet plus the time since). A real sender is
+	// ahead by no more than the delay its first packet had; a clock that
+	// runs further ahead is fast or bogus (one publisher stepped 4.9 s per
+	// 20 ms packet) and would turn seconds of sending into hours of call,
+	// so its packets are placed by arrival time instead.
+	maxLead = 3 * time.Second
+	// maxJumpBack: a packet whose timestamp is this far behind its track's
+	// newest audio comes from a restarted clock (nothing is reordered by
+	// seconds), and the track is re-anchored where arrival time puts it.
+	maxJumpBack = 5 * time.Second
+	// ringDuration of samples per channel is held for placement: one side
+	// may be maxSkew behind while the other runs maxLead ahead of real
+	// time, plus room for a burst.
+	ringDuration = maxSkew + maxLead + time.Second
+	// provisionalAfter: when no packet has come for this long (a stall,
+	// both sides silent without keep-alives), the meter's clock runs on by
+	// wall time, provisionally, for at most maxSkew: the figures wait for
+	// the audio, the clock does not.
+	provisionalAfter = 200 * time.Millisecond
+	// aheadLogEvery: a track whose clock runs ahead is logged once, then
+	// at most this often, with the count since.
+	aheadLogEvery = 10 * time.Second
 	// unwatchedRefresh: how often a call nobody watches refreshes the view
 	// the API lists.
 	unwatchedRefresh = time.Second
@@ -52,9 +83,10 @@ const (
 // pcm is a decoded packet on its way from a track to its call.
 type pcm struct {
 	track   *trackClock
-	role    vad.Role
-	ts      int64 // unwrapped RTP timestamp
-	samples []float32
+	roles   []vad.Role  // the role of each decoded channel
+	seq     int64       // extended RTP sequence number
+	ts      int64       // unwrapped RTP timestamp
+	samples [][]float32 // per role; empty when the payload did not decode
 	at      time.Time
 }
 
@@ -64,9 +96,19 @@ type trackClock struct {
 	anchored  bool
 	anchorTS  int64 // RTP timestamp of the anchor packet
 	anchorPos int64 // its call position (samples at analysisRate)
-	lastTS    int64 // the previous packet's RTP timestamp
-	lastAt    time.Time
-	lastPos   int64 // and its call position
+	lastSeq   int64 // the newest packet's sequence number
+	lastEnd   int64 // the end of the newest packet's audio (call position)
+	// lastLost: the newest packet did not decode, so the audio after
+	// lastEnd is not known to be silence.
+	lastLost bool
+	// Packets ahead of real time since the last log line, and when that was.
+	ahead     int
+	aheadLast time.Time
+}
+
+// position is where the track's clock puts RTP timestamp ts.
+func (k *trackClock) position(ts int64) int64 {
+	return k.anchorPos + (ts-k.anchorTS)*analysisRate/int64(k.clockRate)
 }
 
 // Call is one live call: one goroutine (run) owns the timeline, the
@@ -96,7 +138,8 @@ type Call struct {
 	recWAV    *audio.WAVWriter
 	tl        *timeline
 	start     time.Time // arrival of the call's first packet (call position 0)
-	lastPkt   time.Time
+	lastPkt   time.Time // arrival of the latest packet
+	shownNow  float64   // the meter's clock as last published (s), kept monotonic
 	liveAt    time.Time // when live was last refreshed
 	analyzedS float64   // seconds counted into the analyzed metric
 }
@@ -196,10 +239,9 @@ func (c *Call) run() {
 		select {
 		case p := <-c.in:
 			c.place(p)
-			c.advance(time.Time{})
+			c.analyze(c.commitTarget())
 		case now := <-tick.C:
-			c.advance(now)
-			c.publish(now, false)
+			c.publish(now)
 		case <-c.done:
 			c.finish()
 			return
@@ -207,69 +249,165 @@ func (c *Call) run() {
 	}
 }
 
-// place writes a packet at its position on the call clock.
+// wallPos is the call position real time puts an arrival at.
+func (c *Call) wallPos(at time.Time) int64 {
+	return int64(at.Sub(c.start).Seconds() * analysisRate)
+}
+
+// place writes a packet at its position on the call clock: its track's RTP
+// time, anchored where its first packet arrived.
 func (c *Call) place(p pcm) {
 	if c.start.IsZero() {
 		c.start = p.at
 	}
 	c.lastPkt = p.at
 	k := p.track
-	pos := k.anchorPos + (p.ts-k.anchorTS)*analysisRate/int64(k.clockRate)
+	n := 0
+	if len(p.samples) > 0 {
+		n = len(p.samples[0])
+	}
+	wall := c.wallPos(p.at)
+	lead := wall + int64(maxLead.Seconds()*analysisRate)
+	var pos int64
 	switch {
 	case !k.anchored:
 		// The track's first packet: its arrival puts it on the call
-		// clock; from here on its RTP timestamps do.
-		pos = int64(p.at.Sub(c.start).Seconds() * analysisRate)
+		// clock (never in the analyzed past); from here on its RTP
+		// timestamps do.
+		pos = max(wall, c.tl.base)
 		k.anchored, k.anchorTS, k.anchorPos = true, p.ts, pos
-	case absDuration(time.Duration(float64(p.ts-k.lastTS)/float64(k.clockRate)*float64(time.Second))-p.at.Sub(k.lastAt)) > reanchorAfter:
-		pos = k.lastPos + int64(p.at.Sub(k.lastAt).Seconds()*analysisRate)
+		k.lastSeq, k.lastEnd = p.seq-1, pos
+	default:
+		pos = k.position(p.ts)
+		jumpedBack := pos < k.lastEnd-int64(maxJumpBack.Seconds()*analysisRate)
+		if pos+int64(n) <= lead && !jumpedBack {
+			break
+		}
+		// A clock far ahead of real time or jumped back: the packet goes
+		// where it arrived, after the track's own audio.
+		pos = max(wall, k.lastEnd, c.tl.base)
+		if jumpedBack {
+			c.log.Warn("RTP timestamp jumped back: re-anchored the track on arrival time", "roles", roleNames(p.roles))
+		} else {
+			c.aheadOfRealTime(p)
+		}
+		if pos+int64(n) > lead {
+			// The track's own audio is already maxLead ahead: a sender
+			// faster than real time (a recording replayed at speed). The
+			// packet is dropped.
+			if p.seq > k.lastSeq {
+				k.lastSeq, k.lastLost = p.seq, true
+			}
+			for _, smp := range p.samples {
+				c.srv.putSamples(smp)
+			}
+			return
+		}
 		k.anchorTS, k.anchorPos = p.ts, pos
-		c.log.Warn("RTP timestamp jump: re-anchored the track on arrival time", "role", p.role.String())
 	}
-	k.lastTS, k.lastAt, k.lastPos = p.ts, p.at, pos
-	end := pos + int64(len(p.samples))
+	end := pos + int64(n)
 	if over := c.tl.room(end); over > 0 {
 		c.analyze(c.tl.base + over)
 	}
-	if late := c.tl.put(int(p.role), pos, p.samples, p.at); late > 0 {
-		c.srv.m.lateBy[p.role].Inc()
+	// The next packet in sequence, later than the audio before it: the
+	// sender sent nothing in between on purpose (DTX, silence suppression).
+	// That is silence; a gap in the sequence is loss, and stays unknown.
+	dtx := p.seq == k.lastSeq+1 && pos > k.lastEnd && !k.lastLost
+	for i, r := range p.roles {
+		if dtx {
+			c.tl.silent(int(r), k.lastEnd, pos)
+		}
+		if n > 0 {
+			if late := c.tl.put(int(r), pos, p.samples[i], p.at); late > 0 {
+				c.srv.m.lateBy[r].Inc()
+			}
+		}
 	}
-	c.srv.putSamples(p.samples)
+	if p.seq > k.lastSeq {
+		k.lastSeq, k.lastEnd, k.lastLost = p.seq, end, n == 0
+	}
+	for _, smp := range p.samples {
+		c.srv.putSamples(smp)
+	}
 }
 
-func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
+// aheadOfRealTime counts a packet whose RTP clock ran ahead of real time
+// (placed by arrival instead, or dropped) and logs it: once, then at most
+// every aheadLogEvery.
+func (c *Call) aheadOfRealTime(p pcm) {
+	for _, r := range p.roles {
+		c.srv.m.aheadBy[r].Inc()
 	}
-	return d
+	k := p.track
+	k.ahead++
+	if k.aheadLast.IsZero() || p.at.Sub(k.aheadLast) >= aheadLogEvery {
+		c.log.Warn("RTP clock runs ahead of real time: packets placed by arrival time instead",
+			"roles", roleNames(p.roles), "packets", k.ahead, "max_lead", maxLead.String())
+		k.ahead, k.aheadLast = 0, p.at
+	}
 }
 
-// advance analyzes as far as both channels allow. With a zero now it only
-// follows the packets; with the wall time it also moves through silence
-// when no packet has come for idleAdvance.
-func (c *Call) advance(now time.Time) {
-	if c.start.IsZero() {
-		return
+func roleNames(rs []vad.Role) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
 	}
+	return out
+}
+
+// commitTarget is how far the analysis may go: as far as every side that
+// has sent audio is settled (its audio placed, its silences declared, its
+// lost packets given up on), except that a side more than maxSkew behind
+// the furthest audio is not waited for. A side never heard from holds
+// everything up for the call's first joinWait. Only arrived audio moves it,
+// never the wall clock: a call whose senders all stall waits for them.
+func (c *Call) commitTarget() int64 {
+	t := c.tl
+	reach := max(t.written[0], t.written[1])
 	skew := int64(maxSkew.Seconds() * analysisRate)
-	target := c.tl.target(skew)
-	if !now.IsZero() && now.Sub(c.lastPkt) > idleAdvance {
-		wall := int64((now.Sub(c.start) - idleAdvance).Seconds() * analysisRate)
-		target = max(target, wall)
+	slack := int64(reorderHold.Seconds() * analysisRate)
+	target := reach
+	for ch := range t.seen {
+		switch {
+		case t.seen[ch]:
+			target = min(target, max(t.settled(ch, slack), reach-skew))
+		case c.lastPkt.Sub(c.start) < joinWait:
+			target = t.base
+		}
 	}
-	c.analyze(target)
+	return target
 }
 
 // analyze runs the detector on the timeline up to call position upto.
+// Where neither side's audio is known the analyzer is told it is missing;
+// where one side's is, it gets that side's audio, the other side as
+// silence, and the tally hears that the other side is missing.
 func (c *Call) analyze(upto int64) {
 	if upto <= c.tl.base {
 		return
 	}
-	c.tl.consume(upto, func(rep, cust []float32) {
+	c.tl.consume(upto, func(rep, cust []float32, known [2]bool) {
+		var err error
+		switch {
+		case !known[0] && !known[1]:
+			err = c.an.WriteMissing(len(rep))
+		case !known[0] || !known[1]:
+			if err = c.an.MarkMissing(len(rep)); err == nil {
+				err = c.an.Write(rep, cust)
+			}
+		default:
+			err = c.an.Write(rep, cust)
+		}
 		// Equal lengths by construction; an error here is a bug.
-		if err := c.an.Write(rep, cust); err != nil {
+		if err != nil {
 			c.log.Error("analyze", "err", err)
 		}
+		for i, r := range vad.Roles {
+			if !known[i] {
+				c.srv.m.missingBy[r].Add(float64(len(rep)) / analysisRate)
+			}
+		}
+		// The recording keeps call time: missing audio is silence there.
 		if c.recWAV != nil {
 			if err := c.recWAV.Write([][]float32{rep, cust}); err != nil {
 				c.log.Error("recording stopped", "err", err)
@@ -285,11 +423,36 @@ func (c *Call) analyze(upto int64) {
 	c.analyzedS = s
 }
 
+// clockAt is the meter's clock at now (s): the call time analyzed, or the
+// furthest audio that has arrived; when none has come for provisionalAfter,
+// running on by wall time for up to maxSkew. Past the analyzed time it is
+// provisional: the figures are those of the analyzed time.
+func (c *Call) clockAt(now time.Time) float64 {
+	reach := float64(max(c.tl.written[0], c.tl.written[1])) / analysisRate
+	t := max(c.an.Now(), reach)
+	if idle := now.Sub(c.lastPkt); !c.lastPkt.IsZero() && idle > provisionalAfter {
+		t = max(t, reach+min(idle, maxSkew).Seconds())
+	}
+	c.shownNow = max(c.shownNow, t)
+	return c.shownNow
+}
+
+// publishFinal sends the ended call's last snapshot: the stored record's,
+// the same a viewer opening the ended call gets.
+func (c *Call) publishFinal(rec *CallRecord) {
+	msg, err := json.Marshal(recordSnapshot(rec, c.srv.cfg.MonologueNudge.Seconds()))
+	if err != nil {
+		c.log.Error("snapshot", "err", err)
+		return
+	}
+	c.srv.fan.Publish(c.rec.ID, msg, true)
+}
+
 // publish sends a snapshot to the call's viewers and records how long the
 // packets it covers waited since they arrived.
-func (c *Call) publish(now time.Time, final bool) {
+func (c *Call) publish(now time.Time) {
 	arrivals := c.tl.takeAnalyzed() // valid until the next analyze
-	watched := final || c.srv.fan.Viewers(c.rec.ID) > 0
+	watched := c.srv.fan.Viewers(c.rec.ID) > 0
 	// Unwatched, the view is only for the call list, which polls every few
 	// seconds: refresh it once a second rather than every tick.
 	if !watched && now.Sub(c.liveAt) < unwatchedRefresh {
@@ -301,12 +464,12 @@ func (c *Call) publish(now time.Time, final bool) {
 	if !watched {
 		return
 	}
-	msg, err := json.Marshal(c.snapshot(l, final))
+	msg, err := json.Marshal(c.snapshot(l, c.clockAt(now)))
 	if err != nil {
 		c.log.Error("snapshot", "err", err)
 		return
 	}
-	c.srv.fan.Publish(c.rec.ID, msg, final)
+	c.srv.fan.Publish(c.rec.ID, msg, false)
 	sent := time.Now()
 	for _, at := range arrivals {
 		c.srv.m.latency.Observe(sent.Sub(at).Seconds())
@@ -334,7 +497,7 @@ func (c *Call) finish() {
 	}
 	c.srv.m.callsEnded.WithLabelValues(c.endReason).Inc()
 	c.srv.m.callsActive.Dec()
-	c.publish(time.Now(), true)
+	c.publishFinal(&rec)
 	c.srv.fan.Forget(c.rec.ID)
 	c.srv.removeCall(c)
 	c.log.Info("call ended", "reason", c.endReason, "duration_s", res.DurationS, "listen_pct", res.ListenPct)
@@ -406,8 +569,10 @@ type snapshotMsg struct {
 	CustomerTalkS     float64        `json:"customer_talk_s"`
 	RepSharePct       float64        `json:"rep_share_pct"`
 	CustomerSharePct  float64        `json:"customer_share_pct"`
+	OnTarget          bool           `json:"on_target"`
 	OverlapS          float64        `json:"overlap_s"`
 	MutualSilenceS    float64        `json:"mutual_silence_s"`
+	MissingAudioS     float64        `json:"missing_audio_s"`
 	Speaking          roleFlags      `json:"speaking"`
 	Monologue         monologueInfo  `json:"monologue"`
 	CurrentSilenceS   float64        `json:"current_silence_s"`
@@ -449,20 +614,21 @@ type timelineWindow struct {
 	ToS      float64       `json:"to_s"`
 	Rep      []vad.Segment `json:"rep"`
 	Customer []vad.Segment `json:"customer"`
+	Missing  []vad.Segment `json:"missing"`
 }
 
 func (c *Call) info(state string) callInfo {
 	return callInfo{ID: c.rec.ID, Name: c.rec.Name, Rep: c.rec.Rep, Customer: c.rec.Customer, State: state, StartedAt: c.rec.StartedAt}
 }
 
-func (c *Call) snapshot(l vad.Live, final bool) snapshotMsg {
-	state := stateLive
-	if final {
-		state = stateEnded
-		l.Talking = [2]bool{}
-		l.Moment = vad.Moment{}
-	}
-	return buildSnapshot(c.info(state), l, c.srv.cfg.MonologueNudge.Seconds())
+// snapshot is the websocket message for the live call's view l; clock is
+// the meter's clock (see clockAt), at or past l.NowS.
+func (c *Call) snapshot(l vad.Live, clock float64) snapshotMsg {
+	msg := buildSnapshot(c.info(stateLive), l, c.srv.cfg.MonologueNudge.Seconds())
+	msg.NowS = round3(max(l.NowS, clock))
+	msg.Timeline.ToS = msg.NowS
+	msg.Timeline.FromS = round3(max(0, msg.NowS-timelineWindowS))
+	return msg
 }
 
 // buildSnapshot turns the analyzer's view into the websocket message.
@@ -473,7 +639,7 @@ func buildSnapshot(info callInfo, l vad.Live, nudgeAfter float64) snapshotMsg {
 		RecentWindowS: vad.DefaultTallyConfig().RecentWindowSec,
 		RepTalkS:      m.RepTalkS, CustomerTalkS: m.CustomerTalkS,
 		RepSharePct: m.RepSharePct, CustomerSharePct: m.CustomerSharePct,
-		OverlapS: m.OverlapS, MutualSilenceS: m.MutualSilenceS,
+		OnTarget: m.OnTarget, OverlapS: m.OverlapS, MutualSilenceS: m.MutualSilenceS, MissingAudioS: m.MissingAudioS,
 		Speaking: roleFlags{l.Talking[vad.Rep], l.Talking[vad.Customer]},
 		Monologue: monologueInfo{
 			CurrentS: round3(l.RunS[vad.Rep]), NudgeAfterS: nudgeAfter,
@@ -485,7 +651,7 @@ func buildSnapshot(info callInfo, l vad.Live, nudgeAfter float64) snapshotMsg {
 		TurnSwitches:    m.TurnSwitches, TurnSwitchesPerMn: m.TurnSwitchesPerMinute,
 		Timeline: timelineWindow{
 			FromS: round3(max(0, l.NowS-timelineWindowS)), ToS: round3(l.NowS),
-			Rep: nonNil(l.Timeline[vad.Rep]), Customer: nonNil(l.Timeline[vad.Customer]),
+			Rep: nonNil(l.Timeline[vad.Rep]), Customer: nonNil(l.Timeline[vad.Customer]), Missing: nonNil(l.Missing),
 		},
 	}
 	msg.ListenPct = m.ListenPct

@@ -96,14 +96,17 @@ func FuzzRTPPath(f *testing.F) {
 				tr.packet(&p, at, c)
 				for len(c.in) > 0 {
 					c.place(<-c.in)
-					c.advance(time.Time{})
+					c.analyze(c.commitTarget())
 				}
 			}
 			stream = stream[n:]
 			at = at.Add(20 * time.Millisecond)
 		}
-		c.advance(at.Add(time.Second))
-		_ = c.snapshot(c.an.Live(timelineWindowS), false)
+		_ = c.snapshot(c.an.Live(timelineWindowS), c.clockAt(at.Add(time.Second)))
+		c.analyze(max(c.tl.written[0], c.tl.written[1]))
+		if now := c.an.Now(); now > at.Sub(time.Unix(1000, 0)).Seconds()+maxLead.Seconds()+1 {
+			t.Errorf("%.1f s of call from %v of packets: media ran ahead of real time", now, at.Sub(time.Unix(1000, 0)))
+		}
 	})
 }
 

@@ -410,6 +410,7 @@ func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
 // A live call ended by WHIP DELETE is in the library with its analysis
 // and, with -record-audio, its audio; a restart keeps it.
 func TestLiveCallToLibrary(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv, base := newDiskServer(t, dir, Config{RecordAudio: true})
 	rep := oggPackets(t, "testdata/rep.opus")[:400] // 8 s
@@ -422,12 +423,7 @@ func TestLiveCallToLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range rep {
-		time.Sleep(5 * time.Millisecond)
-		pub.WriteSample(0, rep[i], 20*time.Millisecond)
-		pub.WriteSample(1, cust[i], 20*time.Millisecond)
-	}
-	time.Sleep(200 * time.Millisecond)
+	sendPaced(t, pub, rep, cust)
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,10 @@ type metrics struct {
 	rtpPackets    *prometheus.CounterVec // role
 	rtpLost       *prometheus.CounterVec // role
 	rtpLate       *prometheus.CounterVec // role
+	rtpAhead      *prometheus.CounterVec // role
 	decodeErrors  *prometheus.CounterVec // codec
 	analyzed      *prometheus.CounterVec // role
+	missing       *prometheus.CounterVec // role
 	speech        *prometheus.CounterVec // role
 	wsClients     prometheus.Gauge
 	wsDropped     *prometheus.CounterVec // reason
@@ -30,7 +32,7 @@ type metrics struct {
 
 	// Per-role children of the vectors above, indexed by vad.Role, looked
 	// up once: the packet path counts a hundred packets per call a second.
-	packetsBy, lostBy, lateBy, analyzedBy, speechBy [2]prometheus.Counter
+	packetsBy, lostBy, lateBy, aheadBy, analyzedBy, speechBy, missingBy [2]prometheus.Counter
 }
 
 // Call end reasons, the values of the reason label.
@@ -64,11 +66,17 @@ func newMetrics() *metrics {
 		rtpLate: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "talkratio_rtp_packets_late_total", Help: "RTP packets that arrived after their part of the call was analyzed, by role.",
 		}, []string{"role"}),
+		rtpAhead: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_rtp_packets_ahead_total", Help: "RTP packets whose timestamp ran more than 3 s ahead of real time (a fast or bogus sender clock) and were placed by arrival time instead, by role.",
+		}, []string{"role"}),
 		decodeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "talkratio_decode_errors_total", Help: "RTP payloads that could not be decoded, by codec.",
 		}, []string{"codec"}),
 		analyzed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "talkratio_audio_analyzed_seconds_total", Help: "Seconds of live audio analyzed, by role.",
+		}, []string{"role"}),
+		missing: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "talkratio_audio_missing_seconds_total", Help: "Seconds of live call time analyzed whose audio never arrived (lost packets, a stalled or dropped sender), by role.",
 		}, []string{"role"}),
 		speech: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "talkratio_speech_seconds_total", Help: "Seconds of speech found in ended live calls, by role.",
@@ -94,7 +102,7 @@ func newMetrics() *metrics {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate,
+		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate, m.rtpAhead, m.missing,
 		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
 		m.uploadsActive,
 	)
@@ -105,6 +113,8 @@ func newMetrics() *metrics {
 		m.packetsBy[r] = m.rtpPackets.WithLabelValues(n)
 		m.lostBy[r] = m.rtpLost.WithLabelValues(n)
 		m.lateBy[r] = m.rtpLate.WithLabelValues(n)
+		m.aheadBy[r] = m.rtpAhead.WithLabelValues(n)
+		m.missingBy[r] = m.missing.WithLabelValues(n)
 		m.analyzedBy[r] = m.analyzed.WithLabelValues(n)
 		m.speechBy[r] = m.speech.WithLabelValues(n)
 	}

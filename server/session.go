@@ -184,6 +184,7 @@ func (s *Server) newTrackReader(mimeType string, roles []vad.Role, log *slog.Log
 // the call is over.
 func (tr *trackReader) packet(pkt *rtp.Packet, at time.Time, call *Call) bool {
 	m := tr.srv.m
+	seq := tr.seq.extend(pkt.SequenceNumber)
 	lost := tr.seq.update(pkt.SequenceNumber)
 	for _, r := range tr.roles {
 		m.packetsBy[r].Inc()
@@ -199,19 +200,20 @@ func (tr *trackReader) packet(pkt *rtp.Packet, at time.Time, call *Call) bool {
 		tr.warned = true
 		tr.log.Warn("stereo session gets mono Opus: both roles hear the same audio; publish two tracks or one session per role instead")
 	}
+	p := pcm{track: tr.clock, roles: tr.roles, seq: seq, ts: t, at: at}
 	n, err := tr.dec.Decode(pkt.Payload, tr.buf)
 	if err != nil {
+		// Its audio is lost, but the packet still tells the call how far
+		// the sender's clock has come.
 		m.decodeErrors.WithLabelValues(tr.codec).Inc()
-		return true
-	}
-	for i, r := range tr.roles {
-		smp := tr.srv.getSamples(n)
-		copy(smp, tr.buf[i][:n])
-		if !call.deliver(pcm{track: tr.clock, role: r, ts: t, samples: smp, at: at}) {
-			return false
+	} else {
+		p.samples = make([][]float32, len(tr.roles))
+		for i := range tr.roles {
+			p.samples[i] = tr.srv.getSamples(n)
+			copy(p.samples[i], tr.buf[i][:n])
 		}
 	}
-	return true
+	return call.deliver(p)
 }
 
 // seqTracker counts lost RTP packets: a sequence number that has not shown
@@ -222,6 +224,15 @@ type seqTracker struct {
 	hi      int64  // highest extended sequence number
 	seen    uint64 // bit i: hi-i was received
 	valid   int    // how many bits of seen are real (fewer at the start)
+}
+
+// extend returns the extended (64-bit) form of a sequence number, as
+// update will see it; before the first packet, the number itself.
+func (q *seqTracker) extend(seq uint16) int64 {
+	if !q.started {
+		return int64(seq)
+	}
+	return q.hi + int64(int16(seq-uint16(q.hi)))
 }
 
 func (q *seqTracker) update(seq uint16) (lost int) {

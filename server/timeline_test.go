@@ -16,7 +16,7 @@ func ones(n int, v float32) []float32 {
 
 // consumed returns what consume hands out up to upto, per channel.
 func consumed(t *timeline, upto int64) (rep, cust []float32) {
-	t.consume(upto, func(a, b []float32) {
+	t.consume(upto, func(a, b []float32, _ [2]bool) {
 		rep = append(rep, a...)
 		cust = append(cust, b...)
 	})
@@ -57,7 +57,7 @@ func TestTimelinePlacement(t *testing.T) {
 		{
 			name: "wraps round the ring",
 			puts: func(tl *timeline) int {
-				tl.consume(12, func(a, b []float32) {})
+				tl.consume(12, func(a, b []float32, _ [2]bool) {})
 				return tl.put(0, 12, ones(8, 5), now)
 			},
 			upto: 20, rep: ones(8, 5), cust: make([]float32, 8),
@@ -99,21 +99,72 @@ func TestTimelineLateAndCleared(t *testing.T) {
 	}
 }
 
-// The analysis waits for the slower side, but no longer than the skew: a
-// side that falls further behind is taken as silent.
-func TestTimelineTarget(t *testing.T) {
-	tl := newTimeline(1000)
-	tl.put(0, 0, ones(100, 1), time.Now())
-	tl.put(1, 0, ones(60, 1), time.Now())
-	if got := tl.target(50); got != 60 {
-		t.Errorf("target %d, want 60 (the slower side)", got)
+// chunk is one piece consume handed out: its span and what was known.
+type chunk struct {
+	from, to int64
+	known    [2]bool
+}
+
+// What each channel knows splits the consumed audio: audio placed and
+// declared silence are known, the rest (lost packets, a side not heard
+// from) is not.
+func TestTimelineKnown(t *testing.T) {
+	now := time.Now()
+	tl := newTimeline(100)
+	tl.put(0, 0, ones(4, 1), now)
+	tl.put(0, 8, ones(4, 1), now) // 4-8 lost, but
+	tl.silent(0, 4, 6)            // 4-6 was DTX silence
+	tl.put(1, 2, ones(10, 1), now)
+	var got []chunk
+	pos := int64(0)
+	tl.consume(14, func(a, b []float32, known [2]bool) {
+		got = append(got, chunk{pos, pos + int64(len(a)), known})
+		pos += int64(len(a))
+	})
+	want := []chunk{
+		{0, 2, [2]bool{true, false}},
+		{2, 6, [2]bool{true, true}},
+		{6, 8, [2]bool{false, true}},
+		{8, 12, [2]bool{true, true}},
+		{12, 14, [2]bool{false, false}},
 	}
-	if got := tl.target(20); got != 80 {
-		t.Errorf("target %d, want 80 (100 minus the skew)", got)
+	if !slices.Equal(got, want) {
+		t.Errorf("chunks %v\nwant   %v", got, want)
 	}
-	consumed(tl, 80)
-	if got := tl.target(50); got != 80 {
-		t.Errorf("target %d went back before what was analyzed", got)
+	if len(tl.known[0]) != 0 || len(tl.known[1]) != 0 {
+		t.Errorf("consumed stretches kept: %v", tl.known)
+	}
+}
+
+// Stretches arriving out of order merge into one.
+func TestTimelineKnownMerges(t *testing.T) {
+	tl := newTimeline(100)
+	for _, at := range []int64{8, 0, 20, 4, 12, 16} {
+		tl.put(0, at, ones(4, 1), time.Now())
+	}
+	if want := []span{{0, 24}}; !slices.Equal(tl.known[0], want) {
+		t.Errorf("known %v, want %v", tl.known[0], want)
+	}
+}
+
+// A hole is waited for until the channel's audio has gone the slack past
+// it; the end of what is known is as far as a channel is settled.
+func TestTimelineSettled(t *testing.T) {
+	tl := newTimeline(100)
+	tl.put(0, 0, ones(4, 1), time.Now())
+	if got := tl.settled(0, 5); got != 4 {
+		t.Errorf("settled %d, want 4 (the end of the audio)", got)
+	}
+	tl.put(0, 8, ones(4, 1), time.Now())
+	if got := tl.settled(0, 5); got != 4 {
+		t.Errorf("settled %d, want 4 (the hole 4-8 may still fill)", got)
+	}
+	tl.put(0, 12, ones(1, 1), time.Now())
+	if got := tl.settled(0, 5); got != 13 {
+		t.Errorf("settled %d, want 13 (the audio went 5 past the hole)", got)
+	}
+	if got := tl.settled(1, 5); got != 0 {
+		t.Errorf("settled %d on a channel with nothing, want 0", got)
 	}
 }
 

@@ -173,6 +173,11 @@ func recordSnapshot(rec *CallRecord, nudgeAfter float64) snapshotMsg {
 				}
 			}
 		}
+		for _, sg := range res.Segments.Missing {
+			if sg.End > from {
+				l.Missing = append(l.Missing, sg)
+			}
+		}
 	}
 	return buildSnapshot(info, l, nudgeAfter)
 }

@@ -1,6 +1,9 @@
 package vad
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // WriteMissing tells the analyzer that n samples per channel of call time
 // went by with no audio from either side: a stalled sender that never
@@ -15,8 +18,9 @@ import "fmt"
 //
 // Call time moves in whole frames, as with Write: a frame already begun is
 // completed with silence, and a remainder shorter than a frame is kept as
-// silence for the next Write to complete. Offline analysis (Analyze) never
-// calls it.
+// silence for the next Write to complete. The tally counts the stretch on
+// the frame grid, as segments are (rounded to the nearest frame
+// boundaries). Offline analysis (Analyze) never calls it.
 func (a *Analyzer) WriteMissing(n int) error {
 	switch {
 	case n < 0:
@@ -26,6 +30,7 @@ func (a *Analyzer) WriteMissing(n int) error {
 	case n == 0:
 		return nil
 	}
+	a.addMissing(n)
 	silence := make([]float32, a.hop)
 	if k := len(a.pending[0]); k > 0 {
 		take := min(a.hop-k, n)
@@ -55,9 +60,20 @@ func (a *Analyzer) MarkMissing(n int) error {
 	case a.closed:
 		return fmt.Errorf("vad: write after close")
 	}
-	start := float64(a.samples) / float64(a.rate)
-	a.tally.AddMissing(Segment{start, start + float64(n)/float64(a.rate)})
+	a.addMissing(n)
 	return nil
+}
+
+// addMissing tells the tally that the next n samples are missing, on the
+// frame grid that segments are on: a stretch is rounded to the nearest
+// frame boundaries, and one shorter than half a frame is no stretch.
+func (a *Analyzer) addMissing(n int) {
+	hop := float64(a.hop)
+	f0 := math.Round(float64(a.samples) / hop)
+	f1 := math.Round(float64(a.samples+int64(n)) / hop)
+	if f1 > f0 {
+		a.tally.AddMissing(Segment{f0 * a.frameSec, f1 * a.frameSec})
+	}
 }
 
 // skipFrames moves call time on by m frames of missing audio.
@@ -71,8 +87,6 @@ func (a *Analyzer) skipFrames(m int64) {
 		a.endWarmup()
 	}
 	a.decideUpTo(a.frames, a.frames)
-	start := a.frames
-	a.tally.AddMissing(Segment{float64(start) * a.frameSec, float64(start+m) * a.frameSec})
 	for range m {
 		for c := range a.ch {
 			ch := &a.ch[c]

@@ -158,8 +158,12 @@ func TestWriteMissingPartialFrames(t *testing.T) {
 		t.Errorf("duration %v, want %v", got, 1500.0/16000)
 	}
 	a.Close()
-	if m := a.Report(); math.Abs(m.MissingAudioS-0.05) > 1e-9 {
-		t.Errorf("missing %v s, want 0.05 (the five whole frames)", m.MissingAudioS)
+	// Missing samples 250-1250, on the frame grid: frames 2-8.
+	if got := a.Tally().Missing(); len(got) != 1 || math.Abs(got[0].Start-0.02) > 1e-9 || math.Abs(got[0].End-0.08) > 1e-9 {
+		t.Errorf("missing %v, want [0.02, 0.08)", got)
+	}
+	if err := a.MarkMissing(10); err == nil {
+		t.Error("MarkMissing after Close: no error")
 	}
 	if err := a.WriteMissing(10); err == nil {
 		t.Error("WriteMissing after Close: no error")
