@@ -324,7 +324,9 @@ func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
 	for _, k := range order {
 		a := by[k]
 		if a.listenN > 0 {
-			m := math.Round(100*a.listenSum/float64(a.listenN)) / 100
+			// The mean of the calls' figures, rounded as they are, so
+			// that the page shows and judges it as it does a call's.
+			m := vad.RoundListen(a.listenSum / float64(a.listenN))
 			a.MeanListenPct = &m
 		}
 		a.MeanLongestMonologueS = math.Round(1000*a.mono/float64(a.Calls)) / 1000

@@ -1,0 +1,150 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"talkratio/vad"
+)
+
+// verdictCall is an ended call whose customer talked 79.91% of the talk
+// time: 79.9%, below an 80% target, on every surface. With no customer
+// talk (customer false, rep false) it is a call with no speech.
+func verdictCall(id string, speech bool) *CallRecord {
+	cfg := vad.DefaultTallyConfig()
+	tl := vad.NewTally(cfg)
+	dur := 100.0
+	if speech {
+		tl.Add(vad.Customer, vad.Segment{Start: 0, End: 79.91})
+		tl.Add(vad.Rep, vad.Segment{Start: 79.91, End: 100})
+	}
+	tl.Settle(dur)
+	res := vad.Result{Metrics: tl.Report(dur), Segments: vad.Segments{Rep: nonNil(tl.Segments(vad.Rep)), Customer: nonNil(tl.Segments(vad.Customer))}}
+	meter := vad.MeterSeries(res.Segments, dur, meterStepS, cfg)
+	return &CallRecord{ID: id, Name: id, Rep: "Dana", Customer: "Acme", Source: sourceUpload, State: stateEnded,
+		StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), DurationS: dur, Result: &res, Meter: &meter}
+}
+
+// One verdict: a call at 79.91% is 79.9% and below target in the API's
+// call, list, reps, CSV and final snapshot; a call with no speech has no
+// listen % anywhere and is never on target.
+func TestOneVerdictEverySurface(t *testing.T) {
+	srv, ts := newTestServer(t, Config{})
+	for _, rec := range []*CallRecord{verdictCall("close", true), verdictCall("silent", false)} {
+		if err := srv.store.Put(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type call struct {
+		ListenPct *float64 `json:"listen_pct"`
+		OnTarget  bool     `json:"on_target"`
+		Verdict   string   `json:"verdict"`
+	}
+	for _, tc := range []struct {
+		id      string
+		listen  string // as JSON
+		verdict string
+	}{
+		{"close", "79.9", "below target: the rep listened 79.9% of the talk time (target 80%) and talked 20.1%"},
+		{"silent", "null", "no speech found"},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			var raw map[string]json.RawMessage
+			getJSON(t, ts.URL+"/api/calls/"+tc.id, &raw)
+			var c call
+			b, _ := json.Marshal(raw)
+			json.Unmarshal(b, &c)
+			if string(raw["listen_pct"]) != tc.listen || string(raw["on_target"]) != "false" || c.Verdict != tc.verdict {
+				t.Errorf("API call: listen_pct %s on_target %s verdict %q; want %s, false, %q", raw["listen_pct"], raw["on_target"], c.Verdict, tc.listen, tc.verdict)
+			}
+			row := csvRow(t, ts.URL+"/api/calls/"+tc.id+".csv")
+			if want := strings.ReplaceAll(tc.listen, "null", ""); row["listen_pct"] != want || row["on_target"] != "false" {
+				t.Errorf("CSV: listen_pct %q on_target %q, want %q and false", row["listen_pct"], row["on_target"], want)
+			}
+			var list struct {
+				Calls []map[string]json.RawMessage `json:"calls"`
+			}
+			getJSON(t, ts.URL+"/api/calls?sort=name", &list)
+			found := false
+			for _, r := range list.Calls {
+				if string(r["id"]) == `"`+tc.id+`"` {
+					found = true
+					if string(r["listen_pct"]) != tc.listen || string(r["on_target"]) != "false" {
+						t.Errorf("list row: listen_pct %s on_target %s", r["listen_pct"], r["on_target"])
+					}
+				}
+			}
+			if !found {
+				t.Errorf("call %s not in the list", tc.id)
+			}
+			snap := recordSnapshot(mustGet(t, srv, tc.id), 60)
+			b, _ = json.Marshal(snap)
+			var s map[string]json.RawMessage
+			json.Unmarshal(b, &s)
+			if string(s["listen_pct"]) != tc.listen || string(s["on_target"]) != "false" {
+				t.Errorf("final snapshot: listen_pct %s on_target %s", s["listen_pct"], s["on_target"])
+			}
+		})
+	}
+	// The reps page: Dana's mean of one scored call is that call's figure,
+	// judged the same; the silent call counts as a call, not as a figure.
+	var reps struct {
+		Reps []struct {
+			Rep           string   `json:"rep"`
+			Calls         int      `json:"calls"`
+			MeanListenPct *float64 `json:"mean_listen_pct"`
+			OnTargetShare float64  `json:"on_target_share"`
+		} `json:"reps"`
+	}
+	getJSON(t, ts.URL+"/api/reps", &reps)
+	if len(reps.Reps) != 1 || reps.Reps[0].Calls != 2 || reps.Reps[0].MeanListenPct == nil || *reps.Reps[0].MeanListenPct != 79.9 || reps.Reps[0].OnTargetShare != 0 {
+		t.Errorf("reps: %+v", reps.Reps)
+	}
+}
+
+func mustGet(t *testing.T, srv *Server, id string) *CallRecord {
+	t.Helper()
+	rec, err := srv.store.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// A record stored before the rule (a hundredth, 0 for no speech) is judged
+// by it when read.
+func TestStoredRecordsJudgedByTheRule(t *testing.T) {
+	dir := t.TempDir()
+	st, err := OpenDiskStore(dir, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := func(id string, listen, rep, cust float64, on bool) *CallRecord {
+		v := listen
+		return &CallRecord{ID: id, State: stateEnded, Source: sourceLive, StartedAt: time.Now(),
+			Result: &vad.Result{Metrics: vad.Metrics{ListenPct: &v, RepTalkS: rep, CustomerTalkS: cust, TargetListen: 80, OnTarget: on}}}
+	}
+	for _, r := range []*CallRecord{old("near", 79.96, 20.04, 79.96, false), old("none", 0, 0, 0, false), old("under", 79.91, 20.09, 79.91, false)} {
+		if err := st.Put(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st2, err := OpenDiskStore(dir, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]struct {
+		listen *float64
+		on     bool
+	}{"near": {listenPct(80), true}, "none": {nil, false}, "under": {listenPct(79.9), false}} {
+		rec, err := st2.Get(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (rec.ListenPct == nil) != (want.listen == nil) || (rec.ListenPct != nil && *rec.ListenPct != *want.listen) || rec.OnTarget != want.on {
+			t.Errorf("%s: listen %v on target %v, want %v %v", id, rec.ListenPct, rec.OnTarget, want.listen, want.on)
+		}
+	}
+}
