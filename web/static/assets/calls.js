@@ -376,7 +376,7 @@ function renderSummary(data, total) {
     }
     if (n > 0) {
       const mean = sum / n;
-      chips.push(`<span class="chip" title="Mean listen % over all analyzed calls, weighted by calls"><b class="tone-${zoneOf(mean, target)}">${mean.toFixed(1)}%</b> team listen</span>`);
+      chips.push(`<span class="chip" title="Mean listen % over all analyzed calls, weighted by calls"><b class="tone-${zoneOf(mean, target)}">${fmtPct(mean)}%</b> team listen</span>`);
       chips.push(`<span class="chip" title="Share of analyzed calls at or above the ${target}% target"><b>${Math.round((on / n) * 100)}%</b> calls on target</span>`);
     }
   }
@@ -423,7 +423,7 @@ function renderReps() {
     return `<li><a href="${esc(repHref(r.rep))}" class="rm-row">
       ${avatar(r.rep)}
       <span class="rm-main"><span class="rm-name">${esc(r.rep)}</span><span class="rm-sub num">${r.calls ?? 0} ${r.calls === 1 ? 'call' : 'calls'}${r.last_call_at ? ` · last ${esc(fmtShortDay(r.last_call_at))}` : ''}</span></span>
-      <span class="rm-val tone-${z} num">${lp === null ? DASH : lp.toFixed(1) + '<small>%</small>'}</span>
+      <span class="rm-val tone-${z} num">${lp === null ? DASH : fmtPct(lp) + '<small>%</small>'}</span>
       <span class="rm-bar tone-${z}"><i style="width:${Math.max(0, Math.min(100, lp ?? 0))}%"></i><b style="left:calc(${target}% - 1px)"></b></span>
     </a></li>`;
   }).join('') + (sorted.length > 8 ? `<li class="rm-more"><a href="/reps">${sorted.length - 8} more →</a></li>` : '');

@@ -3,7 +3,7 @@
 // so hover, focus and scroll survive the polling. Sorting is done by the
 // server: clicking a header calls onSort(sort, order).
 import {
-  DASH, fmtPct, fmtClock, fmtDur, fmtDay, fmtTime, fmtFull, isNum, zoneOf, setText, setAttr, esc, callHref, repHref,
+  DASH, fmtPct, onTarget, fmtClock, fmtDur, fmtDay, fmtTime, fmtFull, isNum, zoneOf, setText, setAttr, esc, callHref, repHref,
 } from './common.js';
 
 export const MONOLOGUE_FLAG_S = 120;
@@ -150,7 +150,7 @@ export function createCallTable(table, options = {}) {
       row.listen.className = `td-listen r num tone-${zone}`;
       row.bar.style.width = `${Math.max(0, Math.min(100, lp ?? 0))}%`;
       row.tgt.style.left = `calc(${target}% - 1px)`;
-      setAttr(row.listen, 'title', lp === null ? '' : `Rep listened ${lp.toFixed(1)}% of the talk time (target ${target}%)`);
+      setAttr(row.listen, 'title', lp === null ? '' : `Rep listened ${fmtPct(lp)}% of the talk time (target ${target}%)`);
     }
 
     const mono = scored && isNum(c.longest_rep_monologue_s) && (c.longest_rep_monologue_s > 0 || lp !== null) ? c.longest_rep_monologue_s : null;
@@ -228,7 +228,7 @@ function flagsHTML(c, lp, mono, target) {
   const out = [];
   if (c.state === 'live') out.push(`<span class="flag flag-live"><span class="dot"></span>Live now</span>`);
   if (mono !== null && mono > MONOLOGUE_FLAG_S) out.push(`<span class="flag flag-warn" title="Longest rep monologue ${esc(fmtDur(mono))}">${ICON_MONO}Monologue &gt; 2 min</span>`);
-  if (lp !== null && lp < target && c.state !== 'live') out.push(`<span class="flag flag-bad" title="Listened ${lp.toFixed(1)}%, target ${target}%">${ICON_DOWN}Listen below target</span>`);
+  if (lp !== null && !onTarget(lp, target) && c.state !== 'live') out.push(`<span class="flag flag-bad" title="Listened ${fmtPct(lp)}%, target ${target}%">${ICON_DOWN}Listen below target</span>`);
   if (!out.length && lp !== null && c.state !== 'live') out.push(`<span class="flag flag-good">${ICON_OK}On target</span>`);
   return out.join('');
 }

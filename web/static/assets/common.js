@@ -2,9 +2,27 @@
 
 export const DASH = '\u2013'; // shown for "no value yet"
 
+// The one verdict (see vad.RoundListen and vad.OnTarget): the listen %
+// rounded to a tenth is THE number, shown as such everywhere, and a call is
+// on target when that number reaches the target. The server already sends
+// listen figures rounded; figures the pages work out themselves (a mean, a
+// fallback) go through the same rounding before they are shown or judged.
+
+/** A listen % rounded to a tenth, as the server rounds it; null for none. */
+export function roundPct(v) {
+  return isNum(v) ? Math.round(v * 10) / 10 : null;
+}
+
+/** Whether a listen % is on target: its rounded figure reaches the target. */
+export function onTarget(pct, target) {
+  const p = roundPct(pct);
+  return p !== null && p >= (isNum(target) ? target : 80);
+}
+
 /** Whole-call / window listen % as text: "71.3", or "–" when null. */
 export function fmtPct(v) {
-  return isNum(v) ? v.toFixed(1) : DASH;
+  const p = roundPct(v);
+  return p === null ? DASH : p.toFixed(1);
 }
 
 /** Seconds with one decimal ("20.1"). */
@@ -32,10 +50,11 @@ export function isNum(v) {
  * than 10 percentage points below), "bad" (below that) or "none" (no value).
  */
 export function zoneOf(pct, target) {
-  if (!isNum(pct)) return 'none';
+  const p = roundPct(pct);
+  if (p === null) return 'none';
   const t = isNum(target) ? target : 80;
-  if (pct >= t) return 'good';
-  if (pct >= t - 10) return 'warn';
+  if (onTarget(p, t)) return 'good';
+  if (p >= t - 10) return 'warn';
   return 'bad';
 }
 

@@ -9,7 +9,7 @@
 // ~5 per second while live). Before connecting, GET /api/calls/{id} tells an
 // unknown call (404) apart, since browsers hide a failed handshake's status.
 
-import { DASH, fmtPct, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc, signIn, intersect } from './common.js';
+import { DASH, fmtPct, onTarget, fmtSec1, fmtClock, isNum, zoneOf, setText, setAttr, esc, signIn, intersect } from './common.js';
 
 const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 15000;
@@ -155,6 +155,7 @@ function template(opts) {
           <div class="card-label">Mutual silence</div>
           <div class="stat-val"><span id="mutual-silence-s">0.0</span><span class="unit">s</span></div>
           <div class="stat-sub">nobody talking</div>
+          <div class="stat-sub missing-note" data-ref="missingNote" title="Call time whose audio never arrived: not silence" hidden><i class="c-missing"></i><span id="missing-audio-s">0.0</span> s no audio</div>
         </div>
       </section>
 
@@ -165,6 +166,7 @@ function template(opts) {
             <span><i class="c-rep"></i>Rep</span>
             <span><i class="c-cust"></i>Customer</span>
             <span><i class="c-overlap"></i>Overlap</span>
+            <span title="Call time whose audio never arrived (a stalled sender, a network drop-out, lost packets)"><i class="c-missing"></i>No audio</span>
           </span>
           <span class="spacer"></span>
           <span class="seg" role="group" aria-label="Timeline window">
@@ -213,6 +215,7 @@ export function mountMeter(container, callId, options = {}) {
     mono: byId('monologue-s'), longest: byId('longest-monologue-s'),
     longSil: byId('long-silences'), intRep: byId('interruptions-rep'), intCust: byId('interruptions-customer'),
     tpm: byId('turns-per-min'), turns: byId('turn-switches'), overlap: byId('overlap-s'), mutual: byId('mutual-silence-s'),
+    missing: byId('missing-audio-s'),
   };
 
   let destroyed = false;
@@ -424,9 +427,9 @@ export function mountMeter(container, callId, options = {}) {
     const failed = s && s.call && s.call.state === 'failed';
     const dur = s && isNum(s.now_s) ? fmtClock(s.now_s) : '';
     const lp = s ? fmtPct(s.listen_pct) : DASH;
-    const verdict = s && isNum(s.listen_pct)
-      ? (s.listen_pct >= target ? 'on target' : `${(target - s.listen_pct).toFixed(1)} pp below the ${target}% target`)
-      : 'nobody spoke';
+    const verdict = lp === DASH ? 'nobody spoke'
+      : (typeof s.on_target === 'boolean' ? s.on_target : onTarget(s.listen_pct, target)) ? 'on target'
+        : `${(target - Number(lp)).toFixed(1)} pp below the ${target}% target`;
     showBanner('ended', failed
       ? `${ICON_LOST}<span>Call ended — analysis failed <span class="muted">· showing the last numbers received</span></span>`
       : `${ICON_ENDED}<span>Call ended <span class="muted">· final numbers${dur ? ` · ${dur}` : ''} · rep listened ${lp === DASH ? DASH : lp + '%'} (${verdict})</span></span>`);
@@ -574,6 +577,9 @@ export function mountMeter(container, callId, options = {}) {
     setText(el.turns, String(s.turn_switches ?? 0));
     setText(el.overlap, fmtSec1(s.overlap_s));
     setText(el.mutual, fmtSec1(s.mutual_silence_s));
+    const miss = isNum(s.missing_audio_s) ? s.missing_audio_s : 0;
+    setText(el.missing, fmtSec1(miss));
+    ref.missingNote.hidden = !(miss >= 0.05);
     const cs = isNum(s.current_silence_s) ? s.current_silence_s : 0;
     setText(ref.silenceNow, !ended && cs >= 1 ? `silent now: ${cs.toFixed(1)} s` : 'so far in this call');
 
@@ -591,6 +597,7 @@ export function mountMeter(container, callId, options = {}) {
     const v = (n, d) => (cs.getPropertyValue(n).trim() || d);
     return {
       rep: v('--rep', '#60a5fa'), cust: v('--cust', '#c084fc'), overlap: v('--overlap', '#fde68a'),
+      missing: v('--missing', 'rgba(100,116,139,0.35)'),
       text: v('--text-2', '#c9d3ea'), muted: v('--muted', '#93a0be'), dim: v('--dim', '#66748f'),
       lane: 'rgba(255,255,255,0.035)', grid: 'rgba(255,255,255,0.07)', now: '#ffffff',
       font: v('--font', 'system-ui, sans-serif'),
@@ -728,6 +735,24 @@ export function mountMeter(container, callId, options = {}) {
       ctx.fillRect(x0, top, X(tl.from_s) - x0, laneH * 2 + laneGap);
     }
 
+    // missing audio: hatched grey across both lanes, under any speech the
+    // detector carried over a short gap
+    const miss = Array.isArray(tl.missing) ? tl.missing : [];
+    if (miss.length) {
+      const hatch = missingHatch(ctx, dpr);
+      for (const sg of miss) {
+        if (!Array.isArray(sg) || sg.length < 2) continue;
+        const a = Math.max(+sg[0], t0), b = Math.min(+sg[1], t1);
+        if (!(b > a)) continue;
+        const xa = X(a), w = Math.max(2, X(b) - xa);
+        for (const ln of lanes) {
+          ctx.fillStyle = colors.missing;
+          ctx.fillRect(xa, ln.y, w, laneH);
+          if (hatch) { ctx.fillStyle = hatch; ctx.fillRect(xa, ln.y, w, laneH); }
+        }
+      }
+    }
+
     // speech bars
     for (const ln of lanes) {
       ctx.fillStyle = ln.color;
@@ -811,6 +836,25 @@ function pickStep(windowS, plotW, minGapPx) {
   const maxTicks = Math.max(2, Math.floor(plotW / minGapPx));
   for (const s of [5, 10, 15, 20, 30, 60, 120, 300]) if (windowS / s <= maxTicks) return s;
   return 600;
+}
+
+// missingHatch is the pattern that marks missing audio (no audio arrived),
+// on the live timeline and in the replay: a grey cross-hatch, unlike the
+// replay's single hatch of long silences (silence was heard; this was not).
+export function missingHatch(g, dpr) {
+  const p = document.createElement('canvas');
+  p.width = p.height = Math.round(6 * dpr);
+  const c = p.getContext('2d');
+  c.scale(dpr, dpr);
+  c.strokeStyle = 'rgba(203,213,225,0.42)';
+  c.lineWidth = 1;
+  c.beginPath();
+  c.moveTo(0, 0); c.lineTo(6, 6); c.moveTo(-3, 3); c.lineTo(3, 9); c.moveTo(3, -3); c.lineTo(9, 3);
+  c.moveTo(0, 6); c.lineTo(6, 0); c.moveTo(-3, 3); c.lineTo(3, -3); c.moveTo(3, 9); c.lineTo(9, 3);
+  c.stroke();
+  const pat = g.createPattern(p, 'repeat');
+  if (pat && pat.setTransform) pat.setTransform(new DOMMatrix([1 / dpr, 0, 0, 1 / dpr, 0, 0]));
+  return pat;
 }
 
 // roundRect traces a rounded rectangle path (the replay page uses it too).

@@ -10,10 +10,10 @@
 // Test hooks: #replay-audio, #replay-timeline, #replay-listen-pct,
 // #replay-time, #replay-state, #replay-rep-talk-s, #replay-customer-talk-s.
 import {
-  DASH, fmtPct, fmtSec1, fmtClock, fmtDur, fmtFull, isNum, zoneOf, setText, setAttr, esc, getJSON, pathParam,
+  DASH, fmtPct, onTarget, roundPct, fmtSec1, fmtClock, fmtDur, fmtFull, isNum, zoneOf, setText, setAttr, esc, getJSON, pathParam,
   liveHref, repHref, avatar, intersect,
 } from './common.js';
-import { arcPath, gaugePoint, roundRect, GX, GY, GR, ZR } from './meter.js';
+import { arcPath, gaugePoint, roundRect, missingHatch, GX, GY, GR, ZR } from './meter.js';
 
 const ANALYZE_POLL_MS = 1000;
 const LONG_MONO_S = 30;
@@ -66,6 +66,7 @@ let target = DEFAULT_TARGET;
 let D = 0;                // call duration (s)
 let meter = null;         // { step, listen[], recent[], rep[], cust[] }
 let segs = { rep: [], customer: [] };
+let missing = [];         // stretches whose audio never arrived (live calls)
 let runs = [];            // rep runs (merged over short gaps) for "monologue now"
 let overlaps = [];
 let moments = [];
@@ -225,6 +226,7 @@ function start(d) {
     rep: cleanSegs(d.segments && d.segments.rep),
     customer: cleanSegs(d.segments && d.segments.customer),
   };
+  missing = cleanSegs(d.segments && d.segments.missing);
   const segEnd = Math.max(0, ...segs.rep.map((s) => s[1]), ...segs.customer.map((s) => s[1]));
   D = isNum(d.duration_s) && d.duration_s > 0 ? d.duration_s : segEnd;
   meter = readMeter(d.meter) || meterFromSegments(segs, D);
@@ -295,8 +297,8 @@ function meterFromSegments(s, dur) {
     const r = upTo(s.rep, 0, t), c = upTo(s.customer, 0, t);
     const rr = upTo(s.rep, t - 120, t), rc = upTo(s.customer, t - 120, t);
     out.rep.push(r); out.cust.push(c);
-    out.listen.push(r + c > 0 ? (c / (r + c)) * 100 : null);
-    out.recent.push(rr + rc > 0 ? (rc / (rr + rc)) * 100 : null);
+    out.listen.push(r + c > 0 ? roundPct((c / (r + c)) * 100) : null);
+    out.recent.push(rr + rc > 0 ? roundPct((rc / (rr + rc)) * 100) : null);
   }
   return out;
 }
@@ -574,12 +576,13 @@ function renderGaugeStatic() {
 
 function renderVerdict(d) {
   const lp = num(d.listen_pct);
-  const on = d.on_target === true || (lp !== null && lp >= target);
+  // The server's verdict, by the one rule; the same rule here otherwise.
+  const on = typeof d.on_target === 'boolean' ? d.on_target : onTarget(lp, target);
   const zone = lp === null ? 'none' : on ? 'good' : zoneOf(lp, target);
   ui.verdict.dataset.zone = zone;
   let text = typeof d.verdict === 'string' && d.verdict ? d.verdict : lp === null ? 'no speech found'
-    : on ? `on target: the rep listened ${Math.round(lp)}% of the talk time (target ${target}%)`
-      : `below target: the rep listened ${Math.round(lp)}% of the talk time (target ${target}%) and talked ${Math.round(100 - lp)}%`;
+    : on ? `on target: the rep listened ${fmtPct(lp)}% of the talk time (target ${target}%)`
+      : `below target: the rep listened ${fmtPct(lp)}% of the talk time (target ${target}%) and talked ${(100 - Number(fmtPct(lp))).toFixed(1)}%`;
   text = text.charAt(0).toUpperCase() + text.slice(1);
   const [head, ...rest] = text.split(':');
   const mono = d.longest_rep_monologue && isNum(d.longest_rep_monologue.duration_s) ? d.longest_rep_monologue.duration_s : num(d.longest_rep_monologue_s);
@@ -588,7 +591,7 @@ function renderVerdict(d) {
   if (mono !== null && mono > MONO_FLAG_S) tips.push(`The longest monologue ran ${fmtDur(mono)} — hand the turn back within a minute.`);
   ui.verdict.innerHTML = `<span class="v-ic">${on ? ICON.ok : ICON.warn}</span>
     <div class="v-text"><div class="v-main"><b>${esc(head)}</b>${rest.length ? `<span>: ${esc(rest.join(':').trim())}</span>` : ''}</div>${tips.length ? `<div class="v-tip">${esc(tips.join(' '))}</div>` : ''}</div>
-    <div class="v-num num tone-${zone}">${lp === null ? DASH : `${lp.toFixed(1)}<small>%</small>`}<span>listened</span></div>`;
+    <div class="v-num num tone-${zone}">${lp === null ? DASH : `${fmtPct(lp)}<small>%</small>`}<span>listened</span></div>`;
 }
 
 function renderFinal(d) {
@@ -604,11 +607,12 @@ function renderFinal(d) {
   const monoS = runDur(repMono, n('longest_rep_monologue_s'));
   const groups = [
     ['Talk', [
-      ['Rep listened', lp === null ? DASH : `<b class="tone-${zoneOf(lp, target)}">${lp.toFixed(1)}%</b>`, `of the talk time · target ≥ ${target}%`],
+      ['Rep listened', lp === null ? DASH : `<b class="tone-${zoneOf(lp, target)}">${fmtPct(lp)}%</b>`, `of the talk time · target ≥ ${target}%`],
       ['Rep talked', s1(n('rep_talk_s')), n('rep_share_pct') === null ? '' : `${n('rep_share_pct').toFixed(1)}% of the call`],
       ['Customer talked', s1(n('customer_talk_s')), n('customer_share_pct') === null ? '' : `${n('customer_share_pct').toFixed(1)}% of the call`],
       ['Overlap', s1(n('overlap_s')), 'both talking at once'],
       ['Mutual silence', s1(n('mutual_silence_s')), 'nobody talking'],
+      ...(n('missing_audio_s') > 0 ? [['No audio', `<span id="replay-missing-audio-s">${s1(n('missing_audio_s'))}</span>`, 'audio that never arrived: not counted as silence']] : []),
     ]],
     ['Turns', [
       ['Turn switches', n('turn_switches') === null ? DASH : String(n('turn_switches')), n('turn_switches_per_min') === null ? '' : `${n('turn_switches_per_min').toFixed(1)} per minute`],
@@ -832,6 +836,17 @@ function buildStatic() {
     if (hatch) { g.fillStyle = hatch; g.fillRect(x, L.rep.y, w, L.cust.y + L.cust.h - L.rep.y); }
   }
 
+  // missing audio: grey, striped the other way, across both lanes
+  const mhatch = missingHatch(g, dpr);
+  for (const [a, b] of missing) {
+    const x = X(a), w = Math.max(1.5, X(b) - x);
+    for (const [ln] of lanes) {
+      g.fillStyle = 'rgba(100,116,139,0.35)';
+      g.fillRect(x, ln.y, w, ln.h);
+      if (mhatch) { g.fillStyle = mhatch; g.fillRect(x, ln.y, w, ln.h); }
+    }
+  }
+
   // long monologues: amber band behind the rep lane + bracket with its length
   for (const m of moments) {
     if (m.kind !== 'mono') continue;
@@ -963,7 +978,8 @@ function showTip(x, clientY) {
   const tol = (6 / cssW) * D;
   const lines = [];
   const repOn = inSegs(segs.rep, t), custOn = inSegs(segs.customer, t);
-  lines.push(`<div class="tt-time num">${esc(fmtClock(t))}<span>${repOn && custOn ? 'both talking' : repOn ? 'rep talking' : custOn ? 'customer talking' : 'silence'}</span></div>`);
+  const what = repOn && custOn ? 'both talking' : repOn ? 'rep talking' : custOn ? 'customer talking' : inSegs(missing, t) ? 'no audio' : 'silence';
+  lines.push(`<div class="tt-time num">${esc(fmtClock(t))}<span>${what}</span></div>`);
   for (const m of moments) {
     const hit = m.kind === 'int' ? Math.abs(m.a - t) <= tol : t >= m.a - tol && t <= m.b + tol;
     if (!hit || m.kind === 'story') continue;
@@ -974,7 +990,7 @@ function showTip(x, clientY) {
   if (meter) {
     const i = idxAt(t);
     const lp = num(meter.listen[i]), rp = num(meter.recent[i]);
-    lines.push(`<div class="tt-meta num">Listen ${lp === null ? DASH : lp.toFixed(1) + '%'} whole call · ${rp === null ? DASH : rp.toFixed(1) + '%'} last 2 min</div>`);
+    lines.push(`<div class="tt-meta num">Listen ${lp === null ? DASH : fmtPct(lp) + '%'} whole call · ${rp === null ? DASH : fmtPct(rp) + '%'} last 2 min</div>`);
   }
   ui.tip.innerHTML = lines.join('');
   ui.tip.hidden = false;

@@ -2,7 +2,7 @@
 // /reps/{rep} (one rep: averages, the trend of listen % over their calls and
 // the list of their calls, from GET /api/calls?rep=...).
 import {
-  DASH, fmtDur, fmtDay, fmtTime, fmtShortDay, fmtFull, isNum, zoneOf, setText, esc, getJSON,
+  DASH, fmtPct, onTarget, fmtDur, fmtDay, fmtTime, fmtShortDay, fmtFull, isNum, zoneOf, setText, esc, getJSON,
   repHref, replayHref, avatar, pathParam,
 } from './common.js';
 import { createCallTable, MONOLOGUE_FLAG_S } from './calltable.js';
@@ -103,9 +103,9 @@ function teamView() {
       return `<tr data-rep="${esc(r.rep)}" data-href="${esc(href)}" tabindex="0">
         <td class="td-who"><a href="${esc(href)}" class="who">${avatar(r.rep)}<span class="who-t"><span class="who-n">${esc(r.rep)}</span></span></a></td>
         <td class="td-bar">
-          <div class="team-bar tone-${z}" title="${lp === null ? '' : `Mean listen ${lp.toFixed(1)}% (target ${target}%)`}">
+          <div class="team-bar tone-${z}" title="${lp === null ? '' : `Mean listen ${fmtPct(lp)}% (target ${target}%)`}">
             <span class="tb-track"><i style="width:${Math.max(0, Math.min(100, lp ?? 0))}%"></i><b style="left:${target}%"></b></span>
-            <span class="tb-v num">${lp === null ? DASH : `${lp.toFixed(1)}<small>%</small>`}</span>
+            <span class="tb-v num">${lp === null ? DASH : `${fmtPct(lp)}<small>%</small>`}</span>
           </div>
         </td>
         <td class="r num td-on"><span class="on-v">${share === null ? DASH : Math.round(share * 100) + '%'}</span>${onN === null ? '' : `<span class="on-sub">${onN} of ${r.calls} on target</span>`}</td>
@@ -116,18 +116,18 @@ function teamView() {
     }).join('');
 
     // summary chips
-    let n = 0, sum = 0, on = 0, onTarget = 0;
+    let n = 0, sum = 0, on = 0, repsOn = 0;
     for (const r of reps) {
       if (isNum(r.mean_listen_pct) && isNum(r.calls)) { n += r.calls; sum += r.mean_listen_pct * r.calls; }
       if (isNum(r.on_target_share) && isNum(r.calls)) on += r.on_target_share * r.calls;
-      if (isNum(r.mean_listen_pct) && r.mean_listen_pct >= target) onTarget++;
+      if (onTarget(r.mean_listen_pct, target)) repsOn++;
     }
     const chips = [`<span class="chip"><b>${reps.length}</b> ${reps.length === 1 ? 'rep' : 'reps'}</span>`];
     if (n) {
       const mean = sum / n;
-      chips.push(`<span class="chip"><b class="tone-${zoneOf(mean, target)}">${mean.toFixed(1)}%</b> team listen</span>`);
+      chips.push(`<span class="chip"><b class="tone-${zoneOf(mean, target)}">${fmtPct(mean)}%</b> team listen</span>`);
       chips.push(`<span class="chip"><b>${Math.round((on / n) * 100)}%</b> of ${n} calls on target</span>`);
-      chips.push(`<span class="chip" title="Reps whose mean listen % reaches the target"><b>${onTarget}</b> ${onTarget === 1 ? 'rep averages' : 'reps average'} ≥ ${target}%</span>`);
+      chips.push(`<span class="chip" title="Reps whose mean listen % reaches the target"><b>${repsOn}</b> ${repsOn === 1 ? 'rep averages' : 'reps average'} ≥ ${target}%</span>`);
     }
     $('team-summary').innerHTML = chips.join('');
   }
@@ -249,7 +249,7 @@ function repView(rep) {
     let mean = summary && isNum(summary.mean_listen_pct) ? summary.mean_listen_pct : null;
     if (mean === null && scored.length) mean = scored.reduce((s, c) => s + c.listen_pct, 0) / scored.length;
     let share = summary && isNum(summary.on_target_share) ? summary.on_target_share : null;
-    if (share === null && scored.length) share = scored.filter((c) => c.on_target === true || c.listen_pct >= target).length / scored.length;
+    if (share === null && scored.length) share = scored.filter((c) => (typeof c.on_target === 'boolean' ? c.on_target : onTarget(c.listen_pct, target))).length / scored.length;
     let mono = summary && isNum(summary.mean_longest_monologue_s) ? summary.mean_longest_monologue_s : null;
     if (mono === null && scored.length) mono = scored.reduce((s, c) => s + (c.longest_rep_monologue_s || 0), 0) / scored.length;
     const over2 = scored.filter((c) => isNum(c.longest_rep_monologue_s) && c.longest_rep_monologue_s > MONOLOGUE_FLAG_S).length;
@@ -257,11 +257,11 @@ function repView(rep) {
 
     const k1 = $('kpi-listen');
     k1.dataset.zone = zoneOf(mean, target);
-    setText(k1.querySelector('.v'), mean === null ? DASH : mean.toFixed(1));
+    setText(k1.querySelector('.v'), mean === null ? DASH : fmtPct(mean));
     k1.querySelector('.unit').hidden = mean === null;
     k1.querySelector('.kpi-bar i').style.width = `${Math.max(0, Math.min(100, mean ?? 0))}%`;
     k1.querySelector('.kpi-bar b').style.left = `calc(${target}% - 1px)`;
-    const gap = mean === null ? '' : mean >= target ? ' · on target' : ` · ${(target - mean).toFixed(1)} pp below`;
+    const gap = mean === null ? '' : onTarget(mean, target) ? ' · on target' : ` · ${(target - Number(fmtPct(mean))).toFixed(1)} pp below`;
     k1.querySelector('.kpi-sub').innerHTML = `target ≥ <span class="target-pct">${target}</span>%${esc(gap)}`;
 
     const k2 = $('kpi-ontarget');
@@ -353,7 +353,7 @@ function repView(rep) {
     // dots
     const r = pts.length > 120 ? 3.5 : pts.length > 50 ? 4.5 : 5.5;
     pts.forEach((p, i) => {
-      parts.push(`<a href="${esc(replayHref(p.id))}" class="dot-a" data-i="${i}" aria-label="${esc(`${p.name || 'Call'}, ${fmtDay(p.started_at)}: listened ${p.listen_pct.toFixed(1)}%`)}"><circle class="dot ${zoneOf(p.listen_pct, target)}" cx="${X(p.t).toFixed(1)}" cy="${Y(p.listen_pct).toFixed(1)}" r="${r}"/></a>`);
+      parts.push(`<a href="${esc(replayHref(p.id))}" class="dot-a" data-i="${i}" aria-label="${esc(`${p.name || 'Call'}, ${fmtDay(p.started_at)}: listened ${fmtPct(p.listen_pct)}%`)}"><circle class="dot ${zoneOf(p.listen_pct, target)}" cx="${X(p.t).toFixed(1)}" cy="${Y(p.listen_pct).toFixed(1)}" r="${r}"/></a>`);
     });
     parts.push(`<line class="hover-x" x1="0" x2="0" y1="${m.t}" y2="${m.t + ph}" visibility="hidden"/>`);
 
@@ -377,9 +377,9 @@ function repView(rep) {
       const mono = isNum(p.longest_rep_monologue_s) ? fmtDur(p.longest_rep_monologue_s) : DASH;
       tip.innerHTML = `<div class="ct-name">${esc(p.name || 'Untitled call')}</div>
         <div class="ct-sub">${esc(fmtDay(p.started_at))} · ${esc(fmtTime(p.started_at))}${p.customer ? ` · ${esc(p.customer)}` : ''}</div>
-        <div class="ct-row"><span>Listened</span><b class="tone-${z}">${p.listen_pct.toFixed(1)}%</b></div>
+        <div class="ct-row"><span>Listened</span><b class="tone-${z}">${fmtPct(p.listen_pct)}%</b></div>
         <div class="ct-row"><span>Longest monologue</span><b>${esc(mono)}</b></div>
-        <div class="ct-row"><span>5-call average</span><b>${avg[i][1].toFixed(1)}%</b></div>
+        <div class="ct-row"><span>5-call average</span><b>${fmtPct(avg[i][1])}%</b></div>
         <div class="ct-hint">Click to replay</div>`;
       tip.hidden = false;
       const tw = tip.offsetWidth, th = tip.offsetHeight;
