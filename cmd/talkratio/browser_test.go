@@ -81,8 +81,11 @@ const icePairJS = `(async () => {
 
 // TestBrowserLiveCall publishes a stereo recording from a real (headless)
 // Chromium through the capture page, watches it live on the call page in a
-// second tab, and checks that the dashboard's whole-call listen share agrees
-// with `talkratio analyze` on the same file (within 3 pp).
+// second tab, and checks the dashboard's final figures against what was
+// actually delivered (`talkratio analyze` on the call's recording: talk per
+// role and in all within 3%, listen within 1 pp, no packet late) and
+// against the file (`analyze` on it: listen within 3 pp, the rep's talk
+// within 3%, all the talk within 10%).
 //
 // Chrome's fake capture device plays the WAV once (%noloop), in real time,
 // from about when the page opens the device, so the test takes some 40 s; it
@@ -133,10 +136,15 @@ func TestBrowserLiveCall(t *testing.T) {
 	})
 
 	// The service, built as `talkratio serve` builds it.
-	srv, err := server.New(server.Config{
-		Static: web.FS(),
-		Logger: slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	// It keeps the call's audio as it analyzed it (-record-audio): what
+	// actually arrived from the browser.
+	logger := slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dataDir := t.TempDir()
+	store, err := server.OpenDiskStore(dataDir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Static: web.FS(), Logger: logger, Store: store, RecordAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,25 +292,105 @@ func TestBrowserLiveCall(t *testing.T) {
 	if rec, err := storedCall(base, callID); err == nil {
 		t.Logf("stored: %s", rec)
 	}
-
-	diff := got - want.ListenPct
-	t.Logf("listen: dashboard %.1f%%, analyze %.2f%% (diff %+.2f pp), truth %.2f%%; dashboard rep %s s, customer %s s (analyze %.2f s, %.2f s)",
-		got, want.ListenPct, diff, truthPct, final.RepTalk, final.CustTalk, want.RepTalkS, want.CustomerTalkS)
-	if math.Abs(diff) > 3 {
-		t.Errorf("dashboard listen %.1f%% vs analyze %.2f%%: %.2f pp apart, want ≤ 3", got, want.ListenPct, diff)
+	// What the service heard: the call's recording (the audio that actually
+	// arrived from the browser, where the service placed it), analyzed
+	// offline.
+	code, out, errOut = runCmd("analyze", "--format", "json", filepath.Join(dataDir, "calls", callID, "audio.wav"))
+	if code != exitOK {
+		t.Fatalf("analyze the call's recording: exit %d, stderr %q", code, errOut)
 	}
-	talk := 0.0
-	for role, s := range map[string]string{"rep": final.RepTalk, "customer": final.CustTalk} {
+	var heard struct {
+		DurationS     float64 `json:"duration_s"`
+		RepTalkS      float64 `json:"rep_talk_s"`
+		CustomerTalkS float64 `json:"customer_talk_s"`
+		ListenPct     float64 `json:"listen_pct"`
+	}
+	if err := json.Unmarshal([]byte(out), &heard); err != nil {
+		t.Fatalf("analyze output: %v\n%s", err, out)
+	}
+	late := metricSum(t, base, "talkratio_rtp_packets_late_total")
+	missing := metricSum(t, base, "talkratio_audio_missing_seconds_total")
+
+	var dash [2]float64 // rep, customer
+	for i, s := range []string{final.RepTalk, final.CustTalk} {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || !(v > 0) {
-			t.Errorf("dashboard %s talk time %q, want > 0", role, s)
+			t.Errorf("dashboard talk time %q, want > 0", s)
 		}
-		talk += v
+		dash[i] = v
 	}
-	// The share does not show a wrong playback speed; the talk time does.
-	if wantTalk := want.RepTalkS + want.CustomerTalkS; math.Abs(talk-wantTalk) > 0.1*wantTalk {
-		t.Errorf("dashboard talk time %.1f s vs analyze %.1f s: more than 10%% apart (fake device playing at the wrong speed?)", talk, wantTalk)
+	talk, heardTalk, fileTalk := dash[0]+dash[1], heard.RepTalkS+heard.CustomerTalkS, want.RepTalkS+want.CustomerTalkS
+	diff := got - want.ListenPct
+	t.Logf("listen: dashboard %.1f%%, analyze of what arrived %.1f%%, analyze of the file %.1f%% (diff %+.2f pp), truth %.2f%%", got, heard.ListenPct, want.ListenPct, diff, truthPct)
+	t.Logf("talk: dashboard rep %.1f s, customer %.1f s, all %.1f s; what arrived %.2f, %.2f, %.2f s (%+.1f%%); the file %.2f, %.2f, %.2f s (%+.1f%%); late packets %.0f, missing audio %.2f s",
+		dash[0], dash[1], talk, heard.RepTalkS, heard.CustomerTalkS, heardTalk, 100*(talk-heardTalk)/heardTalk,
+		want.RepTalkS, want.CustomerTalkS, fileTalk, 100*(talk-fileTalk)/fileTalk, late, missing)
+
+	// The dashboard against what was actually delivered: the same audio,
+	// live and offline. Per role and in all, within 3% (and the 0.05 s the
+	// dashboard's one decimal may round away).
+	for _, c := range []struct {
+		role        string
+		dash, heard float64
+	}{{"rep", dash[0], heard.RepTalkS}, {"customer", dash[1], heard.CustomerTalkS}, {"all", talk, heardTalk}} {
+		if math.Abs(c.dash-c.heard) > 0.03*c.heard+0.05 {
+			t.Errorf("%s talk: dashboard %.1f s, analyze of the audio that arrived %.2f s: more than 3%% apart", c.role, c.dash, c.heard)
+		}
 	}
+	if d := math.Abs(got - heard.ListenPct); d > 1 {
+		t.Errorf("dashboard listen %.1f%%, analyze of the audio that arrived %.1f%%: %.1f pp apart, want <= 1", got, heard.ListenPct, d)
+	}
+	// Nothing that arrived was thrown away, however busy the machine.
+	if late != 0 {
+		t.Errorf("%.0f packets that arrived were thrown away as late", late)
+	}
+	// And what arrived is the file: its listen % within 3 pp, the rep's
+	// talk within 3%, and all the talk within 10% (a fake device playing at
+	// the wrong speed shows in the talk time, not in the share). The
+	// customer's side is not held to 3%: the rep's voice leaks into it, and
+	// in the call's first seconds the detector takes that leak for the
+	// customer in some runs and not in others, on the codec's audio as on
+	// the file's (the detector's issue, not the live path's: the dashboard
+	// matches what arrived).
+	if math.Abs(diff) > 3 {
+		t.Errorf("dashboard listen %.1f%% vs analyze of the file %.2f%%: %.2f pp apart, want ≤ 3", got, want.ListenPct, diff)
+	}
+	if math.Abs(dash[0]-want.RepTalkS) > 0.03*want.RepTalkS+0.05 {
+		t.Errorf("rep talk: dashboard %.1f s, analyze of the file %.2f s: more than 3%% apart", dash[0], want.RepTalkS)
+	}
+	if math.Abs(talk-fileTalk) > 0.1*fileTalk {
+		t.Errorf("dashboard talk time %.1f s vs analyze of the file %.1f s: more than 10%% apart (fake device playing at the wrong speed?)", talk, fileTalk)
+	}
+}
+
+// metricSum adds up a metric's series on the service's /metrics.
+func metricSum(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, found := 0.0, false
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		sum, found = sum+v, true
+	}
+	if !found {
+		t.Fatalf("/metrics has no %s", name)
+	}
+	return sum
 }
 
 // gumCall is one getUserMedia call that pageHook recorded.
