@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -89,5 +90,47 @@ func TestAnalyzeNoSpeech(t *testing.T) {
 	}
 	if code, out, _ := runCmd("analyze", p); code != exitOK || !strings.Contains(out, "no speech found") {
 		t.Errorf("text: exit %d\n%s", code, out)
+	}
+}
+
+// The README's analyze example has the keys `analyze --format json` prints
+// for one stereo file.
+func TestReadmeAnalyzeExample(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	s = s[strings.Index(s, "### Output"):]
+	a := strings.Index(s, "```json\n") + len("```json\n")
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(s[a:a+strings.Index(s[a:], "```")]), &doc); err != nil {
+		t.Fatalf("README analyze example: %v", err)
+	}
+	p := writeFile(t, t.TempDir(), "call.wav", wavBytes(2, 8000, toneCall(8000)))
+	code, out, errOut := runCmd("analyze", "--format", "json", p)
+	var got map[string]any
+	if code != exitOK || json.Unmarshal([]byte(out), &got) != nil {
+		t.Fatalf("analyze: exit %d %s", code, errOut)
+	}
+	var want, have []string
+	keyPaths(doc, "", &want)
+	keyPaths(got, "", &have)
+	slices.Sort(want)
+	slices.Sort(have)
+	if !slices.Equal(want, have) {
+		t.Errorf("README example keys\n%v\nanalyze prints\n%v", want, have)
+	}
+}
+
+// keyPaths lists the keys of a JSON value's objects, nested ones as a.b
+// (not inside arrays, which may be empty).
+func keyPaths(v any, prefix string, out *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, c := range x {
+			*out = append(*out, prefix+k)
+			keyPaths(c, prefix+k+".", out)
+		}
 	}
 }
