@@ -221,3 +221,42 @@ func TestWriteMissingKeepsSumsFinite(t *testing.T) {
 		}
 	}
 }
+
+// MarkMissing: a stretch written with one side only is counted as missing,
+// on the frame grid, while the written side is analyzed as usual.
+func TestMarkMissing(t *testing.T) {
+	rep, cust := missingCall(true)
+	want := liveFeed(t, rep, cust, 0, 0, false).Result()
+	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent := make([]float32, len(cust))
+	copy(silent, cust)
+	clear(silent[4*16000 : 5*16000]) // the customer's side never arrived for 4-5 s
+	for i := 0; i < len(rep); i += 320 {
+		if i >= 4*16000 && i < 5*16000 {
+			if err := a.MarkMissing(320); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.Write(rep[i:i+320], silent[i:i+320]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.MarkMissing(40); err != nil { // under half a frame: no stretch
+		t.Fatal(err)
+	}
+	a.Close()
+	got := a.Result()
+	if got.MissingAudioS != 1 || len(got.Segments.Missing) != 1 || got.Segments.Missing[0] != (Segment{4, 5}) {
+		t.Errorf("missing %v s %v, want 1 s at [4, 5)", got.MissingAudioS, got.Segments.Missing)
+	}
+	// The second is out of the mutual silence. (A little more goes: the
+	// customer's detector heard the gap's zeros, which lower its noise
+	// floor, and it starts the customer's next speech a little earlier.
+	// That is the price of writing one missing side as silence.)
+	if d := want.MutualSilenceS - got.MutualSilenceS; got.RepTalkS != want.RepTalkS || d < 0.98 || d > 1.3 {
+		t.Errorf("rep talk %v mutual silence %v; without the gap %v and %v", got.RepTalkS, got.MutualSilenceS, want.RepTalkS, want.MutualSilenceS)
+	}
+}
