@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,12 +38,16 @@ const (
 	// joinWait: for this long after the call's first packet arrives (real
 	// time), a side not heard from yet holds the analysis up: the two
 	// tracks of one sender start together, but a busy service may start
-	// reading the second one some hundreds of ms later, and the first
-	// track's packets then come in a burst; the second is lined up with
-	// the first by its arrival, not placed after audio already analyzed.
-	// A side that joins later (a session of its own) starts where it
-	// arrives.
-	joinWait = time.Second
+	// reading one of them seconds later (its packets wait in a buffer and
+	// then come in a burst). A side that joins later (a session of its
+	// own) starts where it arrives.
+	joinWait = 3 * time.Second
+	// anchorWait: while the call is joining, a track's first packets are
+	// held this long (real time, from the first) before the track is put
+	// on the call clock, by the least delayed of them: a track whose
+	// reading started late is lined up by its timestamps, not by when its
+	// backlog was read. Longer than any such burst takes to read.
+	anchorWait = 500 * time.Millisecond
 	// reorderHold: a hole in a side's audio (lost packets) waits until that
 	// side's audio has gone this far past it before it is taken as
 	// missing: a packet delayed by network jitter lands in its place.
@@ -96,14 +101,26 @@ type trackClock struct {
 	anchored  bool
 	anchorTS  int64 // RTP timestamp of the anchor packet
 	anchorPos int64 // its call position (samples at analysisRate)
+	// Before it is anchored: the packets held (see anchorWait), the first
+	// one's arrival and timestamp, and the earliest real time the held
+	// packets say the track's first timestamp was sent at.
+	held       []pcm
+	heldSince  time.Time
+	ts0        int64
+	mediaStart time.Time
+	// sendStart: no packet of the track was sent before (its session's
+	// connection); a backlog cannot reach back further. Zero: not known,
+	// and then the track starts where its first packet arrived.
+	sendStart time.Time
 	lastSeq   int64 // the newest packet's sequence number
 	lastEnd   int64 // the end of the newest packet's audio (call position)
 	// lastLost: the newest packet did not decode, so the audio after
 	// lastEnd is not known to be silence.
 	lastLost bool
-	// Packets ahead of real time since the last log line, and when that was.
-	ahead     int
-	aheadLast time.Time
+	// Packets ahead of real time, and late ones, since the last log line
+	// about them, and when that was.
+	ahead, late         int
+	aheadLast, lateLast time.Time
 }
 
 // position is where the track's clock puts RTP timestamp ts.
@@ -137,11 +154,13 @@ type Call struct {
 	recFile   AudioFile // with -record-audio: the audio being kept
 	recWAV    *audio.WAVWriter
 	tl        *timeline
-	start     time.Time // arrival of the call's first packet (call position 0)
-	lastPkt   time.Time // arrival of the latest packet
-	shownNow  float64   // the meter's clock as last published (s), kept monotonic
-	liveAt    time.Time // when live was last refreshed
-	analyzedS float64   // seconds counted into the analyzed metric
+	start     time.Time     // real time of call position 0
+	firstPkt  time.Time     // arrival of the call's first packet
+	lastPkt   time.Time     // arrival of the latest packet
+	holding   []*trackClock // tracks whose first packets are held
+	shownNow  float64       // the meter's clock as last published (s), kept monotonic
+	liveAt    time.Time     // when live was last refreshed
+	analyzedS float64       // seconds counted into the analyzed metric
 }
 
 func newCall(srv *Server, rec CallRecord) (*Call, error) {
@@ -255,12 +274,81 @@ func (c *Call) wallPos(at time.Time) int64 {
 }
 
 // place writes a packet at its position on the call clock: its track's RTP
-// time, anchored where its first packet arrived.
+// time, anchored where its first packets arrived.
 func (c *Call) place(p pcm) {
-	if c.start.IsZero() {
-		c.start = p.at
+	if c.firstPkt.IsZero() {
+		c.firstPkt, c.start = p.at, p.at
 	}
 	c.lastPkt = p.at
+	k := p.track
+	if k.anchored {
+		c.placeAnchored(p)
+		return
+	}
+	if k.held == nil {
+		k.heldSince, k.ts0 = p.at, p.ts
+		c.holding = append(c.holding, k)
+	}
+	// The real time this packet says the track's first timestamp was sent
+	// at: the least delayed packet says it best. A sender faster than real
+	// time (or a fast clock) says "long ago": no earlier than its session
+	// could send, nor than its first packet when that is not known.
+	started := p.at.Add(-k.duration(p.ts - k.ts0))
+	if k.sendStart.IsZero() {
+		started = k.heldSince
+	}
+	if started.Before(k.sendStart) {
+		started = k.sendStart
+	}
+	if k.mediaStart.IsZero() || started.Before(k.mediaStart) {
+		k.mediaStart = started
+	}
+	k.held = append(k.held, p)
+	if c.joining() && p.at.Sub(k.heldSince) < anchorWait {
+		return
+	}
+	c.anchor(k)
+}
+
+// joining reports whether the call is in its first joinWait.
+func (c *Call) joining() bool { return c.lastPkt.Sub(c.firstPkt) < joinWait }
+
+// duration is how long d RTP ticks of the track last.
+func (k *trackClock) duration(d int64) time.Duration {
+	return time.Duration(d) * time.Second / time.Duration(k.clockRate)
+}
+
+// anchor puts a track on the call clock where its held packets say it
+// started, and places them. The call's first track to be anchored sets the
+// call's origin, at the earliest start any held track shows.
+func (c *Call) anchor(k *trackClock) {
+	if !c.tl.seen[0] && !c.tl.seen[1] && c.tl.base == 0 {
+		for _, h := range c.holding {
+			if h.mediaStart.Before(c.start) {
+				c.start = h.mediaStart
+			}
+		}
+	}
+	pos := max(c.wallPos(k.mediaStart), c.tl.base)
+	k.anchored, k.anchorTS, k.anchorPos = true, k.ts0, pos
+	held := k.held
+	k.held = nil
+	k.lastSeq, k.lastEnd = held[0].seq-1, pos
+	c.holding = slices.DeleteFunc(c.holding, func(h *trackClock) bool { return h == k })
+	for _, q := range held {
+		c.placeAnchored(q)
+	}
+}
+
+// anchorHeld anchors every track still holding its first packets.
+func (c *Call) anchorHeld() {
+	for len(c.holding) > 0 {
+		c.anchor(c.holding[0])
+	}
+}
+
+// placeAnchored places a packet of an anchored track.
+func (c *Call) placeAnchored(p pcm) {
 	k := p.track
 	n := 0
 	if len(p.samples) > 0 {
@@ -268,21 +356,8 @@ func (c *Call) place(p pcm) {
 	}
 	wall := c.wallPos(p.at)
 	lead := wall + int64(maxLead.Seconds()*analysisRate)
-	var pos int64
-	switch {
-	case !k.anchored:
-		// The track's first packet: its arrival puts it on the call
-		// clock (never in the analyzed past); from here on its RTP
-		// timestamps do.
-		pos = max(wall, c.tl.base)
-		k.anchored, k.anchorTS, k.anchorPos = true, p.ts, pos
-		k.lastSeq, k.lastEnd = p.seq-1, pos
-	default:
-		pos = k.position(p.ts)
-		jumpedBack := pos < k.lastEnd-int64(maxJumpBack.Seconds()*analysisRate)
-		if pos+int64(n) <= lead && !jumpedBack {
-			break
-		}
+	pos := k.position(p.ts)
+	if jumpedBack := pos < k.lastEnd-int64(maxJumpBack.Seconds()*analysisRate); jumpedBack || pos+int64(n) > lead {
 		// A clock far ahead of real time or jumped back: the packet goes
 		// where it arrived, after the track's own audio.
 		pos = max(wall, k.lastEnd, c.tl.base)
@@ -320,6 +395,7 @@ func (c *Call) place(p pcm) {
 		if n > 0 {
 			if late := c.tl.put(int(r), pos, p.samples[i], p.at); late > 0 {
 				c.srv.m.lateBy[r].Inc()
+				c.lateLog(p, r, pos)
 			}
 		}
 	}
@@ -347,6 +423,20 @@ func (c *Call) aheadOfRealTime(p pcm) {
 	}
 }
 
+// lateLog logs a packet whose audio was analyzed before it came (its side
+// was more than maxSkew behind the other): once, then at most every
+// aheadLogEvery, with the count since.
+func (c *Call) lateLog(p pcm, r vad.Role, pos int64) {
+	k := p.track
+	k.late++
+	if k.lateLast.IsZero() || p.at.Sub(k.lateLast) >= aheadLogEvery {
+		c.log.Warn("packets came after their audio was analyzed: dropped", "role", r.String(), "packets", k.late,
+			"behind_s", float64(c.tl.base-pos)/analysisRate, "wall_s", float64(c.wallPos(p.at))/analysisRate,
+			"analyzed_s", float64(c.tl.base)/analysisRate, "reach_s", float64(max(c.tl.written[0], c.tl.written[1]))/analysisRate)
+		k.late, k.lateLast = 0, p.at
+	}
+}
+
 func roleNames(rs []vad.Role) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
@@ -362,6 +452,9 @@ func roleNames(rs []vad.Role) []string {
 // everything up for the call's first joinWait. Only arrived audio moves it,
 // never the wall clock: a call whose senders all stall waits for them.
 func (c *Call) commitTarget() int64 {
+	if c.joining() && len(c.holding) > 0 {
+		return c.tl.base
+	}
 	t := c.tl
 	reach := max(t.written[0], t.written[1])
 	skew := int64(maxSkew.Seconds() * analysisRate)
@@ -371,7 +464,7 @@ func (c *Call) commitTarget() int64 {
 		switch {
 		case t.seen[ch]:
 			target = min(target, max(t.settled(ch, slack), reach-skew))
-		case c.lastPkt.Sub(c.start) < joinWait:
+		case c.joining():
 			target = t.base
 		}
 	}
@@ -430,7 +523,7 @@ func (c *Call) analyze(upto int64) {
 func (c *Call) clockAt(now time.Time) float64 {
 	reach := float64(max(c.tl.written[0], c.tl.written[1])) / analysisRate
 	t := max(c.an.Now(), reach)
-	if idle := now.Sub(c.lastPkt); !c.lastPkt.IsZero() && idle > provisionalAfter {
+	if idle := now.Sub(c.lastPkt); !c.lastPkt.IsZero() && c.tl.seen != [2]bool{} && idle > provisionalAfter {
 		t = max(t, reach+min(idle, maxSkew).Seconds())
 	}
 	c.shownNow = max(c.shownNow, t)
@@ -479,6 +572,7 @@ func (c *Call) publish(now time.Time) {
 // finish analyzes what is left, closes the sessions and stores the call.
 func (c *Call) finish() {
 	// Whatever is already written is part of the call; nothing more comes.
+	c.anchorHeld()
 	c.analyze(max(c.tl.written[0], c.tl.written[1]))
 	c.an.Close()
 	c.closeSessions()

@@ -44,8 +44,9 @@ func simulate(t *testing.T, pkts []simPacket) (res vad.Result, late, ahead float
 	if err != nil {
 		t.Fatal(err)
 	}
-	tracks := []*trackClock{{clockRate: 48000}, {clockRate: 48000}}
 	t0 := time.Unix(1000, 0)
+	// Both tracks' session connected at t0.
+	tracks := []*trackClock{{clockRate: 48000, sendStart: t0}, {clockRate: 48000, sendStart: t0}}
 	// Arrival order; stable, so that packets arriving together keep their
 	// order.
 	order := append([]simPacket(nil), pkts...)
@@ -106,6 +107,21 @@ func TestPlacement(t *testing.T) {
 				burst(0, 50, 50, 2*time.Second), burst(1, 50, 50, 2*time.Second),
 				stream(0, 100, 50, 2*time.Second), stream(1, 100, 50, 2*time.Second)),
 			duration: 3,
+		},
+		{
+			// The service starts reading the second track 2 s late (a busy
+			// machine): its first packets wait in a buffer and come in a
+			// burst. It is lined up by its timestamps, not by when its
+			// backlog was read.
+			name:     "second track read late",
+			pkts:     cat(stream(0, 0, 200, 0), burst(1, 0, 103, 2050*time.Millisecond), stream(1, 103, 97, 2060*time.Millisecond)),
+			duration: 4,
+		},
+		{
+			// The same for the call's first track: 0.7 s of it waited.
+			name:     "first track read late",
+			pkts:     cat(burst(0, 0, 35, 700*time.Millisecond), stream(0, 35, 165, 700*time.Millisecond), stream(1, 0, 200, 0)),
+			duration: 4,
 		},
 		{
 			// One side (a session of its own) stalls while the other goes

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -85,7 +86,13 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (snapshotMsg
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Logger: quietLogger(), Net: v.server, WHIPRate: 1000, Store: st, RecordAudio: true})
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", logs.String())
+		}
+	})
+	srv, err := New(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), Net: v.server, WHIPRate: 1000, Store: st, RecordAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +154,7 @@ func analyzeRecording(t *testing.T, srv *Server, id string) vad.Result {
 // adds nothing to it. Every packet that arrived is placed, reordered or
 // not, and the lost ones are counted as missing audio.
 func TestLossAndJitter(t *testing.T) {
+	t.Parallel()
 	last, srv, id := publishFixture(t, newVirtualNet(t, 50*time.Millisecond, 2), 10)
 	m := srv.m
 	lost := testutil.ToFloat64(m.lostBy[0]) + testutil.ToFloat64(m.lostBy[1])

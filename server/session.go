@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -76,6 +77,19 @@ type session struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	reason    string
+
+	// created is when the offer came; connected (unix ns) when the
+	// connection came up: no media was sent before.
+	created   time.Time
+	connected atomic.Int64
+}
+
+// mediaSince is the earliest a packet of this session can have been sent.
+func (s *session) mediaSince() time.Time {
+	if ns := s.connected.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return s.created
 }
 
 // end closes the session for a reason and detaches it from its call.
@@ -101,6 +115,8 @@ func (s *session) close() { s.end(endClosed) }
 // not.
 func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
 	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.connected.CompareAndSwap(0, time.Now().UnixNano())
 	case webrtc.PeerConnectionStateFailed:
 		s.log.Info("connection failed")
 		go s.end(endFailed)
@@ -129,6 +145,7 @@ func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		return
 	}
 	tr.stereo = s.plan.mode == stereoTrack
+	tr.clock.sendStart = s.mediaSince()
 	log.Info("track started", "roles", tr.roleNames)
 	for {
 		pkt, _, err := track.ReadRTP()

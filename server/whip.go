@@ -323,7 +323,7 @@ func (s *Server) newSession(ctx context.Context, call *Call, plan rolePlan, offe
 		return nil, "", fmt.Errorf("new peer connection: %w", err)
 	}
 	sess := &session{
-		srv: s, call: call, token: newID(16), plan: plan, pc: pc,
+		srv: s, call: call, token: newID(16), plan: plan, pc: pc, created: time.Now(),
 		log: call.log.With("session", "whip"), closed: make(chan struct{}),
 	}
 	if err := call.attach(sess, plan.carried()); err != nil {
