@@ -24,7 +24,7 @@ trap 'rm -f "$tmp"' EXIT
 (
 	cd third_party
 	# diff exits 1 when the trees differ, which they do.
-	diff -ruN -x README.md -x README.upstream.md -x PATCH.diff -x UPSTREAM.md "$pristine" pion-opus || [ $? -eq 1 ]
+	diff -ruN -x README.md -x README.upstream.md -x PATCH.diff -x UPSTREAM.md -x "*.test" -x "*.prof" "$pristine" pion-opus || [ $? -eq 1 ]
 ) | sed -e "s|$pristine|opus@$version|g" -e 's/^\(---\|+++\) \([^	]*\)	.*$/\1 \2/' >"$tmp"
 if [ "${1:-}" = --check ]; then
 	if ! cmp -s "$tmp" "$out"; then
