@@ -31,6 +31,7 @@ const (
 	EncodingFloat                     // IEEE 754 little-endian
 	EncodingMuLaw                     // ITU-T G.711 mu-law
 	EncodingALaw                      // ITU-T G.711 A-law
+	EncodingFLAC                      // FLAC: lossless-compressed signed integer PCM
 )
 
 func (e Encoding) String() string {
@@ -43,6 +44,8 @@ func (e Encoding) String() string {
 		return "mu-law"
 	case EncodingALaw:
 		return "A-law"
+	case EncodingFLAC:
+		return "FLAC"
 	}
 	return fmt.Sprintf("Encoding(%d)", int(e))
 }

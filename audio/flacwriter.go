@@ -1,0 +1,571 @@
+package audio
+
+import (
+	"bufio"
+	"crypto/md5"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"time"
+)
+
+// FLAC stream layout constants (RFC 9639).
+const (
+	flacMagic = "fLaC"
+
+	// flacBlockSize is the samples per channel in every frame but the last.
+	// Speech changes faster than music, so a block shorter than libFLAC's
+	// 4096 predicts better: on the 40 eval calls at 16 kHz, 2048 gave the
+	// smallest files of 1152-4608 (0.6% under 4096). It is one of the sizes
+	// the frame header codes in 4 bits, and well inside the streamable
+	// subset's 4608 for rates up to 48 kHz.
+	flacBlockSize = 2048
+	// flacBitsPerSample is what the writer stores: what phone and meeting
+	// audio carries and what the WAV writer stores too.
+	flacBitsPerSample = 16
+
+	flacMetaHeaderSize = 4  // last-block flag, type, 24-bit length
+	flacStreamInfoSize = 34 // RFC 9639 section 8.2
+	flacSeekPointSize  = 18 // sample number, byte offset, frame samples
+
+	flacMetaStreamInfo = 0
+	flacMetaPadding    = 1
+	flacMetaSeekTable  = 3
+	flacLastMetaBlock  = 0x80
+
+	// flacMaxTotalSamples is what STREAMINFO's 36-bit field can count.
+	flacMaxTotalSamples = 1<<36 - 1
+	// flacMaxMetaLength is what a metadata block header's 24-bit length holds.
+	flacMaxMetaLength = 1<<24 - 1
+
+	// flacSeekInterval is the target spacing of seek points. A browser
+	// seeking to t fetches from the point at or before t and decodes
+	// forward, so the spacing bounds the audio read (and thrown away) per
+	// seek: 2 s of 16 kHz stereo speech is about 50 KB.
+	flacSeekInterval = 2 * time.Second
+	// DefaultFLACExpected is the recording length the seek table is sized
+	// for when the caller does not know better. The table must be reserved
+	// before the first frame; 30 minutes at one point per 2 s is 16 KB,
+	// about 1% of a one-minute call. Longer recordings still get a table
+	// over their whole length, with points twice, four times... as far
+	// apart.
+	DefaultFLACExpected = 30 * time.Minute
+	// flacMaxSeekPoints bounds the reserved table (and the memory holding
+	// it) whatever a caller expects: 8192 points is 147 KB, 4.5 hours at
+	// one point per 2 s.
+	flacMaxSeekPoints = 8192
+)
+
+// FLACWriter encodes 16-bit PCM as FLAC, lossless, about half the size of
+// the same audio in WAV for speech. It streams with constant memory (one
+// block of samples and one frame's bytes), and Close fills in what is only
+// known at the end: the total length, the MD5 of the audio, the frame size
+// bounds and a seek table, so w must be seekable.
+//
+// Samples are scaled by 32768 and rounded, the inverse of the readers'
+// 1/32768, so audio that came from 16-bit PCM is stored bit for bit.
+//
+// The stream stays valid while it is being written: until Close, its
+// STREAMINFO says "length unknown" and the space reserved for the seek table
+// is a PADDING block, so a recording cut off by a crash still decodes up to
+// its last whole frame.
+type FLACWriter struct {
+	w        io.WriteSeeker
+	bw       *bufio.Writer
+	start    int64 // offset of "fLaC" in w
+	rate     int
+	channels int
+
+	block  [][]int32 // this block's samples per channel
+	fill   int       // samples in block
+	frame  uint64    // frames written
+	total  uint64    // samples per channel written
+	audio  int64     // bytes of frames written
+	minFrm int
+	maxFrm int
+
+	md5    hash.Hash
+	md5buf []byte
+
+	enc    []*chanEncoder // one per channel; stereo adds mid and side
+	side   []int32
+	mid    []int32
+	window []float64
+	fb     bitWriter // the frame being built
+
+	seek seekTable
+
+	closed bool
+	err    error // sticky: the first write error
+}
+
+// seekTable collects seek points in constant memory: when it is full it
+// drops every other point and doubles the spacing.
+type seekTable struct {
+	capacity int
+	every    uint64 // frames between points
+	points   []flacSeekPoint
+}
+
+type flacSeekPoint struct {
+	sample  uint64
+	offset  uint64 // from the first frame header
+	samples uint16
+}
+
+// NewFLACWriter starts a FLAC stream at w's current position, with a seek
+// table sized for DefaultFLACExpected. rate must be within MinSampleRate
+// and MaxSampleRate, channels 1 to 8 (FLAC's limit).
+func NewFLACWriter(w io.WriteSeeker, rate, channels int) (*FLACWriter, error) {
+	return NewFLACWriterExpecting(w, rate, channels, DefaultFLACExpected)
+}
+
+// NewFLACWriterExpecting is NewFLACWriter with the seek table sized for a
+// recording of about the given length (an upload knows it; a live call can
+// give its expected maximum). Longer recordings work, with coarser seeking.
+func NewFLACWriterExpecting(w io.WriteSeeker, rate, channels int, expected time.Duration) (*FLACWriter, error) {
+	if w == nil {
+		return nil, errors.New("flac writer: nil writer")
+	}
+	if channels < 1 || channels > 8 {
+		return nil, fmt.Errorf("flac writer: %d channels (FLAC holds 1 to 8)", channels)
+	}
+	if rate < MinSampleRate || rate > MaxSampleRate {
+		return nil, fmt.Errorf("flac writer: sample rate %d Hz out of range (supported %d-%d Hz)", rate, MinSampleRate, MaxSampleRate)
+	}
+	start, err := w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, fmt.Errorf("flac writer: %w", err)
+	}
+	fw := &FLACWriter{
+		w:        w,
+		bw:       bufio.NewWriterSize(w, 64<<10),
+		start:    start,
+		rate:     rate,
+		channels: channels,
+		block:    make([][]int32, channels),
+		md5:      md5.New(),
+		md5buf:   make([]byte, flacBlockSize*channels*2),
+		window:   tukeyWindow(flacBlockSize),
+		minFrm:   math.MaxInt,
+	}
+	for c := range fw.block {
+		fw.block[c] = make([]int32, flacBlockSize)
+		fw.enc = append(fw.enc, newChanEncoder(flacBlockSize))
+	}
+	if channels == 2 {
+		fw.enc = append(fw.enc, newChanEncoder(flacBlockSize), newChanEncoder(flacBlockSize))
+		fw.side = make([]int32, flacBlockSize)
+		fw.mid = make([]int32, flacBlockSize)
+	}
+
+	// Seek points on frame boundaries about flacSeekInterval apart.
+	frameDur := float64(flacBlockSize) / float64(rate)
+	every := max(uint64(math.Round(flacSeekInterval.Seconds()/frameDur)), 1)
+	points := int(min(max(expected.Seconds()/(float64(every)*frameDur), 1), flacMaxSeekPoints))
+	fw.seek = seekTable{capacity: points, every: every, points: make([]flacSeekPoint, 0, points)}
+
+	if err := fw.writeMetadata(); err != nil {
+		return nil, err
+	}
+	if err := fw.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("flac writer: %w", err)
+	}
+	return fw, nil
+}
+
+// reserved is the byte length of the region after STREAMINFO that holds the
+// seek table and the padding after it: room for every point plus two block
+// headers, so the table can take any number of points up to capacity.
+func (s *seekTable) reserved() int {
+	return 2*flacMetaHeaderSize + s.capacity*flacSeekPointSize
+}
+
+// writeMetadata writes "fLaC", STREAMINFO and the seek table region as they
+// stand: at the start with unknowns, at Close with the final values.
+func (fw *FLACWriter) writeMetadata() error {
+	var b [flacMetaHeaderSize + flacStreamInfoSize]byte
+	copy(b[:], flacMagic)
+	if _, err := fw.bw.Write(b[:4]); err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+	b[0] = flacMetaStreamInfo
+	b[1], b[2], b[3] = 0, 0, flacStreamInfoSize
+	si := b[flacMetaHeaderSize:]
+	binary.BigEndian.PutUint16(si[0:], flacBlockSize)
+	binary.BigEndian.PutUint16(si[2:], flacBlockSize)
+	minFrm, maxFrm := 0, 0 // unknown until Close
+	if fw.closed && fw.frame > 0 {
+		minFrm, maxFrm = fw.minFrm, fw.maxFrm
+	}
+	put24(si[4:], uint32(minFrm))
+	put24(si[7:], uint32(maxFrm))
+	// 20 bits rate, 3 bits channels-1, 5 bits bps-1, 36 bits total samples.
+	v := uint64(fw.rate)<<44 | uint64(fw.channels-1)<<41 | uint64(flacBitsPerSample-1)<<36
+	if fw.closed {
+		v |= fw.total
+	}
+	binary.BigEndian.PutUint64(si[10:], v)
+	if fw.closed {
+		// An empty stream's MD5 stays zero ("unknown"): there is nothing to check.
+		if fw.total > 0 {
+			copy(si[18:], fw.md5.Sum(nil))
+		}
+	}
+	if _, err := fw.bw.Write(b[:]); err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+
+	// The seek table region: SEEKTABLE with the points so far (none at the
+	// start), then PADDING for the rest, so that the frames start at the
+	// same offset whatever the table holds.
+	used := len(fw.seek.points)
+	if !fw.closed {
+		used = 0
+	}
+	padLen := fw.seek.reserved() - flacMetaHeaderSize
+	if used > 0 {
+		tl := used * flacSeekPointSize
+		hdr := [4]byte{flacMetaSeekTable}
+		put24(hdr[1:], uint32(tl))
+		if _, err := fw.bw.Write(hdr[:]); err != nil {
+			return fmt.Errorf("flac writer: %w", err)
+		}
+		var p [flacSeekPointSize]byte
+		for _, sp := range fw.seek.points {
+			binary.BigEndian.PutUint64(p[0:], sp.sample)
+			binary.BigEndian.PutUint64(p[8:], sp.offset)
+			binary.BigEndian.PutUint16(p[16:], sp.samples)
+			if _, err := fw.bw.Write(p[:]); err != nil {
+				return fmt.Errorf("flac writer: %w", err)
+			}
+		}
+		padLen -= flacMetaHeaderSize + tl
+	}
+	hdr := [4]byte{flacLastMetaBlock | flacMetaPadding}
+	put24(hdr[1:], uint32(padLen))
+	if _, err := fw.bw.Write(hdr[:]); err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+	var zero [256]byte
+	for padLen > 0 {
+		n := min(padLen, len(zero))
+		if _, err := fw.bw.Write(zero[:n]); err != nil {
+			return fmt.Errorf("flac writer: %w", err)
+		}
+		padLen -= n
+	}
+	return nil
+}
+
+func put24(b []byte, v uint32) { b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byte(v) }
+
+// Write appends samples: src[c] holds channel c, all the same length,
+// values in [-1, 1] (clipped beyond; NaN is taken as 0).
+func (fw *FLACWriter) Write(src [][]float32) error {
+	if fw.closed {
+		return errors.New("flac writer: write after close")
+	}
+	if fw.err != nil {
+		return fw.err
+	}
+	if len(src) != fw.channels {
+		return fmt.Errorf("flac writer: %d channels given, %d expected", len(src), fw.channels)
+	}
+	n := len(src[0])
+	for _, ch := range src {
+		if len(ch) != n {
+			return errors.New("flac writer: channels differ in length")
+		}
+	}
+	if fw.total+uint64(fw.fill)+uint64(n) > flacMaxTotalSamples {
+		return errors.New("flac writer: stream would exceed FLAC's 2^36 samples")
+	}
+	for i := 0; i < n; {
+		k := min(n-i, flacBlockSize-fw.fill)
+		for c, ch := range src {
+			dst := fw.block[c][fw.fill : fw.fill+k]
+			for j, v := range ch[i : i+k] {
+				dst[j] = quantize16(v)
+			}
+		}
+		fw.fill += k
+		i += k
+		if fw.fill == flacBlockSize {
+			if err := fw.flushBlock(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// quantize16 maps [-1, 1] to 16-bit integers with the same scale as the
+// readers (x 32768), clipping and mapping NaN to 0.
+func quantize16(v float32) int32 {
+	f := math.Round(float64(v) * 32768)
+	switch {
+	case f >= 32767:
+		return 32767
+	case f <= -32768:
+		return -32768
+	case f != f:
+		return 0
+	}
+	return int32(f)
+}
+
+// flushBlock encodes the buffered block as one frame and writes it.
+func (fw *FLACWriter) flushBlock() error {
+	n := fw.fill
+	if n == 0 {
+		return nil
+	}
+	fw.fill = 0
+
+	// MD5 of the interleaved little-endian samples, as STREAMINFO defines it.
+	mb := fw.md5buf[:n*fw.channels*2]
+	for c, ch := range fw.block {
+		for i, v := range ch[:n] {
+			binary.LittleEndian.PutUint16(mb[(i*fw.channels+c)*2:], uint16(v))
+		}
+	}
+	fw.md5.Write(mb)
+
+	if fw.frame%fw.seek.every == 0 {
+		fw.seek.add(flacSeekPoint{sample: fw.total, offset: uint64(fw.audio), samples: uint16(n)})
+	}
+	frame := fw.encodeFrame(n)
+	if _, err := fw.bw.Write(frame); err != nil {
+		fw.err = fmt.Errorf("flac writer: %w", err)
+		return fw.err
+	}
+	fw.frame++
+	fw.total += uint64(n)
+	fw.audio += int64(len(frame))
+	fw.minFrm = min(fw.minFrm, len(frame))
+	fw.maxFrm = max(fw.maxFrm, len(frame))
+	return nil
+}
+
+// add records a point, thinning the table when it is full.
+func (s *seekTable) add(p flacSeekPoint) {
+	if len(s.points) == s.capacity {
+		// Keep the points on multiples of the doubled spacing: every other
+		// one, starting with the first (sample 0).
+		k := 0
+		for i := 0; i < len(s.points); i += 2 {
+			s.points[k] = s.points[i]
+			k++
+		}
+		s.points = s.points[:k]
+		s.every *= 2
+		// The new point is on the doubled grid only if its frame is.
+		if frameOf := p.sample / uint64(flacBlockSize); frameOf%s.every != 0 {
+			return
+		}
+	}
+	s.points = append(s.points, p)
+}
+
+// Channel assignments in the frame header (RFC 9639 section 9.1.3).
+const (
+	chanIndependent = 0 // plus channels-1
+	chanLeftSide    = 8
+	chanSideRight   = 9
+	chanMidSide     = 10
+)
+
+// encodeFrame encodes the first n samples of the block into one frame and
+// returns its bytes (valid until the next call).
+func (fw *FLACWriter) encodeFrame(n int) []byte {
+	window := fw.window
+	if n != flacBlockSize {
+		window = tukeyWindow(n) // only the last block; once per stream
+	}
+	var plans [8]*subframePlan
+	assign := fw.channels - 1
+	if fw.channels == 2 {
+		l, r := fw.block[0][:n], fw.block[1][:n]
+		side, mid := fw.side[:n], fw.mid[:n]
+		for i := range l {
+			side[i] = l[i] - r[i]
+			mid[i] = (l[i] + r[i]) >> 1
+		}
+		cl := fw.enc[0].analyze(l, flacBitsPerSample, window)
+		cr := fw.enc[1].analyze(r, flacBitsPerSample, window)
+		cs := fw.enc[2].analyze(side, flacBitsPerSample+1, window)
+		cm := fw.enc[3].analyze(mid, flacBitsPerSample, window)
+		L, R, S, M := fw.enc[0].plan, fw.enc[1].plan, fw.enc[2].plan, fw.enc[3].plan
+		plans[0], plans[1], assign = L, R, chanIndependent+1
+		best := cl + cr
+		if c := cl + cs; c < best {
+			plans[0], plans[1], assign, best = L, S, chanLeftSide, c
+		}
+		if c := cs + cr; c < best {
+			plans[0], plans[1], assign, best = S, R, chanSideRight, c
+		}
+		if c := cm + cs; c < best {
+			plans[0], plans[1], assign = M, S, chanMidSide
+		}
+	} else {
+		for c := range fw.channels {
+			fw.enc[c].analyze(fw.block[c][:n], flacBitsPerSample, window)
+			plans[c] = fw.enc[c].plan
+		}
+	}
+
+	w := &fw.fb
+	w.reset()
+	w.bits(0xFFF8, 16) // sync code, reserved bit, fixed block size
+	bsCode, bsExtra := blockSizeCode(n)
+	rateCode, rateExtra, rateBits := sampleRateCode(fw.rate)
+	w.bits(uint64(bsCode), 4)
+	w.bits(uint64(rateCode), 4)
+	w.bits(uint64(assign), 4)
+	w.bits(0b100, 3) // 16 bits per sample
+	w.bits(0, 1)
+	w.align()
+	w.buf = appendCodedNumber(w.buf, fw.frame)
+	switch bsCode {
+	case 0b0110:
+		w.bits(uint64(bsExtra), 8)
+	case 0b0111:
+		w.bits(uint64(bsExtra), 16)
+	}
+	if rateBits > 0 {
+		w.bits(uint64(rateExtra), rateBits)
+	}
+	w.align()
+	w.buf = append(w.buf, crc8(0, w.buf))
+	for _, p := range plans[:fw.channels] {
+		p.write(w)
+	}
+	w.align()
+	crc := crc16(0, w.buf)
+	w.buf = append(w.buf, byte(crc>>8), byte(crc))
+	return w.buf
+}
+
+// blockSizeCode returns the header's 4-bit block size code and, for sizes
+// without one, the value stored after the coded number (size-1).
+func blockSizeCode(n int) (code, extra int) {
+	switch n {
+	case 192:
+		return 0b0001, 0
+	case 576, 1152, 2304, 4608:
+		return 0b0010 + log2(n/576), 0
+	case 256, 512, 1024, 2048, 4096, 8192, 16384, 32768:
+		return 0b1000 + log2(n/256), 0
+	}
+	if n <= 256 {
+		return 0b0110, n - 1
+	}
+	return 0b0111, n - 1
+}
+
+func log2(n int) int {
+	k := 0
+	for n > 1 {
+		n >>= 1
+		k++
+	}
+	return k
+}
+
+// sampleRateCode returns the header's 4-bit rate code and, for rates
+// without one, the value and width stored at the end of the header (so
+// every frame is decodable on its own, as the streamable subset wants).
+func sampleRateCode(rate int) (code, extra int, width uint) {
+	switch rate {
+	case 8000:
+		return 0b0100, 0, 0
+	case 16000:
+		return 0b0101, 0, 0
+	case 22050:
+		return 0b0110, 0, 0
+	case 24000:
+		return 0b0111, 0, 0
+	case 32000:
+		return 0b1000, 0, 0
+	case 44100:
+		return 0b1001, 0, 0
+	case 48000:
+		return 0b1010, 0, 0
+	}
+	if rate%1000 == 0 && rate/1000 < 256 {
+		return 0b1100, rate / 1000, 8
+	}
+	if rate < 1<<16 {
+		return 0b1101, rate, 16
+	}
+	return 0b1110, rate / 10, 16
+}
+
+// appendCodedNumber appends v in FLAC's extended UTF-8 coding (RFC 9639
+// section 9.1.5).
+func appendCodedNumber(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	// Continuation bytes carry 6 bits each; the lead byte has 7-n bits for
+	// an n-byte sequence.
+	n := 2
+	for v >= 1<<(5*n+1) && n < 7 {
+		n++
+	}
+	lead := byte(0xFF << (8 - n))
+	if n == 7 {
+		lead = 0xFE
+	}
+	b = append(b, lead|byte(v>>(6*(n-1))))
+	for i := n - 2; i >= 0; i-- {
+		b = append(b, 0x80|byte(v>>(6*i))&0x3F)
+	}
+	return b
+}
+
+// Close encodes the last partial block, then seeks back to fill in
+// STREAMINFO and the seek table, and leaves w at the end of the stream. It
+// does not close w.
+func (fw *FLACWriter) Close() error {
+	if fw.closed {
+		return fw.err
+	}
+	if fw.err == nil {
+		fw.err = fw.finish()
+	}
+	fw.closed = true
+	return fw.err
+}
+
+func (fw *FLACWriter) finish() error {
+	if err := fw.flushBlock(); err != nil {
+		return err
+	}
+	if err := fw.bw.Flush(); err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+	end, err := fw.w.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+	if _, err := fw.w.Seek(fw.start, io.SeekStart); err != nil {
+		return fmt.Errorf("flac writer: seek to header: %w", err)
+	}
+	fw.bw.Reset(fw.w)
+	fw.closed = true // writeMetadata writes the final values
+	if err := fw.writeMetadata(); err != nil {
+		return err
+	}
+	if err := fw.bw.Flush(); err != nil {
+		return fmt.Errorf("flac writer: %w", err)
+	}
+	if _, err := fw.w.Seek(end, io.SeekStart); err != nil {
+		return fmt.Errorf("flac writer: seek to end: %w", err)
+	}
+	return nil
+}
