@@ -244,6 +244,9 @@ func (f *FLACReader) Read(dst [][]float32) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("flac: %w", err)
 	}
+	if f.pos == f.n && f.err != nil {
+		return 0, f.err
+	}
 	got := 0
 	for got < want {
 		if f.pos == f.n {
