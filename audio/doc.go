@@ -27,4 +27,9 @@
 //
 // The G.711 decoders are exported on their own because RTP PCMU/PCMA payloads
 // use the same byte codes without any container.
+//
+// RTP payloads decode through PacketDecoder: Opus (the in-repo fork of
+// pion/opus), PCMU and PCMA, and G.722 at 64 kbit/s (g722.go, written from
+// ITU-T G.722 and bit-exact with ffmpeg's decoder), which SIP phone systems
+// send.
 package audio

@@ -144,7 +144,8 @@ func (g *g711Decoder) Decode(payload []byte, dst [][]float32) (int, error) {
 }
 
 // NewPacketDecoder picks the decoder for an RTP codec by MIME type (as in
-// SDP: "audio/opus", "audio/PCMU", "audio/PCMA"), decoding to rate Hz.
+// SDP: "audio/opus", "audio/PCMU", "audio/PCMA", "audio/G722"), decoding
+// to rate Hz (G.722: 16000 only).
 func NewPacketDecoder(mimeType string, rate, channels int) (PacketDecoder, error) {
 	switch strings.ToLower(mimeType) {
 	case "audio/opus":
@@ -153,6 +154,8 @@ func NewPacketDecoder(mimeType string, rate, channels int) (PacketDecoder, error
 		return NewG711Decoder(false, rate)
 	case "audio/pcma":
 		return NewG711Decoder(true, rate)
+	case "audio/g722":
+		return NewG722Decoder(rate)
 	}
-	return nil, fmt.Errorf("%w: codec %s (talkratio takes opus, PCMU and PCMA)", ErrUnsupported, mimeType)
+	return nil, fmt.Errorf("%w: codec %s (talkratio takes opus, PCMU, PCMA and G722)", ErrUnsupported, mimeType)
 }

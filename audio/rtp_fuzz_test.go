@@ -20,6 +20,7 @@ func FuzzPacketDecoders(f *testing.F) {
 			func() (PacketDecoder, error) { return NewOpusDecoder(16000, 2) },
 			func() (PacketDecoder, error) { return NewG711Decoder(false, 16000) },
 			func() (PacketDecoder, error) { return NewG711Decoder(true, 16000) },
+			func() (PacketDecoder, error) { return NewG722Decoder(16000) },
 		} {
 			d, err := mk()
 			if err != nil {
