@@ -248,9 +248,10 @@ type session struct {
 	id        string
 
 	// mu guards what disconnect (another goroutine) reads and writes.
-	mu    sync.Mutex
-	state state
-	call  ingest.Call
+	mu        sync.Mutex
+	state     state
+	call      ingest.Call
+	endReason string // the reason disconnect ended the session for
 
 	// Owned by the reader.
 	media  mediaParam
@@ -306,6 +307,9 @@ func (s *session) disconnect(endReason, reason, info string) {
 	if st < stDisconnected {
 		s.state = stDisconnected
 	}
+	if s.endReason == "" {
+		s.endReason = endReason
+	}
 	s.mu.Unlock()
 	if call != nil {
 		call.End(endReason)
@@ -349,6 +353,9 @@ func (s *session) setState(st state) {
 
 func (s *session) run(ctx context.Context) {
 	defer s.hangUp()
+	// Whatever ended the session, its call ends with it (a reason given
+	// earlier wins).
+	defer s.endCall(ingest.EndFailed)
 	s.conn.SetReadLimit(maxReadBytes)
 	for {
 		if st := s.getState(); st < stDisconnected {
@@ -567,6 +574,13 @@ func (s *session) open(ctx context.Context, m *clientMessage) {
 		return
 	}
 	s.mu.Lock()
+	if s.state >= stDisconnected {
+		// Disconnected (a shutdown) while the call was being started.
+		reason := s.endReason
+		s.mu.Unlock()
+		call.End(reason)
+		return
+	}
 	s.call, s.state = call, stActive
 	s.mu.Unlock()
 	s.h.m.CallsStarted.Inc()

@@ -54,8 +54,8 @@ type ports struct {
 	mu    sync.Mutex
 	r     PortRange
 	used  map[int]bool
-	next  int // where the search for a free port starts
-	bind  netip.Addr
+	next  int                 // where the search for a free port starts
+	bind  netip.Addr          // the local address to bind; unset: all
 	taken func(port int) bool // tests: pretend a port is in use elsewhere
 }
 
@@ -80,7 +80,11 @@ func (p *ports) open() (*net.UDPConn, int, error) {
 		if p.used[port] || (p.taken != nil && p.taken(port)) {
 			continue
 		}
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bind, uint16(port))))
+		la := &net.UDPAddr{Port: port} // every local address, IPv4 and IPv6
+		if p.bind.IsValid() {
+			la = net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.bind, uint16(port)))
+		}
+		c, err := net.ListenUDP("udp", la)
 		if err != nil {
 			continue
 		}

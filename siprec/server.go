@@ -185,11 +185,9 @@ func NewServer(cfg Config) (*Server, error) {
 		cfg: cfg, log: cfg.Log.With("ingest", ingest.SourceSIPREC), m: cfg.Metrics,
 		sessions: map[string]*session{}, lnPorts: map[string]int{},
 	}
-	bind := netip.IPv4Unspecified()
-	if cfg.MediaIP.IsValid() {
-		bind = cfg.MediaIP
-	}
-	s.ports = newPorts(cfg.RTPPorts, bind)
+	// RTP is received on every local address: MediaIP is what the SRC is
+	// told, which behind NAT is not a local address at all.
+	s.ports = newPorts(cfg.RTPPorts, netip.Addr{})
 	sipLog := s.log.With("component", "sipgo")
 	ua, err := sipgo.NewUA(
 		sipgo.WithUserAgent("talkratio"),

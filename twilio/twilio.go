@@ -204,6 +204,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.remove(s)
 	s.run(r.Context())
+	s.finish()
 }
 
 func (h *Handler) add(s *session) bool {
@@ -255,6 +256,7 @@ type session struct {
 	// from another goroutine, under callMu.
 	callMu    sync.Mutex
 	call      ingest.Call
+	reason    string // why the session ended, once it has
 	streamSid string
 	roles     map[string]ingest.Role // track name to role
 	dec       audio.PacketDecoder
@@ -276,21 +278,42 @@ func (s *session) closeWith(code int, reason string) {
 
 // shutdown is Close's end of a session.
 func (s *session) shutdown() {
+	s.end(ingest.EndShutdown, websocket.CloseGoingAway, "shutting down")
+}
+
+// end records reason, closes the socket with code and text, then ends
+// the call (if any) for reason. In that order: ending the call first
+// would let the watcher of its end close the socket as "call ended", and
+// the reader, woken by the close, finishes the call with the reason.
+func (s *session) end(reason string, code int, text string) {
+	s.callMu.Lock()
+	if s.reason == "" {
+		s.reason = reason
+	}
+	s.callMu.Unlock()
+	s.closeWith(code, text)
 	s.callMu.Lock()
 	call := s.call
 	s.callMu.Unlock()
 	if call != nil {
-		call.End(ingest.EndShutdown)
+		call.End(reason)
 	}
-	s.closeWith(websocket.CloseGoingAway, "shutting down")
 }
 
-// end ends the call (if any) for reason and closes the socket.
-func (s *session) end(reason string, code int, text string) {
-	if s.call != nil {
-		s.call.End(reason)
+// finish ends the call when the session is over, for the reason the
+// session ended with (a shutdown may come while the call is being
+// started, before there is a call to end).
+func (s *session) finish() {
+	s.callMu.Lock()
+	call, reason := s.call, s.reason
+	s.callMu.Unlock()
+	if call == nil {
+		return
 	}
-	s.closeWith(code, text)
+	if reason == "" {
+		reason = ingest.EndFailed
+	}
+	call.End(reason)
 }
 
 // fail ends the session on a protocol error.
