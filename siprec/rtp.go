@@ -180,19 +180,26 @@ func (st *stream) packet(pkt *rtp.Packet, at time.Time) bool {
 		}
 		return true
 	}
-	if pt != c.pt {
+	switch {
+	case pt == c.pt:
+		if st.dec == nil || st.decCodec != c {
+			dec, err := audio.NewPacketDecoder(c.mime(), ingest.SampleRate, 1)
+			if err != nil {
+				m.Errors.Inc(reasonCodec)
+				s.srv.limiter.Warn(s.log, reasonCodec, "siprec: cannot decode the negotiated codec", "codec", c.name, "err", err)
+				return true
+			}
+			st.dec, st.decCodec, newClock = dec, c, true
+		}
+	case st.dec != nil && pt == st.decCodec.pt && pkt.SSRC == st.ssrc:
+		// The codec negotiated before a re-INVITE changed it: packets sent
+		// before the change, read after it. They go on the clock they
+		// belong to; the new codec's first packet starts the new one.
+		newClock = false
+	default:
 		m.Errors.Inc(reasonPayloadType)
 		s.srv.limiter.Warn(s.log, reasonPayloadType, "siprec: RTP of a payload type not negotiated dropped", "payload_type", pt, "want", c.pt, "port", st.port)
 		return true
-	}
-	if st.dec == nil || st.decCodec != c {
-		dec, err := audio.NewPacketDecoder(c.mime(), ingest.SampleRate, 1)
-		if err != nil {
-			m.Errors.Inc(reasonCodec)
-			s.srv.limiter.Warn(s.log, reasonCodec, "siprec: cannot decode the negotiated codec", "codec", c.name, "err", err)
-			return true
-		}
-		st.dec, st.decCodec, newClock = dec, c, true
 	}
 	if !st.started || newClock {
 		// A new media clock: the first packet, a new SSRC, a resume from
