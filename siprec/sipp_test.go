@@ -19,6 +19,9 @@ func TestSIPp(t *testing.T) {
 	}
 	for _, tool := range []string{"sipp", "ffmpeg", "curl", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not installed; .ci/run installs it", tool)
+			}
 			t.Skipf("%s not installed", tool)
 		}
 	}
