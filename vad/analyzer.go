@@ -269,12 +269,6 @@ func powerToDB(p float64) float64 {
 // dbPerNeper converts a natural logarithm of power to decibels.
 const dbPerNeper = 10 / math.Ln10
 
-// SampleRate is the rate the analyzer was built for.
-func (a *Analyzer) SampleRate() int { return a.rate }
-
-// Tally is where the segments go.
-func (a *Analyzer) Tally() *Tally { return a.tally }
-
 // Now is the call time analyzed so far, in seconds: whole frames only.
 func (a *Analyzer) Now() float64 { return float64(a.frames) * a.frameSec }
 

@@ -159,7 +159,7 @@ func TestWriteMissingPartialFrames(t *testing.T) {
 	}
 	a.Close()
 	// Missing samples 250-1250, on the frame grid: frames 2-8.
-	if got := a.Tally().Missing(); len(got) != 1 || math.Abs(got[0].Start-0.02) > 1e-9 || math.Abs(got[0].End-0.08) > 1e-9 {
+	if got := a.Result().Segments.Missing; len(got) != 1 || math.Abs(got[0].Start-0.02) > 1e-9 || math.Abs(got[0].End-0.08) > 1e-9 {
 		t.Errorf("missing %v, want [0.02, 0.08)", got)
 	}
 	if err := a.MarkMissing(10); err == nil {

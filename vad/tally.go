@@ -131,9 +131,6 @@ func NewTally(cfg TallyConfig) *Tally {
 	return &Tally{cfg: cfg, sweep: newSweeper(cfg)}
 }
 
-// Config returns the rules the tally uses.
-func (t *Tally) Config() TallyConfig { return t.cfg }
-
 // Add appends a finished segment for a role. Segments of one role must come
 // in time order and not overlap; the two roles may interleave freely.
 // Segments that start before the settled horizon are clipped to it.
