@@ -29,7 +29,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if vr := principalOf(r).viewRep(); vr != "" {
+	if vr := principalOf(r).ViewRep(); vr != "" {
 		if q.Rep != "" && !strings.EqualFold(q.Rep, vr) {
 			writeJSON(w, map[string]any{"calls": []CallSummary{}, "total": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": 100 * s.cfg.TargetListen})
 			return
@@ -149,7 +149,7 @@ func (s *Server) visibleCall(r *http.Request, id string) (*CallRecord, error) {
 			return nil, err
 		}
 	}
-	if !principalOf(r).canSee(rec.Rep) {
+	if !principalOf(r).CanSee(rec.Rep) {
 		return nil, ErrNotFound
 	}
 	return rec, nil
@@ -278,7 +278,7 @@ type repStats struct {
 // handleReps answers GET /api/reps: per rep, the averages over their
 // analyzed calls, for the team view.
 func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
-	rows, _, err := s.store.List(ListQuery{Rep: principalOf(r).viewRep()})
+	rows, _, err := s.store.List(ListQuery{Rep: principalOf(r).ViewRep()})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -16,59 +16,28 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 
+	"talkratio/auth"
 	"talkratio/vad"
 )
 
-func testAuth(t *testing.T) *Auth {
+func testAuth(t *testing.T) *auth.Auth {
 	t.Helper()
-	a, err := NewAuth([]byte("0123456789abcdef0123456789abcdef"))
+	a, err := auth.New([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
-func mint(t *testing.T, a *Auth, g Grants) string {
+func mint(t *testing.T, a *auth.Auth, g auth.Grants) string {
 	t.Helper()
 	tok, err := a.Mint("tester", g, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-func TestTokens(t *testing.T) {
-	a := testAuth(t)
-	tok := mint(t, a, Grants{View: true, ViewRep: "Dana"})
-	g, sub, err := a.Verify(tok)
-	if err != nil || sub != "tester" || !g.View || g.ViewRep != "Dana" || g.Admin {
-		t.Fatalf("verify: %+v %q %v", g, sub, err)
-	}
-	other, _ := NewAuth([]byte("ffffffffffffffffffffffffffffffff"))
-	expired, _ := a.Mint("x", Grants{Admin: true}, -time.Hour)
-	none := jwt.NewWithClaims(jwt.SigningMethodNone, claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Grants: Grants{Admin: true}})
-	noneTok, _ := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	foreign := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "other", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}, Grants: Grants{Admin: true}})
-	foreignTok, _ := foreign.SignedString(a.key)
-	noExp := jwt.NewWithClaims(jwt.SigningMethodHS256, claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: tokenIssuer}, Grants: Grants{Admin: true}})
-	noExpTok, _ := noExp.SignedString(a.key)
-	for name, bad := range map[string]string{
-		"other key": mint(t, other, Grants{Admin: true}), "expired": expired, "alg none": noneTok,
-		"other issuer": foreignTok, "no expiry": noExpTok, "garbage": "a.b.c", "tampered": tok[:len(tok)-2] + "xx",
-	} {
-		if _, _, err := a.Verify(bad); err == nil {
-			t.Errorf("%s: accepted", name)
-		}
-	}
-	if _, err := NewAuth([]byte("short")); err == nil {
-		t.Error("short key accepted")
-	}
-	if _, err := a.Mint("x", Grants{}, time.Hour); err == nil {
-		t.Error("token without grants minted")
-	}
 }
 
 func listenPct(v float64) *float64 { return &v }
@@ -118,10 +87,10 @@ func TestAuthorization(t *testing.T) {
 
 	tokens := map[string]string{
 		"anonymous":   "",
-		"viewer":      mint(t, a, Grants{View: true}),
-		"dana-viewer": mint(t, a, Grants{View: true, ViewRep: "Dana"}),
-		"publisher":   mint(t, a, Grants{Publish: true}),
-		"admin":       mint(t, a, Grants{Admin: true}),
+		"viewer":      mint(t, a, auth.Grants{View: true}),
+		"dana-viewer": mint(t, a, auth.Grants{View: true, ViewRep: "Dana"}),
+		"publisher":   mint(t, a, auth.Grants{Publish: true}),
+		"admin":       mint(t, a, auth.Grants{Admin: true}),
 		"bad":         "not.a.token",
 	}
 	sdp := offerSDP(g722Media) // refused for its codec (422) once past auth
@@ -190,7 +159,7 @@ func TestLoginCookie(t *testing.T) {
 	defer ts.Close()
 	storeCalls(t, srv)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.PostForm(ts.URL+"/login", url.Values{"token": {mint(t, a, Grants{View: true})}, "next": {"//evil.example/"}})
+	resp, err := noRedirect.PostForm(ts.URL+"/login", url.Values{"token": {mint(t, a, auth.Grants{View: true})}, "next": {"//evil.example/"}})
 	if err != nil {
 		t.Fatal(err)
 	}

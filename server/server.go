@@ -22,6 +22,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"talkratio/auth"
 	"talkratio/vad"
 )
 
@@ -55,7 +56,7 @@ type Config struct {
 	MaxUpload int64
 	// Auth, when set, requires tokens (see Grants); nil lets everyone do
 	// everything, which is only right on a loopback address.
-	Auth *Auth
+	Auth *auth.Auth
 	// WHIPRate and UploadRate cap requests per client IP and second
 	// (bursts of 10 and 3); defaults 2 and 0.2.
 	WHIPRate, UploadRate float64
@@ -359,22 +360,22 @@ func (s *Server) Handler() http.Handler {
 	}
 	// The WHIP session URL is itself the capability (an unguessable
 	// token, as RFC 9725 has it): whoever started the session holds it.
-	handle("POST /whip", "whip", s.whipLimit.limit(s.require(permPublish, s.handleWHIP)))
+	handle("POST /whip", "whip", s.whipLimit.limit(s.require(auth.Publish, s.handleWHIP)))
 	handle("OPTIONS /whip", "whip", s.handleWHIPOptions)
 	handle("/whip/sessions/{token}", "whip_session", s.handleSession)
-	handle("GET /api/calls", "api_calls", s.require(permView, s.handleListCalls))
-	handle("POST /api/calls", "api_upload", s.uploadLimit.limit(s.require(permPublish, s.handleUpload)))
-	handle("GET /api/calls/{id}", "api_call", s.require(permView, s.handleGetCall))
-	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(permAdmin, s.handleDeleteCall))
-	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(permView, s.handleCallAudio))
-	handle("GET /api/reps", "api_reps", s.require(permView, s.handleReps))
+	handle("GET /api/calls", "api_calls", s.require(auth.View, s.handleListCalls))
+	handle("POST /api/calls", "api_upload", s.uploadLimit.limit(s.require(auth.Publish, s.handleUpload)))
+	handle("GET /api/calls/{id}", "api_call", s.require(auth.View, s.handleGetCall))
+	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(auth.Admin, s.handleDeleteCall))
+	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(auth.View, s.handleCallAudio))
+	handle("GET /api/reps", "api_reps", s.require(auth.View, s.handleReps))
 	handle("GET /api/whoami", "api_whoami", s.handleWhoami)
-	handle("GET /ws/calls/{id}", "websocket", s.require(permView, s.handleWS))
+	handle("GET /ws/calls/{id}", "websocket", s.require(auth.View, s.handleWS))
 	handle("POST /login", "login", s.handleLogin)
 	handle("POST /logout", "login", s.handleLogout)
 	handle("GET /livez", "livez", s.handleLivez)
 	handle("GET /readyz", "readyz", s.handleReadyz)
-	handle("GET /metrics", "metrics", s.require(permAdmin, promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}).ServeHTTP))
+	handle("GET /metrics", "metrics", s.require(auth.Admin, promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}).ServeHTTP))
 	if s.cfg.Static != nil {
 		handle("GET /{$}", "page", s.page("index.html"))
 		handle("GET /login", "page", s.page("login.html"))
@@ -411,7 +412,7 @@ func (s *Server) callPage(name string) http.HandlerFunc {
 		p := principalOf(r)
 		// Without a token the page loads and asks to sign in; it holds
 		// no data itself, and its existence check would leak call ids.
-		if p.open || p.has(permView) {
+		if p.Open || p.Has(auth.View) {
 			if _, err := s.visibleCall(r, id); err != nil {
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				w.WriteHeader(http.StatusNotFound)

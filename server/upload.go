@@ -72,13 +72,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if rep := principalOf(r).publishRep(); rep != "" {
-		if given := up.fields["rep"]; given != "" && !strings.EqualFold(given, rep) {
-			up.remove()
-			return errorf(http.StatusForbidden, "your token uploads calls of %s only", rep)
-		}
-		up.fields["rep"] = rep
+	rep, ok := principalOf(r).PublishAs(up.fields["rep"])
+	if !ok {
+		up.remove()
+		return errorf(http.StatusForbidden, "your token uploads calls of %s only", rep)
 	}
+	up.fields["rep"] = rep
 	rec, plan, err := s.validateUpload(up)
 	if err != nil {
 		up.remove()

@@ -240,12 +240,11 @@ func (s *Server) whip(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if rep := principalOf(r).publishRep(); rep != "" {
-		if given := strings.TrimSpace(q.Get("rep")); given != "" && !strings.EqualFold(given, rep) {
-			return errorf(http.StatusForbidden, "your token publishes calls of %s only", rep)
-		}
-		q.Set("rep", rep)
+	rep, ok := principalOf(r).PublishAs(strings.TrimSpace(q.Get("rep")))
+	if !ok {
+		return errorf(http.StatusForbidden, "your token publishes calls of %s only", rep)
 	}
+	q.Set("rep", rep)
 	call, created, err := s.callFor(plan, q)
 	if err != nil {
 		return err

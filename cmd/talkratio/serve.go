@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"talkratio/auth"
 	"talkratio/server"
 	"talkratio/web"
 )
@@ -87,10 +88,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 		return exitUsage
 	}
-	var auth *server.Auth
+	var tokens *auth.Auth
 	switch {
 	case key != nil:
-		if auth, err = server.NewAuth(key); err != nil {
+		if tokens, err = auth.New(key); err != nil {
 			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 			return exitUsage
 		}
@@ -108,7 +109,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg := server.Config{
 		Store:             store,
-		Auth:              auth,
+		Auth:              tokens,
 		RecordAudio:       *record,
 		MaxUpload:         *maxUpload,
 		TargetListen:      *target,
@@ -152,7 +153,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", auth != nil, "data", *dataDir)
+	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", tokens != nil, "data", *dataDir)
 
 	if *pprofAddr != "" {
 		go func() {

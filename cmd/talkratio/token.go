@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"talkratio/server"
+	"talkratio/auth"
 )
 
 const tokenUsage = `Usage:
@@ -32,7 +32,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	newKey := fs.Bool("new-key", false, "print a new random key for -key-file and exit")
 	keyFile := fs.String("key-file", "", "file with the service's token key (or set TALKRATIO_TOKEN_KEY)")
-	var g server.Grants
+	var g auth.Grants
 	fs.BoolVar(&g.Publish, "publish", false, "grant publishing")
 	fs.StringVar(&g.PublishRep, "publish-rep", "", "grant publishing for this rep only (implies -publish)")
 	fs.BoolVar(&g.View, "view", false, "grant viewing")
@@ -51,7 +51,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if *newKey {
-		fmt.Fprintln(stdout, server.NewKey())
+		fmt.Fprintln(stdout, auth.NewKey())
 		return exitOK
 	}
 	g.Publish = g.Publish || g.PublishRep != ""
@@ -73,7 +73,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "talkratio token: no key: give -key-file or set TALKRATIO_TOKEN_KEY (create one with -new-key)")
 		return exitUsage
 	}
-	a, err := server.NewAuth(key)
+	a, err := auth.New(key)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio token: %v\n", err)
 		return exitFail
@@ -95,10 +95,10 @@ func loadKey(file string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("token key: %w", err)
 		}
-		return server.ParseKey(string(b)), nil
+		return auth.ParseKey(string(b)), nil
 	}
 	if v := strings.TrimSpace(os.Getenv("TALKRATIO_TOKEN_KEY")); v != "" {
-		return server.ParseKey(v), nil
+		return auth.ParseKey(v), nil
 	}
 	return nil, nil
 }
