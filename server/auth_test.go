@@ -20,6 +20,7 @@ import (
 
 	"talkratio/auth"
 	"talkratio/vad"
+	"talkratio/whipclient"
 )
 
 func testAuth(t *testing.T) *auth.Auth {
@@ -239,10 +240,10 @@ func TestMaxCalls(t *testing.T) {
 	srv, ts := newTestServer(t, Config{MaxCalls: 1})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	publish := func(name string) (*Publisher, error) {
-		return Publish(ctx, PublishOptions{
+	publish := func(name string) (*whipclient.Publisher, error) {
+		return whipclient.Publish(ctx, whipclient.PublishOptions{
 			Endpoint: ts.URL + "/whip?name=" + name,
-			Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+			Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 		})
 	}
 	first, err := publish("first")
@@ -250,7 +251,7 @@ func TestMaxCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = publish("second")
-	var refused *RefusedError
+	var refused *whipclient.RefusedError
 	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.RetryAfter != capacityRetrySeconds*time.Second {
 		t.Fatalf("second call past the cap of 1: %v (%+v), want 503 with Retry-After %d", err, refused, capacityRetrySeconds)
 	}

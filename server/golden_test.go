@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"talkratio/whipclient"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -257,9 +259,9 @@ func TestGoldenLiveShape(t *testing.T) {
 	repPkts := oggPackets(t, "testdata/rep.opus")[:400] // 8 s
 	custPkts := oggPackets(t, "testdata/customer.opus")[:400]
 	ctx := t.Context()
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: base + "/whip?name=shape&rep=Dana&customer=Acme",
-		Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)

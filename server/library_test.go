@@ -16,6 +16,7 @@ import (
 
 	"talkratio/audio"
 	"talkratio/vad"
+	"talkratio/whipclient"
 )
 
 // writeCallWAV writes a WAV: channel c gets a 600 Hz tone during each of
@@ -416,9 +417,9 @@ func TestLiveCallToLibrary(t *testing.T) {
 	rep := oggPackets(t, "testdata/rep.opus")[:400] // 8 s
 	cust := oggPackets(t, "testdata/customer.opus")[:400]
 	ctx := t.Context()
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: base + "/whip?name=library&rep=Dana",
-		Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"talkratio/audio"
 	"talkratio/vad"
+	"talkratio/whipclient"
 )
 
 // oggPackets reads the Opus packets of an Ogg Opus fixture.
@@ -137,7 +138,7 @@ func watchCall(t testing.TB, base, id string) (*watch, func() (snapshotMsg, int)
 // service takes no more than a few seconds' lead over real time (maxLead).
 // A sender that falls behind (a busy machine) catches up in a burst, as a
 // real one does. It waits for the last packets to land.
-func sendPaced(t testing.TB, pub *Publisher, rep, cust [][]byte) {
+func sendPaced(t testing.TB, pub *whipclient.Publisher, rep, cust [][]byte) {
 	t.Helper()
 	const frame = 20 * time.Millisecond
 	tick := time.NewTicker(frame)
@@ -177,9 +178,9 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?name=integration&rep=Dana&customer=Acme",
-		Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)

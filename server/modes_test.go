@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"talkratio/audio"
+	"talkratio/whipclient"
 )
 
 // Role mapping (b): one stereo Opus track, left = rep unless
@@ -43,9 +44,9 @@ func TestStereoTrackSession(t *testing.T) {
 			_, ts := newTestServer(t, Config{})
 			ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 			defer cancel()
-			pub, err := Publish(ctx, PublishOptions{
+			pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 				Endpoint: ts.URL + "/whip?name=stereo" + tc.query,
-				Tracks:   []TrackSpec{{StreamID: "call", TrackID: "stereo", Channels: 2}},
+				Tracks:   []whipclient.TrackSpec{{StreamID: "call", TrackID: "stereo", Channels: 2}},
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -116,9 +117,9 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 	srv, ts := newTestServer(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	pubRep, err := Publish(ctx, PublishOptions{
+	pubRep, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?role=rep&call=desk-42&name=per-role&rep=Dana",
-		Tracks:   []TrackSpec{{StreamID: "a", TrackID: "a", MimeType: webrtc.MimeTypePCMU}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "a", TrackID: "a", MimeType: webrtc.MimeTypePCMU}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -126,17 +127,17 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 	if pubRep.CallID() != "desk-42" {
 		t.Fatalf("call id %q, want the one given", pubRep.CallID())
 	}
-	pubCust, err := Publish(ctx, PublishOptions{
+	pubCust, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?role=customer&call=desk-42",
-		Tracks:   []TrackSpec{{StreamID: "b", TrackID: "b", MimeType: webrtc.MimeTypePCMU}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "b", TrackID: "b", MimeType: webrtc.MimeTypePCMU}},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A second publisher for a role already taken is refused.
-	if _, err := Publish(ctx, PublishOptions{
+	if _, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?role=customer&call=desk-42",
-		Tracks:   []TrackSpec{{StreamID: "c", TrackID: "c", MimeType: webrtc.MimeTypePCMU}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "c", TrackID: "c", MimeType: webrtc.MimeTypePCMU}},
 	}); err == nil {
 		t.Error("second customer session accepted")
 	}

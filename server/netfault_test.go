@@ -19,6 +19,7 @@ import (
 
 	"talkratio/audio"
 	"talkratio/vad"
+	"talkratio/whipclient"
 )
 
 // virtualNet is a server and a publisher on pion's virtual network, with
@@ -102,9 +103,9 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (snapshotMsg
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	v.lossPercent.Store(0) // the handshake is not what this measures
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?name=faults", SettingEngine: v.clientSettings(),
-		Tracks: []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks: []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -197,9 +198,9 @@ func TestVanishedClientEndedAndStored(t *testing.T) {
 	defer ts.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?name=vanishing", SettingEngine: v.clientSettings(),
-		Tracks: []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks: []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)

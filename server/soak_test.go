@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"talkratio/whipclient"
 )
 
 // A bounded soak: rounds of concurrent calls, each watched on its
@@ -52,9 +54,9 @@ func TestSoakLeavesNothingBehind(t *testing.T) {
 				defer wg.Done()
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				pub, err := Publish(ctx, PublishOptions{
+				pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 					Endpoint: ts.URL + "/whip?name=soak",
-					Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+					Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 				})
 				if err != nil {
 					t.Error(err)

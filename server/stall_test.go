@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"talkratio/vad"
+	"talkratio/whipclient"
 )
 
 // sendScheduled publishes two tracks' 20 ms Opus packets, both tracks'
@@ -27,7 +27,7 @@ import (
 // next one sent says how many were dropped, so that its sequence number and
 // timestamp jump as after a real drop-out. It waits for the last packets to
 // land.
-func sendScheduled(t testing.TB, pub *Publisher, rep, cust [][]byte, at func(i int) time.Duration, drop func(i int) bool) {
+func sendScheduled(t testing.TB, pub *whipclient.Publisher, rep, cust [][]byte, at func(i int) time.Duration, drop func(i int) bool) {
 	t.Helper()
 	const frame = 20 * time.Millisecond
 	start := time.Now()
@@ -40,7 +40,7 @@ func sendScheduled(t testing.TB, pub *Publisher, rep, cust [][]byte, at func(i i
 		time.Sleep(time.Until(start.Add(at(i))))
 		for k, pkts := range [][][]byte{rep, cust} {
 			if i < len(pkts) {
-				if err := pub.tracks[k].WriteSample(media.Sample{Data: pkts[i], Duration: frame, PrevDroppedPackets: dropped}); err != nil {
+				if err := pub.WriteSampleAfterLoss(k, pkts[i], frame, dropped); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -54,13 +54,13 @@ func realTime(i int) time.Duration { return time.Duration(i) * 20 * time.Millise
 
 // publishCall publishes a two-track call on its own and returns its final
 // snapshot and stored record.
-func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*Publisher)) (snapshotMsg, *CallRecord) {
+func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*whipclient.Publisher)) (snapshotMsg, *CallRecord) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	pub, err := Publish(ctx, PublishOptions{
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: ts.URL + "/whip?name=" + name,
-		Tracks:   []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -103,10 +103,10 @@ func TestStalledSenderLosesNothing(t *testing.T) {
 	var cleanRec, stallRec *CallRecord
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		clean, cleanRec = publishCall(t, ts, srv, "clean", func(p *Publisher) { sendScheduled(t, p, rep, cust, realTime, nil) })
+		clean, cleanRec = publishCall(t, ts, srv, "clean", func(p *whipclient.Publisher) { sendScheduled(t, p, rep, cust, realTime, nil) })
 	})
 	wg.Go(func() {
-		stall, stallRec = publishCall(t, ts, srv, "stalled", func(p *Publisher) { sendScheduled(t, p, rep, cust, stalled, nil) })
+		stall, stallRec = publishCall(t, ts, srv, "stalled", func(p *whipclient.Publisher) { sendScheduled(t, p, rep, cust, stalled, nil) })
 	})
 	wg.Wait()
 	if t.Failed() {
@@ -178,7 +178,7 @@ func TestDroppedAudioIsMissing(t *testing.T) {
 		t.Fatalf("the fixture has only %.2f s of speech in %v-%v s: the test would show nothing", talk, from, to)
 	}
 	srv, ts := newTestServer(t, Config{})
-	last, rec := publishCall(t, ts, srv, "dropout", func(p *Publisher) {
+	last, rec := publishCall(t, ts, srv, "dropout", func(p *whipclient.Publisher) {
 		sendScheduled(t, p, rep, cust, realTime, func(i int) bool { return i >= 200 && i < 250 })
 	})
 	late := testutil.ToFloat64(srv.m.lateBy[0]) + testutil.ToFloat64(srv.m.lateBy[1])
@@ -225,7 +225,7 @@ func TestFastClockPublisher(t *testing.T) {
 	srv, ts := newTestServer(t, Config{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	pub, err := Publish(ctx, PublishOptions{Endpoint: ts.URL + "/whip?name=fastclock", Tracks: []TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}}})
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{Endpoint: ts.URL + "/whip?name=fastclock", Tracks: []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

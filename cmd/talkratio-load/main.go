@@ -58,7 +58,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"talkratio/audio"
-	"talkratio/server"
+	"talkratio/whipclient"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -155,7 +155,7 @@ type load struct {
 }
 
 type call struct {
-	pub  *server.Publisher
+	pub  *whipclient.Publisher
 	stop chan struct{}
 	done chan struct{}
 }
@@ -206,17 +206,17 @@ func (l *load) start(ctx context.Context, i int) error {
 // publish opens call i's WHIP session. A refusal that says when to come
 // back (rate limit, call cap) is retried after that wait, up to a minute,
 // so that a service left at its default per-client rate still ramps.
-func (l *load) publish(ctx context.Context, i int) (*server.Publisher, error) {
+func (l *load) publish(ctx context.Context, i int) (*whipclient.Publisher, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		pub, err := server.Publish(pctx, server.PublishOptions{
+		pub, err := whipclient.Publish(pctx, whipclient.PublishOptions{
 			Endpoint: fmt.Sprintf("%s/whip?name=load-%d&rep=load&customer=load", l.o.base, i),
-			Tracks:   []server.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+			Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 			Header:   l.header(),
 		})
 		cancel()
-		var refused *server.RefusedError
+		var refused *whipclient.RefusedError
 		if err == nil || !errors.As(err, &refused) || refused.RetryAfter == 0 || time.Now().Add(refused.RetryAfter).After(deadline) {
 			return pub, err
 		}

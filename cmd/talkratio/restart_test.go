@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"talkratio/audio"
-	"talkratio/server"
+	"talkratio/whipclient"
 )
 
 // freeAddr returns a loopback address with a free port.
@@ -77,11 +77,11 @@ func TestSIGTERMStoresLiveCalls(t *testing.T) {
 	defer cancel()
 	const calls = 3
 	var ids []string
-	var pubs []*server.Publisher
+	var pubs []*whipclient.Publisher
 	for i := range calls {
-		pub, err := server.Publish(ctx, server.PublishOptions{
+		pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 			Endpoint: fmt.Sprintf("http://%s/whip?name=restart-%d", addr, i),
-			Tracks:   []server.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+			Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
 		})
 		if err != nil {
 			t.Fatal(err)

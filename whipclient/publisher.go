@@ -1,4 +1,8 @@
-package server
+// Package whipclient is a minimal WHIP client (RFC 9725): it publishes
+// audio tracks into a talkratio service, as a rep's browser does. The load
+// tool and the tests use it; it also shows, in a page of code, what any
+// WHIP client does.
+package whipclient
 
 import (
 	"bytes"
@@ -16,9 +20,7 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 )
 
-// Publisher is a minimal WHIP client: it publishes audio tracks into a
-// talkratio service. The integration tests and the load tool use it; it
-// also shows, in a page of code, what any WHIP client does.
+// Publisher is one WHIP session publishing audio tracks.
 type Publisher struct {
 	pc       *webrtc.PeerConnection
 	tracks   []*webrtc.TrackLocalStaticSample
@@ -177,6 +179,13 @@ func (p *Publisher) Location() string { return p.location }
 // the given duration on track i.
 func (p *Publisher) WriteSample(i int, data []byte, d time.Duration) error {
 	return p.tracks[i].WriteSample(media.Sample{Data: data, Duration: d})
+}
+
+// WriteSampleAfterLoss sends a frame as if the lost frames before it had
+// been sent and lost on the way: its sequence number and timestamp jump
+// over them, as after a real drop-out.
+func (p *Publisher) WriteSampleAfterLoss(i int, data []byte, d time.Duration, lost uint16) error {
+	return p.tracks[i].WriteSample(media.Sample{Data: data, Duration: d, PrevDroppedPackets: lost})
 }
 
 // Close ends the session with DELETE (as WHIP says) and closes the
