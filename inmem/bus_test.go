@@ -1,23 +1,27 @@
-package server
+package inmem
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"talkratio/call"
 )
 
 // The latest message wins: a viewer that has not read for a while gets the
 // newest snapshot, once, and the publisher never blocks on it.
 func TestHubLatestWins(t *testing.T) {
-	h := NewHub(0)
-	s, err := h.Subscribe("c")
+	ctx := context.Background()
+	h := NewBus(0)
+	s, err := h.Subscribe(ctx, "c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() {
 		for i := range 1000 {
-			h.Publish("c", []byte{byte(i)}, false)
+			h.Publish(ctx, "c", []byte{byte(i)}, false)
 		}
 		close(done)
 	}()
@@ -42,14 +46,15 @@ func TestHubLatestWins(t *testing.T) {
 }
 
 func TestHubLateJoinerAndFinal(t *testing.T) {
-	h := NewHub(0)
-	h.Publish("c", []byte("one"), false)
-	s, _ := h.Subscribe("c")
+	ctx := context.Background()
+	h := NewBus(0)
+	h.Publish(ctx, "c", []byte("one"), false)
+	s, _ := h.Subscribe(ctx, "c")
 	<-s.Ready()
 	if m, _ := s.Take(); string(m) != "one" {
 		t.Errorf("late joiner got %q, want the latest message at once", m)
 	}
-	h.Publish("c", []byte("end"), true)
+	h.Publish(ctx, "c", []byte("end"), true)
 	<-s.Ready()
 	if m, final := s.Take(); string(m) != "end" || !final {
 		t.Errorf("got %q final=%v", m, final)
@@ -65,19 +70,20 @@ func TestHubLateJoinerAndFinal(t *testing.T) {
 }
 
 func TestHubViewerLimit(t *testing.T) {
-	h := NewHub(2)
-	a, _ := h.Subscribe("c")
-	if _, err := h.Subscribe("c"); err != nil {
+	ctx := context.Background()
+	h := NewBus(2)
+	a, _ := h.Subscribe(ctx, "c")
+	if _, err := h.Subscribe(ctx, "c"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Subscribe("c"); !errors.Is(err, errTooManyViewers) {
-		t.Errorf("third viewer: %v, want errTooManyViewers", err)
+	if _, err := h.Subscribe(ctx, "c"); !errors.Is(err, call.ErrTooManyViewers) {
+		t.Errorf("third viewer: %v, want call.ErrTooManyViewers", err)
 	}
 	a.Close()
-	if _, err := h.Subscribe("c"); err != nil {
+	if _, err := h.Subscribe(ctx, "c"); err != nil {
 		t.Errorf("after one left: %v", err)
 	}
-	if _, err := h.Subscribe("other"); err != nil {
+	if _, err := h.Subscribe(ctx, "other"); err != nil {
 		t.Errorf("the limit is per call: %v", err)
 	}
 }

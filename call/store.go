@@ -1,0 +1,95 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned for an unknown call id, and for what a call does
+// not have (its audio, say).
+var ErrNotFound = errors.New("no such call")
+
+// Store keeps call records. The embedded default is a data directory
+// (disk); tests and a service without one use memory (inmem); a
+// multi-node deployment puts a shared database behind the same methods.
+//
+// Live calls are in the store too: a live call writes its record (state
+// live) when it starts and refreshes it every few seconds and at its end,
+// so that the store alone answers which calls exist.
+type Store interface {
+	// Put creates or replaces a record. A reader never sees a record half
+	// written.
+	Put(ctx context.Context, r *Record) error
+	// Get returns a record, or ErrNotFound (also for an id that is not
+	// ValidID).
+	Get(ctx context.Context, id string) (*Record, error)
+	// List returns one page of the rows matching q, in the order Sort
+	// gives, and how many match in all.
+	List(ctx context.Context, q ListQuery) ([]Summary, int, error)
+	// Delete removes a record and whatever the store keeps with it, or
+	// returns ErrNotFound.
+	Delete(ctx context.Context, id string) error
+	// RepStats returns each rep's figures over their ended calls, as
+	// RepStatsOf computes them, sorted by rep; rep, if not "", limits
+	// them to that rep (case-insensitive).
+	RepStats(ctx context.Context, rep string) ([]RepStats, error)
+}
+
+// Blob is a stored file opened for reading. It seeks, and tells its size
+// and when it was written, which is what serving HTTP Range requests from
+// any backend takes.
+type Blob interface {
+	io.ReadSeekCloser
+	Size() int64
+	ModTime() time.Time
+}
+
+// AudioStore keeps calls' audio: a WAV, 16-bit PCM, the rep on the left and
+// the customer on the right.
+type AudioStore interface {
+	// CreateAudio starts writing a call's audio. It becomes the call's
+	// audio on Commit and disappears on Abort; until then nobody sees it.
+	CreateAudio(ctx context.Context, id string) (AudioWriter, error)
+	// OpenAudio opens a call's audio, or returns ErrNotFound.
+	OpenAudio(ctx context.Context, id string) (Blob, error)
+	// DeleteAudio removes a call's audio; a call without audio is no
+	// error.
+	DeleteAudio(ctx context.Context, id string) error
+}
+
+// AudioWriter is a call's audio being written. It seeks, because a WAV's
+// header is written last.
+type AudioWriter interface {
+	io.WriteSeeker
+	// Commit makes what was written the call's audio.
+	Commit() error
+	// Abort throws it away; after Commit it does nothing.
+	Abort()
+}
+
+// Staging keeps uploaded files until their analysis is stored: received
+// first, kept with their call once the upload is accepted (so that a
+// restart can finish the analysis), discarded once analyzed.
+type Staging interface {
+	// Stage receives one uploaded file from r. It belongs to no call
+	// yet; on error nothing is left.
+	Stage(ctx context.Context, r io.Reader) (Staged, error)
+	// Kept returns the files kept for a call (see Staged.Keep), by part
+	// name; none is an empty map.
+	Kept(ctx context.Context, id string) (map[string]Staged, error)
+}
+
+// Staged is one uploaded file.
+type Staged interface {
+	// Name is the file's own name, given by the staging (it names an
+	// upload that came without a name).
+	Name() string
+	// Open reads the file.
+	Open(ctx context.Context) (Blob, error)
+	// Keep ties the file to a call, as the named part of its upload.
+	Keep(ctx context.Context, id, part string) error
+	// Discard removes the file.
+	Discard(ctx context.Context) error
+}
