@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 
 	"talkratio/audio"
+	"talkratio/call"
+	"talkratio/recorded"
 	"talkratio/vad"
 )
 
@@ -39,6 +39,9 @@ type analyzeOpts struct {
 	format          string
 	jobs            int
 	files           []string
+	// The channels as indexes; custIndex -1 for the other of left and
+	// right.
+	repIndex, custIndex int
 }
 
 func parseAnalyzeFlags(args []string, stderr io.Writer) (*analyzeOpts, error) {
@@ -87,47 +90,17 @@ func parseAnalyzeFlags(args []string, stderr io.Writer) (*analyzeOpts, error) {
 	case o.repFile == "" && len(o.files) == 0:
 		return nil, errors.New("no input: give one or more WAV files, or --rep and --customer")
 	}
-	if _, err := channelIndex(o.repChannel); err != nil {
+	var err error
+	if o.repIndex, err = call.ParseChannel(o.repChannel); err != nil {
 		return nil, fmt.Errorf("--rep-channel: %w", err)
 	}
+	o.custIndex = -1 // the other of left and right
 	if o.customerChannel != "" {
-		if _, err := channelIndex(o.customerChannel); err != nil {
+		if o.custIndex, err = call.ParseChannel(o.customerChannel); err != nil {
 			return nil, fmt.Errorf("--customer-channel: %w", err)
 		}
 	}
 	return o, nil
-}
-
-// channelIndex turns left/right or a 0-based index into a channel index.
-func channelIndex(s string) (int, error) {
-	switch strings.ToLower(s) {
-	case "left", "l":
-		return 0, nil
-	case "right", "r":
-		return 1, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q: want left, right or a channel index (0, 1, ...)", s)
-	}
-	return n, nil
-}
-
-// channelMap picks the rep's and customer's channels of a file with the
-// given channel count.
-func (o *analyzeOpts) channelMap(channels int) (vad.ChannelMap, error) {
-	rep, _ := channelIndex(o.repChannel)
-	cust := 1 - rep // the other side of a stereo pair
-	if o.customerChannel != "" {
-		cust, _ = channelIndex(o.customerChannel)
-	} else if rep > 1 {
-		return vad.ChannelMap{}, fmt.Errorf("rep channel %d given without --customer-channel", rep)
-	}
-	m := vad.ChannelMap{Channels: channels, Rep: rep, Customer: cust}
-	if channels == 1 {
-		return m, errors.New("mono file: it holds one side only; give a stereo WAV, or the two sides with --rep A.wav --customer B.wav")
-	}
-	return m, m.Validate()
 }
 
 // callResult is one analyzed call, or why it could not be analyzed.
@@ -159,7 +132,7 @@ func runAnalyze(args []string, stdout, stderr io.Writer) int {
 		jobs = append(jobs, func() callResult { return analyzeFile(o, f) })
 	}
 
-	out := newReportWriter(o.format, stdout, len(jobs) > 1)
+	out := newReportWriter(o.rules(), o.format, stdout, len(jobs) > 1)
 	prog := newProgress(stderr, len(jobs))
 	failed := 0
 	forEachOrdered(jobs, o.jobs, func(r callResult) {
@@ -232,52 +205,45 @@ func forEachOrdered(jobs []func() callResult, n int, emit func(callResult)) {
 
 func analyzeFile(o *analyzeOpts, path string) callResult {
 	r := callResult{Name: path, File: path}
-	f, err := audio.OpenWAV(path)
-	if err != nil {
-		r.Err = err
-		return r
+	c, err := recorded.Open(recorded.Input{Stereo: path, RepChannel: o.repIndex, CustomerChannel: o.custIndex}, openWAV)
+	var cc *recorded.CustomerChannelError
+	switch {
+	case errors.Is(err, recorded.ErrMono):
+		err = errors.New("mono file: it holds one side only; give a stereo WAV, or the two sides with --rep A.wav --customer B.wav")
+	case errors.As(err, &cc):
+		err = fmt.Errorf("rep channel %d given without --customer-channel", cc.Rep)
 	}
-	defer f.Close()
-	r.Format = f.Format()
-	if r.Map, r.Err = o.channelMap(r.Format.Channels); r.Err != nil {
-		return r
-	}
-	r.Result, r.Err = vad.Analyze(f, r.Format.SampleRate, r.Map, vad.DefaultConfig(), o.tallyConfig())
-	return r
+	return analyzeCall(o, r, c, err)
 }
 
 func analyzePair(o *analyzeOpts, repPath, custPath string) callResult {
 	r := callResult{Name: repPath + " + " + custPath, RepFile: repPath, CustomerFile: custPath}
-	var srcs []audio.Source
-	for _, side := range []struct{ role, path string }{{"rep", repPath}, {"customer", custPath}} {
-		f, err := audio.OpenWAV(side.path)
-		if err != nil {
-			r.Err = fmt.Errorf("%s: %w", side.path, err)
-			return r
+	c, err := recorded.Open(recorded.Input{Rep: repPath, Customer: custPath}, openWAV)
+	if se := (*recorded.SideError)(nil); errors.As(err, &se) {
+		err = fmt.Errorf("%s: %w", se.Name, se.Err)
+		if se.Err == nil {
+			err = fmt.Errorf("%s: the %s file has %d channels; --rep and --customer take mono files (for a stereo file use FILE with --rep-channel)", se.Name, se.Role, se.Channels)
 		}
-		defer f.Close()
-		if ch := f.Format().Channels; ch != 1 {
-			r.Err = fmt.Errorf("%s: the %s file has %d channels; --rep and --customer take mono files (for a stereo file use FILE with --rep-channel)", side.path, side.role, ch)
-			return r
-		}
-		srcs = append(srcs, f)
 	}
-	src, err := audio.Merge(srcs...)
+	return analyzeCall(o, r, c, err)
+}
+
+// analyzeCall analyzes an opened call, or reports why it did not open.
+func analyzeCall(o *analyzeOpts, r callResult, c *recorded.Call, err error) callResult {
 	if err != nil {
 		r.Err = err
 		return r
 	}
-	r.Format = src.Format()
-	r.Map = vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}
-	r.Result, r.Err = vad.Analyze(src, r.Format.SampleRate, r.Map, vad.DefaultConfig(), o.tallyConfig())
+	defer c.Close()
+	r.Format, r.Map = c.Format(), c.Map
+	r.Result, r.Err = vad.Analyze(c, r.Format.SampleRate, r.Map, vad.DefaultConfig(), o.rules().Tally())
 	return r
 }
 
-func (o *analyzeOpts) tallyConfig() vad.TallyConfig {
-	t := vad.DefaultTallyConfig()
-	t.TargetListen = o.target
-	return t
-}
+func openWAV(path string) (recorded.File, error) { return audio.OpenWAV(path) }
+
+// rules are how the calls are judged: the default rules with --target.
+func (o *analyzeOpts) rules() call.Rules { return call.Rules{TargetListen: o.target}.WithDefaults() }
 
 // progress shows "analyzed 3/10" on stderr when it is a terminal and there
 // is more than one file: a batch of long calls should not look hung.

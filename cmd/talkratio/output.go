@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 
+	"talkratio/call"
 	"talkratio/vad"
 )
 
@@ -30,14 +31,15 @@ type jsonReport struct {
 }
 
 type reportWriter struct {
+	rules  call.Rules
 	format string
 	batch  bool
 	w      *bufio.Writer
 	csv    *csv.Writer
 }
 
-func newReportWriter(format string, w io.Writer, batch bool) *reportWriter {
-	rw := &reportWriter{format: format, batch: batch, w: bufio.NewWriter(w)}
+func newReportWriter(rules call.Rules, format string, w io.Writer, batch bool) *reportWriter {
+	rw := &reportWriter{rules: rules, format: format, batch: batch, w: bufio.NewWriter(w)}
 	if format == "csv" {
 		rw.csv = csv.NewWriter(rw.w)
 		rw.csv.Write(csvHeader)
@@ -55,7 +57,7 @@ func (rw *reportWriter) write(r callResult) error {
 	if r.Err != nil {
 		return nil // already on stderr
 	}
-	writeText(rw.w, r)
+	writeText(rw.w, r, rw.rules)
 	return nil
 }
 
@@ -116,7 +118,7 @@ func clock(s float64) string {
 	return fmt.Sprintf("%d:%02d", t/60, t%60)
 }
 
-func writeText(w io.Writer, r callResult) {
+func writeText(w io.Writer, r callResult, rules call.Rules) {
 	m := r.Result.Metrics
 	fmt.Fprintf(w, "%s  (%s, %d Hz)\n", r.Name, clock(m.DurationS), r.Format.SampleRate)
 	fmt.Fprintf(w, "  %-14s %s\n", "Verdict", m.Verdict())
@@ -132,6 +134,6 @@ func writeText(w io.Writer, r callResult) {
 		fmt.Fprintf(w, "  %-14s mean %.2f s, median %.2f s over %d replies\n", "Rep replies", m.RepReplyPauseMeanS, m.RepReplyPauseMedianS, m.RepReplies)
 	}
 	fmt.Fprintf(w, "  %-14s by the rep %d, by the customer %d\n", "Interruptions", m.InterruptionsByRep, m.InterruptionsByCustomer)
-	fmt.Fprintf(w, "  %-14s %d over %.0f s (%.1f s in all)\n", "Long silences", len(m.LongSilences), vad.DefaultTallyConfig().LongSilenceSec, m.LongSilenceS)
+	fmt.Fprintf(w, "  %-14s %d over %.0f s (%.1f s in all)\n", "Long silences", len(m.LongSilences), rules.Tally().LongSilenceSec, m.LongSilenceS)
 	fmt.Fprintln(w)
 }

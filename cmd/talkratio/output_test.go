@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"talkratio/call"
 	"talkratio/vad"
 )
 
@@ -46,7 +47,7 @@ func TestReportFormatsOneVerdict(t *testing.T) {
 			r.Format.SampleRate, r.Format.Channels = 16000, 2
 			out := func(format string) string {
 				var b bytes.Buffer
-				rw := newReportWriter(format, &b, false)
+				rw := newReportWriter(call.Rules{}.WithDefaults(), format, &b, false)
 				if err := rw.write(r); err != nil {
 					t.Fatal(err)
 				}
