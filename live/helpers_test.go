@@ -1,0 +1,59 @@
+package live
+
+import (
+	"io"
+	"log/slog"
+	"sync"
+
+	"talkratio/call"
+	"talkratio/inmem"
+	"talkratio/vad"
+)
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// countMetrics counts what calls report, per role.
+type countMetrics struct {
+	mu                           sync.Mutex
+	started, ended, decodeErrors int
+	received, lost, late, ahead  [2]float64
+	analyzed, missing, speech    [2]float64
+	reasons                      []string
+	latencies                    int
+}
+
+func (m *countMetrics) add(v *[2]float64, r vad.Role, x float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v[r] += x
+}
+
+func (m *countMetrics) total(v *[2]float64) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return v[0] + v[1]
+}
+
+func (m *countMetrics) CallStarted() { m.mu.Lock(); m.started++; m.mu.Unlock() }
+func (m *countMetrics) CallEnded(reason string) {
+	m.mu.Lock()
+	m.ended++
+	m.reasons = append(m.reasons, reason)
+	m.mu.Unlock()
+}
+func (m *countMetrics) Received(r vad.Role, lost int) {
+	m.add(&m.received, r, 1)
+	m.add(&m.lost, r, float64(lost))
+}
+func (m *countMetrics) Late(r vad.Role)                { m.add(&m.late, r, 1) }
+func (m *countMetrics) Ahead(r vad.Role)               { m.add(&m.ahead, r, 1) }
+func (m *countMetrics) DecodeError(string)             { m.mu.Lock(); m.decodeErrors++; m.mu.Unlock() }
+func (m *countMetrics) Analyzed(r vad.Role, s float64) { m.add(&m.analyzed, r, s) }
+func (m *countMetrics) Missing(r vad.Role, s float64)  { m.add(&m.missing, r, s) }
+func (m *countMetrics) Speech(r vad.Role, s float64)   { m.add(&m.speech, r, s) }
+func (m *countMetrics) SnapshotLatency(float64)        { m.mu.Lock(); m.latencies++; m.mu.Unlock() }
+
+// testRegistry is a registry on an in-memory store and bus.
+func testRegistry(m Metrics) *Registry {
+	return NewRegistry(Config{Store: inmem.NewStore(), Bus: inmem.NewBus(0), Rules: call.Rules{}.WithDefaults(), Metrics: m, Log: quietLogger()})
+}

@@ -1,0 +1,40 @@
+package live
+
+import "talkratio/vad"
+
+// Metrics is what live calls count. The server's Prometheus metrics
+// implement it; every method is cheap, for the packet path calls some of
+// them a hundred times per call a second.
+type Metrics interface {
+	CallStarted()
+	CallEnded(reason string)
+	// Received counts a packet of a role, and the packets found lost
+	// before it.
+	Received(r vad.Role, lost int)
+	// Late: a packet came after its audio was analyzed.
+	Late(r vad.Role)
+	// Ahead: a packet's clock ran too far ahead of real time.
+	Ahead(r vad.Role)
+	DecodeError(codec string)
+	// Analyzed, Missing: seconds of call time analyzed, and of those, the
+	// ones whose audio never arrived.
+	Analyzed(r vad.Role, seconds float64)
+	Missing(r vad.Role, seconds float64)
+	// Speech found in an ended call.
+	Speech(r vad.Role, seconds float64)
+	// SnapshotLatency: a packet's arrival to the first snapshot with it.
+	SnapshotLatency(seconds float64)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) CallStarted()               {}
+func (nopMetrics) CallEnded(string)           {}
+func (nopMetrics) Received(vad.Role, int)     {}
+func (nopMetrics) Late(vad.Role)              {}
+func (nopMetrics) Ahead(vad.Role)             {}
+func (nopMetrics) DecodeError(string)         {}
+func (nopMetrics) Analyzed(vad.Role, float64) {}
+func (nopMetrics) Missing(vad.Role, float64)  {}
+func (nopMetrics) Speech(vad.Role, float64)   {}
+func (nopMetrics) SnapshotLatency(float64)    {}

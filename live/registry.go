@@ -1,0 +1,198 @@
+// Package live owns the live calls of this process. Each call has one
+// owner, a goroutine that places its media on the call clock, runs the
+// analysis, builds the snapshots its viewers get, keeps its record in the
+// store up to date and, at its end, stores it; the Registry starts calls
+// and finds them.
+//
+// Ingest adapters (WHIP today; SIPREC, Twilio Media Streams and AudioHook
+// next) attach a Source to a call and feed it Tracks of timestamped,
+// sequence-numbered payloads: there is one pipeline, whatever brought the
+// audio. A call knows no HTTP and no server: it sees what its Config gives
+// it (store, bus, audio, metrics, rules) and, of its registry, only how to
+// say that it is done (after mediamtx's narrow parent interfaces).
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"talkratio/call"
+)
+
+// Config is what live calls need.
+type Config struct {
+	// Store keeps each call's record: written when it starts, refreshed
+	// every few seconds, and final at its end.
+	Store call.Store
+	// Bus carries snapshots to the call's viewers.
+	Bus call.Bus
+	// Record keeps each call's audio in Audio. Off by default: recording
+	// people needs their consent.
+	Record bool
+	Audio  call.AudioStore
+	// Rules judge the calls.
+	Rules call.Rules
+	// Metrics count what calls do; nil counts nothing.
+	Metrics Metrics
+	// MaxCalls caps the calls live at once; 0 is no cap.
+	MaxCalls int
+	Log      *slog.Logger
+}
+
+// Why a call ended, the values of the reason a call's end is counted by.
+const (
+	EndDeleted  = "deleted"  // its publisher ended it (WHIP DELETE)
+	EndClosed   = "closed"   // the peer closed the connection
+	EndFailed   = "failed"   // the connection failed or timed out
+	EndShutdown = "shutdown" // the service stopped
+	EndError    = "error"    // the service could not go on with the call
+)
+
+// EndReasons are all the reasons, for metrics to show at 0.
+var EndReasons = []string{EndDeleted, EndClosed, EndFailed, EndShutdown, EndError}
+
+// Start's refusals.
+var ErrExists = errors.New("a live call with this id exists")
+
+// CapacityError refuses a call past Config.MaxCalls.
+type CapacityError struct{ Max int }
+
+func (e *CapacityError) Error() string {
+	return fmt.Sprintf("the service is at its limit of %d live calls; retry later", e.Max)
+}
+
+// releaseEvery bounds how often the end of the last live call hands memory
+// back to the OS (a full collection each time).
+const releaseEvery = 30 * time.Second
+
+// Registry is the live calls of this process.
+type Registry struct {
+	cfg      Config
+	samples  sync.Pool // recycled decode buffers ([]float32)
+	released atomic.Int64
+
+	mu    sync.Mutex
+	calls map[string]*Call
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(cfg Config) *Registry {
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	r := &Registry{cfg: cfg, calls: map[string]*Call{}}
+	r.samples.New = func() any { b := make([]float32, 0, 1920); return &b }
+	return r
+}
+
+// Start starts a live call with the record's metadata (its state is
+// live), unless the cap is reached (CapacityError) or a live call has its
+// id (ErrExists). The record is in the store when Start returns.
+func (r *Registry) Start(ctx context.Context, rec call.Record) (*Call, error) {
+	rec.State = call.StateLive
+	c, err := newCall(&r.cfg, r, rec)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.cfg.MaxCalls > 0 && len(r.calls) >= r.cfg.MaxCalls {
+		r.mu.Unlock()
+		return nil, &CapacityError{Max: r.cfg.MaxCalls}
+	}
+	if _, dup := r.calls[rec.ID]; dup {
+		r.mu.Unlock()
+		return nil, ErrExists
+	}
+	r.calls[rec.ID] = c
+	r.mu.Unlock()
+	if r.cfg.Record {
+		c.startRecording(ctx)
+	}
+	if err := r.cfg.Store.Put(ctx, &rec); err != nil {
+		c.log.Error("store live call", "err", err)
+	}
+	r.cfg.Metrics.CallStarted()
+	go c.run()
+	c.log.Info("call started", "name", rec.Name, "rep", rec.Rep)
+	return c, nil
+}
+
+// Get returns the live call with this id, or nil.
+func (r *Registry) Get(id string) *Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls[id]
+}
+
+// Len is how many calls are live.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.calls)
+}
+
+// Shutdown ends every live call and returns when all are stored, or ctx
+// ends first.
+func (r *Registry) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	calls := make([]*Call, 0, len(r.calls))
+	for _, c := range r.calls {
+		calls = append(calls, c)
+	}
+	r.mu.Unlock()
+	for _, c := range calls {
+		c.End(EndShutdown)
+	}
+	for _, c := range calls {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+			return fmt.Errorf("%d calls not stored in time: %w", r.Len(), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// ended forgets a call that has stored itself. When the last live call
+// ends, what the calls held (decoders, buffers, the ingest's goroutine
+// stacks: a few MB each) is garbage. It is handed back to the OS at once
+// rather than minutes later, so that an idle service looks idle to whoever
+// watches its RSS; at most once per releaseEvery, so that a quiet service
+// going between zero and one call does not collect on every call.
+func (r *Registry) ended(c *Call) {
+	r.mu.Lock()
+	if r.calls[c.ID()] == c {
+		delete(r.calls, c.ID())
+	}
+	idle := len(r.calls) == 0
+	r.mu.Unlock()
+	if !idle {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := r.released.Load(); now-last >= int64(releaseEvery) && r.released.CompareAndSwap(last, now) {
+		debug.FreeOSMemory()
+	}
+}
+
+func (r *Registry) getSamples(n int) []float32 {
+	p := r.samples.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	return (*p)[:n]
+}
+
+func (r *Registry) putSamples(b []float32) {
+	b = b[:0]
+	r.samples.Put(&b)
+}
