@@ -1,0 +1,114 @@
+package whip
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"talkratio/live"
+)
+
+// sessionParent is what a session sees of the server that made it.
+type sessionParent interface {
+	sessionClosed(s *session)
+}
+
+// session is one WHIP session: a PeerConnection publishing into a call, of
+// which it is a source. end runs once; it clears the PeerConnection's
+// handlers so that nothing calls back into a session that is gone.
+type session struct {
+	parent sessionParent
+	call   *live.Call
+	token  string
+	plan   rolePlan
+	pc     *webrtc.PeerConnection
+	log    *slog.Logger
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	reason    string
+
+	// created is when the offer came; connected (unix ns) when the
+	// connection came up: no media was sent before.
+	created   time.Time
+	connected atomic.Int64
+}
+
+// mediaSince is the earliest a packet of this session can have been sent.
+func (s *session) mediaSince() time.Time {
+	if ns := s.connected.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return s.created
+}
+
+// end closes the session for a reason and detaches it from its call.
+func (s *session) end(reason string) {
+	s.closeOnce.Do(func() {
+		s.reason = reason
+		close(s.closed)
+		s.pc.OnTrack(nil)
+		s.pc.OnConnectionStateChange(nil)
+		if err := s.pc.Close(); err != nil {
+			s.log.Debug("close peer connection", "err", err)
+		}
+		s.parent.sessionClosed(s)
+		s.call.Detach(s, reason)
+	})
+}
+
+// Close is end for a call that is itself finishing (live.Source).
+func (s *session) Close() { s.end(live.EndClosed) }
+
+// onConnectionState ends the session when the connection cannot come back.
+// Disconnected may recover; failed (after the ICE timeout) and closed do
+// not.
+func (s *session) onConnectionState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		s.connected.CompareAndSwap(0, time.Now().UnixNano())
+	case webrtc.PeerConnectionStateFailed:
+		s.log.Info("connection failed")
+		go s.end(live.EndFailed)
+	case webrtc.PeerConnectionStateClosed:
+		go s.end(live.EndClosed)
+	}
+}
+
+// readTrack is the track's read loop: pion runs OnTrack on a goroutine of
+// its own, and that goroutine is this loop. It hands every packet to the
+// call's track, stamped with its arrival.
+func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	mid := ""
+	if tr := recv.RTPTransceiver(); tr != nil {
+		mid = tr.Mid()
+	}
+	codec := track.Codec()
+	log := s.log.With("mid", mid, "codec", codec.MimeType)
+	if track.Kind() != webrtc.RTPCodecTypeAudio {
+		log.Info("ignoring track", "kind", track.Kind().String())
+		return
+	}
+	tr, err := s.call.NewTrack(live.TrackSpec{
+		Codec: codec.MimeType, Roles: s.plan.rolesFor(mid), Log: log,
+		SendStart: s.mediaSince(), Stereo: s.plan.mode == stereoTrack,
+	})
+	if err != nil {
+		log.Warn("ignoring track", "err", err)
+		return
+	}
+	log.Info("track started", "roles", tr.RoleNames())
+	for {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			log.Debug("track ended", "err", err)
+			return
+		}
+		if !tr.Packet(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now()) {
+			return
+		}
+	}
+}
