@@ -4,13 +4,13 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"talkratio/call"
+	"talkratio/reply"
 	"talkratio/vad"
 )
 
@@ -21,71 +21,55 @@ const (
 )
 
 // handleListCalls answers GET /api/calls: live calls first, then the
-// stored ones, newest first. Filters: rep=NAME, from=, to= (RFC 3339 or
-// YYYY-MM-DD), limit=, offset=.
+// others, newest first, as the store lists them. Filters: rep=NAME,
+// from=, to= (RFC 3339 or YYYY-MM-DD), sort=, order=, limit=, offset=.
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	q, err := parseListQuery(r)
 	if err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
+	target := 100 * s.rules.TargetListen
 	if vr := principalOf(r).ViewRep(); vr != "" {
 		if q.Rep != "" && !strings.EqualFold(q.Rep, vr) {
-			writeJSON(w, map[string]any{"calls": []CallSummary{}, "total": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": 100 * s.cfg.TargetListen})
+			reply.JSON(w, map[string]any{"calls": []call.Summary{}, "total": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": target})
 			return
 		}
 		q.Rep = vr
 	}
-	var live []CallSummary
-	for _, c := range s.liveCalls() {
-		rec := c.summaryRecord()
-		if q.match(&rec) {
-			live = append(live, rec.Summary())
-		}
-	}
-	sortRows(live, ListQuery{})
-	// Page over live calls first, then the store.
-	rows := page(live, q)
-	need := q.Size - len(rows)
-	storeQ := q
-	storeQ.Offset, storeQ.Size = max(0, q.Offset-len(live)), need
-	stored, total, err := s.store.List(storeQ)
+	rows, total, err := s.store.List(r.Context(), q)
 	if err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
-	if need > 0 {
-		rows = append(rows, stored...)
-	}
-	s.withProgress(rows)
 	if rows == nil {
-		rows = []CallSummary{}
+		rows = []call.Summary{}
 	}
-	writeJSON(w, map[string]any{
-		"calls": rows, "total": total + len(live), "offset": q.Offset, "limit": q.Size,
-		"target_listen_pct": 100 * s.cfg.TargetListen, "max_upload_bytes": s.cfg.MaxUpload,
+	reply.JSON(w, map[string]any{
+		"calls": rows, "total": total, "offset": q.Offset, "limit": q.Size,
+		"target_listen_pct": target, "max_upload_bytes": s.uploads.MaxUpload(),
 	})
 }
 
-func parseListQuery(r *http.Request) (ListQuery, error) {
+func parseListQuery(r *http.Request) (call.ListQuery, error) {
 	v := r.URL.Query()
-	q := ListQuery{Rep: v.Get("rep"), Size: defaultPageSize, Sort: v.Get("sort")}
-	if sortKey(q.Sort) == nil {
-		return q, errorf(http.StatusBadRequest, "sort=%q: want started_at, duration_s, listen_pct, longest_rep_monologue_s, rep or name", q.Sort)
+	q := call.ListQuery{Rep: v.Get("rep"), Size: defaultPageSize, Sort: v.Get("sort")}
+	if !call.ValidSort(q.Sort) {
+		return q, reply.Errorf(http.StatusBadRequest, "sort=%q: want %s", q.Sort, orList(call.SortColumns))
 	}
 	switch o := v.Get("order"); o {
 	case "", "desc":
 	case "asc":
 		q.Asc = true
 	default:
-		return q, errorf(http.StatusBadRequest, "order=%q: want asc or desc", o)
+		return q, reply.Errorf(http.StatusBadRequest, "order=%q: want asc or desc", o)
 	}
 	var err error
 	if q.From, err = parseTime(v.Get("from"), false); err != nil {
-		return q, errorf(http.StatusBadRequest, "from=%q: %v", v.Get("from"), err)
+		return q, reply.Errorf(http.StatusBadRequest, "from=%q: %v", v.Get("from"), err)
 	}
 	if q.To, err = parseTime(v.Get("to"), true); err != nil {
-		return q, errorf(http.StatusBadRequest, "to=%q: %v", v.Get("to"), err)
+		return q, reply.Errorf(http.StatusBadRequest, "to=%q: %v", v.Get("to"), err)
 	}
 	for _, p := range []struct {
 		name string
@@ -95,12 +79,17 @@ func parseListQuery(r *http.Request) (ListQuery, error) {
 		if s := v.Get(p.name); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 0 || n > p.max || (p.name == "limit" && n == 0) {
-				return q, errorf(http.StatusBadRequest, "%s=%q: want a whole number from %d to %d", p.name, s, map[bool]int{true: 1, false: 0}[p.name == "limit"], p.max)
+				return q, reply.Errorf(http.StatusBadRequest, "%s=%q: want a whole number from %d to %d", p.name, s, map[bool]int{true: 1, false: 0}[p.name == "limit"], p.max)
 			}
 			*p.dst = n
 		}
 	}
 	return q, nil
+}
+
+// orList is "a, b or c".
+func orList(s []string) string {
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // parseTime takes RFC 3339 or a plain date; a plain date as an upper bound
@@ -114,7 +103,7 @@ func parseTime(s string, end bool) (time.Time, error) {
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, errorf(http.StatusBadRequest, "want RFC 3339 (2026-11-26T10:00:00Z) or a date (2026-11-26)")
+		return time.Time{}, reply.Errorf(http.StatusBadRequest, "want RFC 3339 (2026-11-26T10:00:00Z) or a date (2026-11-26)")
 	}
 	if end {
 		t = t.AddDate(0, 0, 1)
@@ -122,35 +111,15 @@ func parseTime(s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// summaryRecord is a live call's record as it stands now.
-func (c *Call) summaryRecord() CallRecord {
-	c.mu.Lock()
-	rec := c.rec // metadata; the final analysis is added by run at the end
-	c.mu.Unlock()
-	rec.Result, rec.Meter = nil, nil
-	if l := c.live.Load(); l != nil {
-		rec.DurationS = l.NowS
-		res := vad.Result{Metrics: l.Metrics}
-		rec.Result = &res
-	}
-	return rec
-}
-
-// visibleCall returns a call's record (live or stored) if the caller may
-// see it; a call of another rep is as unknown as one that does not exist.
-func (s *Server) visibleCall(r *http.Request, id string) (*CallRecord, error) {
-	var rec *CallRecord
-	if c := s.liveCall(id); c != nil {
-		lr := c.summaryRecord()
-		rec = &lr
-	} else {
-		var err error
-		if rec, err = s.store.Get(id); err != nil {
-			return nil, err
-		}
+// visibleCall returns a call's record if the caller may see it; a call of
+// another rep is as unknown as one that does not exist.
+func (s *Server) visibleCall(r *http.Request, id string) (*call.Record, error) {
+	rec, err := s.store.Get(r.Context(), id)
+	if err != nil {
+		return nil, err
 	}
 	if !principalOf(r).CanSee(rec.Rep) {
-		return nil, ErrNotFound
+		return nil, call.ErrNotFound
 	}
 	return rec, nil
 }
@@ -159,7 +128,7 @@ func (s *Server) visibleCall(r *http.Request, id string) (*CallRecord, error) {
 // every analysis field at the top level, like `talkratio analyze`, and
 // the verdict.
 type callJSON struct {
-	*CallRecord
+	*call.Record
 	Verdict    string     `json:"verdict,omitempty"`
 	Thresholds thresholds `json:"thresholds"`
 }
@@ -177,22 +146,19 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 	id, asCSV := strings.CutSuffix(r.PathValue("id"), ".csv")
 	rec, err := s.visibleCall(r, id)
 	if err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
-	rows := []CallSummary{rec.Summary()}
-	s.withProgress(rows)
-	rec.Progress = rows[0].Progress
 	if asCSV {
 		writeCallCSV(w, rec)
 		return
 	}
-	tc := s.tallyConfig()
-	out := callJSON{CallRecord: rec, Thresholds: thresholds{tc.LongMonologueSec, tc.LongSilenceSec, tc.RecentWindowSec}}
+	tc := s.rules.Tally()
+	out := callJSON{Record: rec, Thresholds: thresholds{tc.LongMonologueSec, tc.LongSilenceSec, tc.RecentWindowSec}}
 	if rec.Result != nil {
 		out.Verdict = rec.Metrics.Verdict()
 	}
-	writeJSON(w, out)
+	reply.JSON(w, out)
 }
 
 // csvCallHeader is the call columns, then every metric.
@@ -200,7 +166,7 @@ func csvCallHeader() []string {
 	return append([]string{"id", "name", "rep", "customer", "source", "state", "started_at"}, vad.CSVHeader()...)
 }
 
-func writeCallCSV(w http.ResponseWriter, rec *CallRecord) {
+func writeCallCSV(w http.ResponseWriter, rec *call.Record) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "call-"+rec.ID+".csv"))
 	cw := csv.NewWriter(w)
@@ -214,20 +180,28 @@ func writeCallCSV(w http.ResponseWriter, rec *CallRecord) {
 }
 
 // handleDeleteCall answers DELETE /api/calls/{id}: the record and its
-// audio go. A live call must end first.
+// audio go. A live call must end first, an upload be analyzed.
 func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	id := r.PathValue("id")
-	if s.liveCall(id) != nil {
-		writeError(w, errorf(http.StatusConflict, "call %s is live: end it (WHIP DELETE) before deleting it", id))
+	if rec, err := s.store.Get(ctx, id); err == nil {
+		switch rec.State {
+		case call.StateLive:
+			reply.WriteError(w, reply.Errorf(http.StatusConflict, "call %s is live: end it (WHIP DELETE) before deleting it", id))
+			return
+		case call.StateAnalyzing:
+			reply.WriteError(w, reply.Errorf(http.StatusConflict, "call %s is being analyzed; delete it when it is done", id))
+			return
+		}
+	}
+	if err := s.store.Delete(ctx, id); err != nil {
+		reply.WriteError(w, err)
 		return
 	}
-	if rec, err := s.store.Get(id); err == nil && rec.State == stateAnalyzing {
-		writeError(w, errorf(http.StatusConflict, "call %s is being analyzed; delete it when it is done", id))
-		return
-	}
-	if err := s.store.Delete(id); err != nil {
-		writeError(w, err)
-		return
+	if s.audio != nil {
+		if err := s.audio.DeleteAudio(ctx, id); err != nil {
+			s.log.Error("delete audio", "call", id, "err", err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -238,100 +212,37 @@ func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := s.visibleCall(r, id); err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
-	as, ok := s.store.(AudioStore)
-	if !ok {
-		writeError(w, errorf(http.StatusNotFound, "this service keeps no audio"))
+	if s.audio == nil {
+		reply.WriteError(w, reply.Errorf(http.StatusNotFound, "this service keeps no audio"))
 		return
 	}
-	f, err := as.OpenAudio(id)
+	b, err := s.audio.OpenAudio(r.Context(), id)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			err = errorf(http.StatusNotFound, "call %s has no audio", id)
+		if errors.Is(err, call.ErrNotFound) {
+			err = reply.Errorf(http.StatusNotFound, "call %s has no audio", id)
 		}
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	defer b.Close()
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
-	http.ServeContent(w, r, "call-"+id+".wav", st.ModTime(), f)
-}
-
-// repStats is one row of GET /api/reps.
-type repStats struct {
-	Rep                   string    `json:"rep"`
-	Calls                 int       `json:"calls"`
-	MeanListenPct         *float64  `json:"mean_listen_pct"`
-	MeanLongestMonologueS float64   `json:"mean_longest_monologue_s"`
-	OnTargetShare         float64   `json:"on_target_share"`
-	LastCallAt            time.Time `json:"last_call_at"`
+	http.ServeContent(w, r, "call-"+id+".wav", b.ModTime(), b)
 }
 
 // handleReps answers GET /api/reps: per rep, the averages over their
-// analyzed calls, for the team view.
+// analyzed calls, for the team view, as the store computes them.
 func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
-	rows, _, err := s.store.List(ListQuery{Rep: principalOf(r).ViewRep()})
+	reps, err := s.store.RepStats(r.Context(), principalOf(r).ViewRep())
 	if err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
 	}
-	type acc struct {
-		repStats
-		listenSum float64
-		listenN   int
-		mono      float64
-		onTarget  int
+	if reps == nil {
+		reps = []call.RepStats{}
 	}
-	by := map[string]*acc{}
-	var order []string
-	for _, c := range rows {
-		if c.State != stateEnded {
-			continue
-		}
-		key := strings.TrimSpace(c.Rep)
-		if key == "" {
-			key = "(no rep)"
-		}
-		a := by[key]
-		if a == nil {
-			a = &acc{repStats: repStats{Rep: key}}
-			by[key] = a
-			order = append(order, key)
-		}
-		a.Calls++
-		a.mono += c.LongestRepMonologueS
-		if c.ListenPct != nil {
-			a.listenSum += *c.ListenPct
-			a.listenN++
-		}
-		if c.OnTarget {
-			a.onTarget++
-		}
-		if c.StartedAt.After(a.LastCallAt) {
-			a.LastCallAt = c.StartedAt
-		}
-	}
-	sort.Strings(order)
-	out := make([]repStats, 0, len(order))
-	for _, k := range order {
-		a := by[k]
-		if a.listenN > 0 {
-			// The mean of the calls' figures, rounded as they are, so
-			// that the page shows and judges it as it does a call's.
-			m := vad.RoundListen(a.listenSum / float64(a.listenN))
-			a.MeanListenPct = &m
-		}
-		a.MeanLongestMonologueS = math.Round(1000*a.mono/float64(a.Calls)) / 1000
-		a.OnTargetShare = math.Round(1000*float64(a.onTarget)/float64(a.Calls)) / 1000
-		out = append(out, a.repStats)
-	}
-	writeJSON(w, map[string]any{"reps": out, "target_listen_pct": 100 * s.cfg.TargetListen})
+	reply.JSON(w, map[string]any{"reps": reps, "target_listen_pct": 100 * s.rules.TargetListen})
 }

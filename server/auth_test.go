@@ -19,7 +19,11 @@ import (
 	"github.com/gorilla/websocket"
 
 	"talkratio/auth"
+	"talkratio/call"
+	"talkratio/disk"
+	"talkratio/inmem"
 	"talkratio/vad"
+	"talkratio/whip"
 	"talkratio/whipclient"
 )
 
@@ -48,7 +52,7 @@ func storeCalls(t *testing.T, srv *Server) {
 	t.Helper()
 	for i, rep := range []string{"Dana", "Lee"} {
 		res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7}}
-		if err := srv.store.Put(&CallRecord{ID: fmt.Sprintf("call-%s", strings.ToLower(rep)), Rep: rep, State: stateEnded, Source: sourceLive,
+		if err := srv.store.Put(context.Background(), &call.Record{ID: fmt.Sprintf("call-%s", strings.ToLower(rep)), Rep: rep, State: call.StateEnded, Source: call.SourceLive,
 			StartedAt: time.Now().Add(-time.Duration(i) * time.Hour), Result: res}); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +80,7 @@ func do(t *testing.T, method, u, token string, body io.Reader, hdr map[string]st
 // Who may do what, endpoint by endpoint.
 func TestAuthorization(t *testing.T) {
 	a := testAuth(t)
-	srv, err := New(Config{Logger: quietLogger(), Auth: a, Store: NewMemStore(), WHIPRate: 1000,
+	srv, err := New(Config{Logger: quietLogger(), Auth: a, Store: inmem.NewStore(), WHIPRate: 1000,
 		Static: fstest.MapFS{"index.html": {Data: []byte("<p>hi")}, "call.html": {Data: []byte("<p>call")}, "login.html": {Data: []byte("<form>")}}})
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +135,7 @@ func TestAuthorization(t *testing.T) {
 	}
 	// A rep-limited viewer sees only that rep's calls in the list.
 	_, b := do(t, "GET", ts.URL+"/api/calls", tokens["dana-viewer"], nil, nil)
-	var list struct{ Calls []CallSummary }
+	var list struct{ Calls []call.Summary }
 	json.Unmarshal([]byte(b), &list)
 	if len(list.Calls) != 1 || list.Calls[0].Rep != "Dana" {
 		t.Errorf("dana-viewer list: %+v", list.Calls)
@@ -151,7 +155,7 @@ func TestAuthorization(t *testing.T) {
 // SameSite=Strict cookie that the API and websockets accept.
 func TestLoginCookie(t *testing.T) {
 	a := testAuth(t)
-	srv, err := New(Config{Logger: quietLogger(), Auth: a, Store: NewMemStore()})
+	srv, err := New(Config{Logger: quietLogger(), Auth: a, Store: inmem.NewStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,8 +256,8 @@ func TestMaxCalls(t *testing.T) {
 	}
 	_, err = publish("second")
 	var refused *whipclient.RefusedError
-	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.RetryAfter != capacityRetrySeconds*time.Second {
-		t.Fatalf("second call past the cap of 1: %v (%+v), want 503 with Retry-After %d", err, refused, capacityRetrySeconds)
+	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.RetryAfter != whip.CapacityRetrySeconds*time.Second {
+		t.Fatalf("second call past the cap of 1: %v (%+v), want 503 with Retry-After %d", err, refused, whip.CapacityRetrySeconds)
 	}
 	if refused.Message != "the service is at its limit of 1 live calls; retry later" {
 		t.Errorf("refusal message %q does not say why", refused.Message)
@@ -261,7 +265,7 @@ func TestMaxCalls(t *testing.T) {
 	if err := first.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for srv.liveCall(first.CallID()) != nil {
+	for srv.calls.Get(first.CallID()) != nil {
 		if ctx.Err() != nil {
 			t.Fatal("the first call never ended")
 		}
@@ -280,7 +284,7 @@ func TestMaxCalls(t *testing.T) {
 func TestPathTraversal(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o600)
-	st, err := OpenDiskStore(filepath.Join(dir, "data"), quietLogger())
+	st, err := disk.Open(filepath.Join(dir, "data"), quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

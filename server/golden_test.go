@@ -8,6 +8,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -25,6 +26,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"talkratio/call"
+	"talkratio/disk"
 	"talkratio/whipclient"
 )
 
@@ -373,13 +376,13 @@ func stateOfSnapshot(t *testing.T, b []byte) string {
 // another version, or an import reads.
 func TestGoldenRecordFile(t *testing.T) {
 	dir := t.TempDir()
-	st, err := OpenDiskStore(dir, quietLogger())
+	st, err := disk.Open(dir, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := verdictCall("c7f3a1b2c3d4e5f6", true)
-	rec.HasAudio, rec.Source, rec.RepChannel = true, sourceUpload, "right"
-	if err := st.Put(rec); err != nil {
+	rec.HasAudio, rec.Source, rec.RepChannel = true, call.SourceUpload, "right"
+	if err := st.Put(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "calls", rec.ID, "call.json"))

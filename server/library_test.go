@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"talkratio/audio"
+	"talkratio/call"
+	"talkratio/disk"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -58,11 +61,11 @@ var (
 
 func newDiskServer(t *testing.T, dir string, cfg Config) (*Server, string) {
 	t.Helper()
-	st, err := OpenDiskStore(dir, quietLogger())
+	st, err := disk.Open(dir, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Store = st
+	cfg.Store, cfg.Audio, cfg.Staging = st, st, st
 	srv, ts := newTestServer(t, cfg)
 	return srv, ts.URL
 }
@@ -122,7 +125,7 @@ func waitAnalyzed(t testing.TB, base, id string) map[string]any {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		m := getCall(t, base, id)
-		if m["state"] != stateAnalyzing {
+		if m["state"] != call.StateAnalyzing {
 			return m
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -172,13 +175,13 @@ func TestUploadStereoAndMono(t *testing.T) {
 			if resp.StatusCode != http.StatusAccepted {
 				t.Fatalf("%s: %s", resp.Status, b)
 			}
-			var sum CallSummary
+			var sum call.Summary
 			json.Unmarshal(b, &sum)
-			if sum.State != stateAnalyzing || resp.Header.Get("Location") != "/api/calls/"+sum.ID {
+			if sum.State != call.StateAnalyzing || resp.Header.Get("Location") != "/api/calls/"+sum.ID {
 				t.Errorf("accepted: %+v, Location %q", sum, resp.Header.Get("Location"))
 			}
 			m := waitAnalyzed(t, base, sum.ID)
-			if m["state"] != stateEnded || m["has_audio"] != true {
+			if m["state"] != call.StateEnded || m["has_audio"] != true {
 				t.Fatalf("analyzed call: %v", m)
 			}
 			// Rep 4 s, customer 3 s: listen 3/7.
@@ -282,7 +285,7 @@ func TestAudioRange(t *testing.T) {
 	writeCallWAV(t, p, 8000, 4, testRep, testCust)
 	body, ctype := form(t, nil, map[string]string{"audio": p})
 	resp, b := post(t, base+"/api/calls", body, ctype)
-	var sum CallSummary
+	var sum call.Summary
 	json.Unmarshal(b, &sum)
 	if resp.StatusCode != 202 {
 		t.Fatalf("%s %s", resp.Status, b)
@@ -329,85 +332,6 @@ func TestAudioRange(t *testing.T) {
 	}
 }
 
-// A record is written whole or not at all; everything survives a restart.
-func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
-	dir := t.TempDir()
-	st, err := OpenDiskStore(dir, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []*CallRecord
-	for i := range 5 {
-		res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(float64(60 + i)), RepTalkS: 10, CustomerTalkS: 15}, Segments: vad.Segments{Rep: []vad.Segment{{Start: 1, End: 2}}, Customer: []vad.Segment{}}}
-		rec := &CallRecord{ID: fmt.Sprintf("call%d", i), Name: "n", Rep: []string{"Dana", "Lee"}[i%2], Source: sourceLive, State: stateEnded,
-			StartedAt: time.Date(2026, 11, 20+i, 10, 0, 0, 0, time.UTC), DurationS: 30, Result: res}
-		if err := st.Put(rec); err != nil {
-			t.Fatal(err)
-		}
-		want = append(want, rec)
-	}
-	// What a crash can leave: a directory whose record was never written
-	// (audio present), a temporary record file, a half-received upload.
-	os.MkdirAll(filepath.Join(dir, "calls", "halfdone"), 0o750)
-	os.WriteFile(filepath.Join(dir, "calls", "halfdone", "audio.wav"), []byte("RIFF"), 0o640)
-	os.WriteFile(filepath.Join(dir, "calls", "call0", ".tmp-123"), []byte(`{"id":"call0","state":"ended","name":"WRONG"`), 0o640)
-	os.WriteFile(filepath.Join(dir, "tmp", "upload-999.wav"), []byte("RIFF...."), 0o640)
-
-	st2, err := OpenDiskStore(dir, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, total, _ := st2.List(ListQuery{})
-	if total != 5 {
-		t.Fatalf("after restart %d calls listed, want 5: %+v", total, rows)
-	}
-	for _, w := range want {
-		got, err := st2.Get(w.ID)
-		if err != nil || got.Name != "n" || *got.ListenPct != *w.ListenPct || len(got.Segments.Rep) != 1 || !got.StartedAt.Equal(w.StartedAt) {
-			t.Errorf("%s after restart: %+v %v", w.ID, got, err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "calls", "halfdone")); !os.IsNotExist(err) {
-		t.Error("an incomplete call directory survived the restart")
-	}
-	if _, err := st2.Get("halfdone"); err != ErrNotFound {
-		t.Errorf("incomplete call: %v", err)
-	}
-	if left := dirFiles(t, filepath.Join(dir, "tmp")); len(left) != 0 {
-		t.Errorf("tmp not emptied: %v", left)
-	}
-	// Filters, sorting and paging.
-	rows, total, _ = st2.List(ListQuery{Rep: "dana"})
-	if total != 3 {
-		t.Errorf("rep filter: %d", total)
-	}
-	rows, _, _ = st2.List(ListQuery{Sort: "listen_pct", Asc: true, Size: 2, Offset: 1})
-	if len(rows) != 2 || rows[0].ID != "call1" || rows[1].ID != "call2" {
-		t.Errorf("sorted page: %+v", rows)
-	}
-	rows, total, _ = st2.List(ListQuery{From: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)})
-	if total != 2 {
-		t.Errorf("date filter: %d %+v", total, rows)
-	}
-	// Delete removes the record and its directory, and stays deleted.
-	if err := st2.Delete("call3"); err != nil {
-		t.Fatal(err)
-	}
-	st3, _ := OpenDiskStore(dir, quietLogger())
-	if _, err := st3.Get("call3"); err != ErrNotFound {
-		t.Errorf("deleted call after restart: %v", err)
-	}
-	if err := st3.Delete("call3"); err != ErrNotFound {
-		t.Errorf("second delete: %v", err)
-	}
-	// Ids that would step out of the store are unknown, not paths.
-	for _, id := range []string{"../call1", "..", "call1/../call2", ""} {
-		if _, err := st3.Get(id); err != ErrNotFound {
-			t.Errorf("Get(%q): %v", id, err)
-		}
-	}
-}
-
 // A live call ended by WHIP DELETE is in the library with its analysis
 // and, with -record-audio, its audio; a restart keeps it.
 func TestLiveCallToLibrary(t *testing.T) {
@@ -429,7 +353,7 @@ func TestLiveCallToLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := getCall(t, base, pub.CallID())
-	if m["state"] != stateEnded || m["source"] != sourceLive || m["has_audio"] != true || m["segments"] == nil || m["meter"] == nil {
+	if m["state"] != call.StateEnded || m["source"] != call.SourceLive || m["has_audio"] != true || m["segments"] == nil || m["meter"] == nil {
 		t.Fatalf("stored live call: %v", m)
 	}
 	if d := m["duration_s"].(float64); math.Abs(d-8) > 0.5 {
@@ -442,8 +366,8 @@ func TestLiveCallToLibrary(t *testing.T) {
 		t.Errorf("recorded audio: %v", err)
 	}
 	srv.Close()
-	st, _ := OpenDiskStore(dir, quietLogger())
-	if rec, err := st.Get(pub.CallID()); err != nil || rec.Result == nil {
+	st, _ := disk.Open(dir, quietLogger())
+	if rec, err := st.Get(context.Background(), pub.CallID()); err != nil || rec.Result == nil {
 		t.Errorf("after restart: %v %v", rec, err)
 	}
 }
@@ -470,24 +394,30 @@ func TestUploadTooLargeChunked(t *testing.T) {
 // "analyzing" or silently lost.
 func TestUploadResumedAfterRestart(t *testing.T) {
 	dir := t.TempDir()
-	st, err := OpenDiskStore(dir, quietLogger())
+	st, err := disk.Open(dir, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	staged := filepath.Join(st.StagingDir(), "upload-x.wav")
-	writeCallWAV(t, staged, 8000, 12, testCust, testRep) // rep on the right
-	if _, err := st.Adopt("resumed", staged, "upload-audio.wav"); err != nil {
+	wav := filepath.Join(t.TempDir(), "x.wav")
+	writeCallWAV(t, wav, 8000, 12, testCust, testRep) // rep on the right
+	b, _ := os.ReadFile(wav)
+	ctx := context.Background()
+	staged, err := st.Stage(ctx, bytes.NewReader(b))
+	if err != nil {
 		t.Fatal(err)
 	}
-	st.Put(&CallRecord{ID: "resumed", Source: sourceUpload, State: stateAnalyzing, RepChannel: "right", StartedAt: time.Now()})
-	st.Put(&CallRecord{ID: "lost", Source: sourceUpload, State: stateAnalyzing, StartedAt: time.Now()})
+	if err := staged.Keep(ctx, "resumed", "audio"); err != nil {
+		t.Fatal(err)
+	}
+	st.Put(context.Background(), &call.Record{ID: "resumed", Source: call.SourceUpload, State: call.StateAnalyzing, RepChannel: "right", StartedAt: time.Now()})
+	st.Put(context.Background(), &call.Record{ID: "lost", Source: call.SourceUpload, State: call.StateAnalyzing, StartedAt: time.Now()})
 
 	_, base := newDiskServer(t, dir, Config{})
 	m := waitAnalyzed(t, base, "resumed")
-	if m["state"] != stateEnded || math.Abs(m["rep_talk_s"].(float64)-4) > 0.5 {
+	if m["state"] != call.StateEnded || math.Abs(m["rep_talk_s"].(float64)-4) > 0.5 {
 		t.Errorf("resumed upload: state %v rep talk %v (want ended, ~4 s with the rep on the right)", m["state"], m["rep_talk_s"])
 	}
-	if m := getCall(t, base, "lost"); m["state"] != stateFailed || !strings.Contains(m["error"].(string), "upload it again") {
+	if m := getCall(t, base, "lost"); m["state"] != call.StateFailed || !strings.Contains(m["error"].(string), "upload it again") {
 		t.Errorf("upload without files: %v", m)
 	}
 }

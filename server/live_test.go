@@ -16,6 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"talkratio/audio"
+	"talkratio/call"
+	"talkratio/live"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -38,7 +40,7 @@ func oggPackets(t testing.TB, path string) [][]byte {
 // decodeAll decodes Opus packets at the analysis rate, as the server does.
 func decodeAll(t testing.TB, pkts [][]byte) []float32 {
 	t.Helper()
-	dec, err := audio.NewOpusDecoder(analysisRate, 1)
+	dec, err := audio.NewOpusDecoder(live.AnalysisRate, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func analyzeOffline(t testing.TB, rep, cust []float32) vad.Result {
 	r := &sliceReader{}
 	r.ch[0] = append(rep, make([]float32, n-len(rep))...)
 	r.ch[1] = append(cust, make([]float32, n-len(cust))...)
-	res, err := vad.Analyze(r, analysisRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+	res, err := vad.Analyze(r, live.AnalysisRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,20 +92,20 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 // watch collects a call's snapshots over its websocket until the final one.
 type watch struct {
-	msgs  chan snapshotMsg
+	msgs  chan call.Snapshot
 	count int
 }
 
-func watchCall(t testing.TB, base, id string) (*watch, func() (snapshotMsg, int)) {
+func watchCall(t testing.TB, base, id string) (*watch, func() (call.Snapshot, int)) {
 	t.Helper()
 	u := "ws" + strings.TrimPrefix(base, "http") + "/ws/calls/" + id
 	conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v (%v)", u, err, resp)
 	}
-	w := &watch{msgs: make(chan snapshotMsg, 1)}
+	w := &watch{msgs: make(chan call.Snapshot, 1)}
 	done := make(chan struct{})
-	var last snapshotMsg
+	var last call.Snapshot
 	go func() {
 		defer close(done)
 		defer conn.Close()
@@ -112,19 +114,19 @@ func watchCall(t testing.TB, base, id string) (*watch, func() (snapshotMsg, int)
 			if err != nil {
 				return
 			}
-			var m snapshotMsg
+			var m call.Snapshot
 			if err := json.Unmarshal(b, &m); err != nil {
 				t.Errorf("bad snapshot: %v", err)
 				return
 			}
 			last = m
 			w.count++
-			if m.Call.State == stateEnded {
+			if m.Call.State == call.StateEnded {
 				return
 			}
 		}
 	}()
-	return w, func() (snapshotMsg, int) {
+	return w, func() (call.Snapshot, int) {
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
@@ -211,8 +213,8 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 
 	// The ended call is in the store with its analysis, and the list
 	// shows it.
-	rec, err := srv.store.Get(pub.CallID())
-	if err != nil || rec.Result == nil || rec.State != stateEnded || rec.Rep != "Dana" {
+	rec, err := srv.store.Get(context.Background(), pub.CallID())
+	if err != nil || rec.Result == nil || rec.State != call.StateEnded || rec.Rep != "Dana" {
 		t.Fatalf("stored call: %+v, %v", rec, err)
 	}
 	resp, err := http.Get(ts.URL + "/api/calls")
@@ -220,11 +222,11 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 		t.Fatal(err)
 	}
 	var list struct {
-		Calls []CallSummary `json:"calls"`
+		Calls []call.Summary `json:"calls"`
 	}
 	json.NewDecoder(resp.Body).Decode(&list)
 	resp.Body.Close()
-	if len(list.Calls) != 1 || list.Calls[0].ID != pub.CallID() || list.Calls[0].State != stateEnded {
+	if len(list.Calls) != 1 || list.Calls[0].ID != pub.CallID() || list.Calls[0].State != call.StateEnded {
 		t.Errorf("call list: %+v", list.Calls)
 	}
 }

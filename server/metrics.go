@@ -4,12 +4,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"talkratio/live"
 	"talkratio/vad"
 )
 
-// metrics are the service's Prometheus metrics, on a registry of its own
-// (never the global one). Labels are bounded sets (role, reason, codec,
-// handler, code): never a call id, which would grow without end.
+// metrics are the service's Prometheus metrics, on the registry it is
+// given (never the global one). Labels are bounded sets (role, reason,
+// codec, handler, code): never a call id, which would grow without end.
+// They are what live calls count (live.Metrics) and what the HTTP side
+// counts itself.
 type metrics struct {
 	reg *prometheus.Registry
 
@@ -35,17 +38,15 @@ type metrics struct {
 	packetsBy, lostBy, lateBy, aheadBy, analyzedBy, speechBy, missingBy [2]prometheus.Counter
 }
 
-// Call end reasons, the values of the reason label.
-const (
-	endDeleted  = "deleted"  // WHIP DELETE
-	endClosed   = "closed"   // the peer closed the connection
-	endFailed   = "failed"   // the connection failed or timed out
-	endShutdown = "shutdown" // the service stopped
-	endError    = "error"    // the service could not go on with the call
-)
+var _ live.Metrics = (*metrics)(nil)
 
-func newMetrics() *metrics {
-	reg := prometheus.NewRegistry()
+// newMetrics registers the metrics on reg; nil for a registry of their
+// own with the Go and process collectors.
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 	m := &metrics{
 		reg: reg,
 		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -100,8 +101,6 @@ func newMetrics() *metrics {
 		}),
 	}
 	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate, m.rtpAhead, m.missing,
 		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
 		m.uploadsActive,
@@ -118,7 +117,7 @@ func newMetrics() *metrics {
 		m.analyzedBy[r] = m.analyzed.WithLabelValues(n)
 		m.speechBy[r] = m.speech.WithLabelValues(n)
 	}
-	for _, r := range []string{endDeleted, endClosed, endFailed, endShutdown, endError} {
+	for _, r := range live.EndReasons {
 		m.callsEnded.WithLabelValues(r)
 	}
 	for _, r := range []string{"slow", "error", "limit"} {
@@ -126,3 +125,44 @@ func newMetrics() *metrics {
 	}
 	return m
 }
+
+// CallStarted implements live.Metrics.
+func (m *metrics) CallStarted() {
+	m.callsStarted.Inc()
+	m.callsActive.Inc()
+}
+
+// CallEnded implements live.Metrics.
+func (m *metrics) CallEnded(reason string) {
+	m.callsEnded.WithLabelValues(reason).Inc()
+	m.callsActive.Dec()
+}
+
+// Received implements live.Metrics.
+func (m *metrics) Received(r vad.Role, lost int) {
+	m.packetsBy[r].Inc()
+	if lost > 0 {
+		m.lostBy[r].Add(float64(lost))
+	}
+}
+
+// Late implements live.Metrics.
+func (m *metrics) Late(r vad.Role) { m.lateBy[r].Inc() }
+
+// Ahead implements live.Metrics.
+func (m *metrics) Ahead(r vad.Role) { m.aheadBy[r].Inc() }
+
+// DecodeError implements live.Metrics.
+func (m *metrics) DecodeError(codec string) { m.decodeErrors.WithLabelValues(codec).Inc() }
+
+// Analyzed implements live.Metrics.
+func (m *metrics) Analyzed(r vad.Role, s float64) { m.analyzedBy[r].Add(s) }
+
+// Missing implements live.Metrics.
+func (m *metrics) Missing(r vad.Role, s float64) { m.missingBy[r].Add(s) }
+
+// Speech implements live.Metrics.
+func (m *metrics) Speech(r vad.Role, s float64) { m.speechBy[r].Add(s) }
+
+// SnapshotLatency implements live.Metrics.
+func (m *metrics) SnapshotLatency(s float64) { m.latency.Observe(s) }

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"talkratio/audio"
+	"talkratio/live"
 	"talkratio/whipclient"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestStereoTrackSession(t *testing.T) {
 	t.Parallel()
 	pkts := oggPackets(t, "testdata/stereo.opus")
-	dec, err := audio.NewOpusDecoder(analysisRate, 2)
+	dec, err := audio.NewOpusDecoder(live.AnalysisRate, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 	cust := toMuLaw(decodeAll(t, oggPackets(t, "testdata/customer.opus")[:500]))
 	// What the server will hear: the same bytes decoded and repeated up.
 	upsample := func(pkts [][]byte) []float32 {
-		d, _ := audio.NewG711Decoder(false, analysisRate)
+		d, _ := audio.NewG711Decoder(false, live.AnalysisRate)
 		buf := [][]float32{make([]float32, audio.MaxPacketSamples)}
 		var out []float32
 		for _, p := range pkts {
@@ -153,7 +154,7 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 	if err := pubRep.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if srv.liveCall("desk-42") == nil {
+	if srv.calls.Get("desk-42") == nil {
 		t.Fatal("the call ended with its first session")
 	}
 	if err := pubCust.Close(ctx); err != nil {
@@ -163,7 +164,7 @@ func TestPerRoleSessionsPCMU(t *testing.T) {
 	if last.ListenPct == nil || math.Abs(*last.ListenPct-*want.ListenPct) > 1 {
 		t.Errorf("live listen %v, analyze %.2f", last.ListenPct, *want.ListenPct)
 	}
-	if rec, err := srv.store.Get("desk-42"); err != nil || rec.Rep != "Dana" {
+	if rec, err := srv.store.Get(context.Background(), "desk-42"); err != nil || rec.Rep != "Dana" {
 		t.Errorf("stored: %+v %v", rec, err)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"talkratio/audio"
+	"talkratio/call"
+	"talkratio/disk"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -81,9 +83,9 @@ func (v *virtualNet) clientSettings() *webrtc.SettingEngine {
 // the service and the call's id. The service keeps the call's audio as it
 // analyzed it (-record-audio): what actually arrived, missing audio as
 // silence.
-func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (snapshotMsg, *Server, string) {
+func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (call.Snapshot, *Server, string) {
 	t.Helper()
-	st, err := OpenDiskStore(t.TempDir(), quietLogger())
+	st, err := disk.Open(t.TempDir(), quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (snapshotMsg
 			t.Logf("service log:\n%s", logs.String())
 		}
 	})
-	srv, err := New(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), Net: v.server, WHIPRate: 1000, Store: st, RecordAudio: true})
+	srv, err := New(Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})), Net: v.server, WHIPRate: 1000, Store: st, Audio: st, RecordAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,16 +130,12 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (snapshotMsg
 // samples that actually arrived, where they were placed.
 func analyzeRecording(t *testing.T, srv *Server, id string) vad.Result {
 	t.Helper()
-	f, err := srv.store.(AudioStore).OpenAudio(id)
+	f, err := srv.audio.OpenAudio(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := audio.NewWAVReader(f, st.Size())
+	r, err := audio.NewWAVReader(f, f.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,14 +211,14 @@ func TestVanishedClientEndedAndStored(t *testing.T) {
 	}
 	v.cut.Store(true) // the client is gone: no DELETE, no DTLS close, nothing
 	deadline := time.Now().Add(20 * time.Second)
-	for srv.liveCall(pub.CallID()) != nil {
+	for srv.calls.Get(pub.CallID()) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("the vanished client's call is still live")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	rec, err := srv.store.Get(pub.CallID())
-	if err != nil || rec.State != stateEnded || rec.Result == nil || rec.DurationS < 1.5 {
+	rec, err := srv.store.Get(context.Background(), pub.CallID())
+	if err != nil || rec.State != call.StateEnded || rec.Result == nil || rec.DurationS < 1.5 {
 		t.Fatalf("stored call: %+v %v", rec, err)
 	}
 	pub.Abort()

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"talkratio/reply"
 )
 
 // limiter rate-limits requests per client address: a token bucket per IP,
@@ -81,7 +83,7 @@ func (l *limiter) limit(h http.HandlerFunc) http.HandlerFunc {
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeError(w, errorf(http.StatusTooManyRequests, "too many requests from %s; retry in %d s", clientIP(r), secs))
+			reply.WriteError(w, reply.Errorf(http.StatusTooManyRequests, "too many requests from %s; retry in %d s", clientIP(r), secs))
 			return
 		}
 		h(w, r)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"talkratio/call"
 	"talkratio/vad"
 )
 
@@ -76,7 +77,7 @@ func TestReadmeSnapshotExample(t *testing.T) {
 	l.Metrics = vad.Metrics{RepTalkS: 20.1, CustomerTalkS: 50, ListenPct: listenPct(71.3), TargetListen: 80}
 	l.Timeline = [2][]vad.Segment{{{Start: 1, End: 4.2}}, {{Start: 4.5, End: 9}}}
 	l.Missing = []vad.Segment{{Start: 30.1, End: 30.9}}
-	msg := buildSnapshot(callInfo{ID: "c7f3a1b2c3d4e5f6", State: stateLive, StartedAt: time.Now()}, l, 60)
+	msg := call.Rules{}.WithDefaults().NewSnapshot(call.Info{ID: "c7f3a1b2c3d4e5f6", State: call.StateLive, StartedAt: time.Now()}, l)
 	b, err := json.Marshal(msg)
 	if err != nil {
 		t.Fatal(err)

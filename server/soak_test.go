@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/goleak"
 
+	"talkratio/call"
+	"talkratio/disk"
 	"talkratio/whipclient"
 )
 
@@ -34,11 +36,11 @@ func TestSoakLeavesNothingBehind(t *testing.T) {
 	}()
 	const rounds, callsPerRound = 3, 6
 	dir := t.TempDir()
-	st, err := OpenDiskStore(dir, quietLogger())
+	st, err := disk.Open(dir, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Logger: quietLogger(), Store: st, WHIPRate: 1000, RecordAudio: true,
+	srv, err := New(Config{Logger: quietLogger(), Store: st, Audio: st, WHIPRate: 1000, RecordAudio: true,
 		ICEDisconnected: 300 * time.Millisecond, ICEFailed: 800 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -78,15 +80,15 @@ func TestSoakLeavesNothingBehind(t *testing.T) {
 		}
 		wg.Wait()
 		deadline := time.Now().Add(10 * time.Second)
-		for len(srv.liveCalls()) > 0 && time.Now().Before(deadline) {
+		for srv.calls.Len() > 0 && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
-		if n := len(srv.liveCalls()); n > 0 {
+		if n := srv.calls.Len(); n > 0 {
 			t.Fatalf("round %d: %d calls still live", round, n)
 		}
 		t.Logf("round %d: goroutines %d (before the rounds: %d)", round, runtime.NumGoroutine(), base)
 	}
-	if _, total, _ := st.List(ListQuery{}); total != rounds*callsPerRound {
+	if _, total, _ := st.List(context.Background(), call.ListQuery{}); total != rounds*callsPerRound {
 		t.Errorf("%d calls stored, want %d", total, rounds*callsPerRound)
 	}
 	ts.Close()

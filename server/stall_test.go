@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"talkratio/call"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -54,7 +55,7 @@ func realTime(i int) time.Duration { return time.Duration(i) * 20 * time.Millise
 
 // publishCall publishes a two-track call on its own and returns its final
 // snapshot and stored record.
-func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*whipclient.Publisher)) (snapshotMsg, *CallRecord) {
+func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*whipclient.Publisher)) (call.Snapshot, *call.Record) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -71,7 +72,7 @@ func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, se
 		t.Fatal(err)
 	}
 	last, _ := final()
-	rec, err := srv.store.Get(pub.CallID())
+	rec, err := srv.store.Get(context.Background(), pub.CallID())
 	if err != nil || rec.Result == nil {
 		t.Fatalf("stored %s: %+v %v", name, rec, err)
 	}
@@ -99,8 +100,8 @@ func TestStalledSenderLosesNothing(t *testing.T) {
 		}
 		return realTime(i)
 	}
-	var clean, stall snapshotMsg
-	var cleanRec, stallRec *CallRecord
+	var clean, stall call.Snapshot
+	var cleanRec, stallRec *call.Record
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		clean, cleanRec = publishCall(t, ts, srv, "clean", func(p *whipclient.Publisher) { sendScheduled(t, p, rep, cust, realTime, nil) })
@@ -146,7 +147,7 @@ func TestStalledSenderLosesNothing(t *testing.T) {
 	}
 	// Nothing went missing: the backlog arrived. (Two tracks start a
 	// packet apart at most, which leaves a sliver at either end.)
-	for name, s := range map[string]snapshotMsg{"clean": clean, "stalled": stall} {
+	for name, s := range map[string]call.Snapshot{"clean": clean, "stalled": stall} {
 		if s.MissingAudioS > 0.05 {
 			t.Errorf("%s call: %.3f s of missing audio, want none", name, s.MissingAudioS)
 		}
@@ -244,7 +245,7 @@ func TestFastClockPublisher(t *testing.T) {
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := srv.store.Get(pub.CallID())
+	rec, err := srv.store.Get(context.Background(), pub.CallID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +258,8 @@ func TestFastClockPublisher(t *testing.T) {
 	if ahead < 2*140 {
 		t.Errorf("%.0f packets counted ahead, want nearly all 300", ahead)
 	}
-	// One line per track at first, then at most one every aheadLogEvery.
+	// One line per track at first, then at most one every 10 s.
+	const aheadLogEvery = 10 * time.Second
 	if lines < 1 || lines > 2*(1+int(sent/aheadLogEvery)) {
 		t.Errorf("%d log lines about the clock, want one or two", lines)
 	}

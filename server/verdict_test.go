@@ -1,18 +1,20 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"talkratio/call"
 	"talkratio/vad"
 )
 
 // verdictCall is an ended call whose customer talked 79.91% of the talk
 // time: 79.9%, below an 80% target, on every surface. With no customer
 // talk (customer false, rep false) it is a call with no speech.
-func verdictCall(id string, speech bool) *CallRecord {
+func verdictCall(id string, speech bool) *call.Record {
 	cfg := vad.DefaultTallyConfig()
 	tl := vad.NewTally(cfg)
 	dur := 100.0
@@ -21,9 +23,15 @@ func verdictCall(id string, speech bool) *CallRecord {
 		tl.Add(vad.Rep, vad.Segment{Start: 79.91, End: 100})
 	}
 	tl.Settle(dur)
+	nonNil := func(s []vad.Segment) []vad.Segment {
+		if s == nil {
+			return []vad.Segment{}
+		}
+		return s
+	}
 	res := vad.Result{Metrics: tl.Report(dur), Segments: vad.Segments{Rep: nonNil(tl.Segments(vad.Rep)), Customer: nonNil(tl.Segments(vad.Customer))}}
-	meter := vad.MeterSeries(res.Segments, dur, meterStepS, cfg)
-	return &CallRecord{ID: id, Name: id, Rep: "Dana", Customer: "Acme", Source: sourceUpload, State: stateEnded,
+	meter := vad.MeterSeries(res.Segments, dur, call.MeterStepS, cfg)
+	return &call.Record{ID: id, Name: id, Rep: "Dana", Customer: "Acme", Source: call.SourceUpload, State: call.StateEnded,
 		StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), DurationS: dur, Result: &res, Meter: &meter}
 }
 
@@ -32,8 +40,8 @@ func verdictCall(id string, speech bool) *CallRecord {
 // listen % anywhere and is never on target.
 func TestOneVerdictEverySurface(t *testing.T) {
 	srv, ts := newTestServer(t, Config{})
-	for _, rec := range []*CallRecord{verdictCall("close", true), verdictCall("silent", false)} {
-		if err := srv.store.Put(rec); err != nil {
+	for _, rec := range []*call.Record{verdictCall("close", true), verdictCall("silent", false)} {
+		if err := srv.store.Put(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +87,7 @@ func TestOneVerdictEverySurface(t *testing.T) {
 			if !found {
 				t.Errorf("call %s not in the list", tc.id)
 			}
-			snap := recordSnapshot(mustGet(t, srv, tc.id), 60)
+			snap := srv.rules.FinalSnapshot(mustGet(t, srv, tc.id))
 			b, _ = json.Marshal(snap)
 			var s map[string]json.RawMessage
 			json.Unmarshal(b, &s)
@@ -104,47 +112,11 @@ func TestOneVerdictEverySurface(t *testing.T) {
 	}
 }
 
-func mustGet(t *testing.T, srv *Server, id string) *CallRecord {
+func mustGet(t *testing.T, srv *Server, id string) *call.Record {
 	t.Helper()
-	rec, err := srv.store.Get(id)
+	rec, err := srv.store.Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return rec
-}
-
-// A record stored before the rule (a hundredth, 0 for no speech) is judged
-// by it when read.
-func TestStoredRecordsJudgedByTheRule(t *testing.T) {
-	dir := t.TempDir()
-	st, err := OpenDiskStore(dir, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := func(id string, listen, rep, cust float64, on bool) *CallRecord {
-		v := listen
-		return &CallRecord{ID: id, State: stateEnded, Source: sourceLive, StartedAt: time.Now(),
-			Result: &vad.Result{Metrics: vad.Metrics{ListenPct: &v, RepTalkS: rep, CustomerTalkS: cust, TargetListen: 80, OnTarget: on}}}
-	}
-	for _, r := range []*CallRecord{old("near", 79.96, 20.04, 79.96, false), old("none", 0, 0, 0, false), old("under", 79.91, 20.09, 79.91, false)} {
-		if err := st.Put(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st2, err := OpenDiskStore(dir, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[string]struct {
-		listen *float64
-		on     bool
-	}{"near": {listenPct(80), true}, "none": {nil, false}, "under": {listenPct(79.9), false}} {
-		rec, err := st2.Get(id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (rec.ListenPct == nil) != (want.listen == nil) || (rec.ListenPct != nil && *rec.ListenPct != *want.listen) || rec.OnTarget != want.on {
-			t.Errorf("%s: listen %v on target %v, want %v %v", id, rec.ListenPct, rec.OnTarget, want.listen, want.on)
-		}
-	}
 }

@@ -134,27 +134,9 @@ func TestUnknownCallAndSession(t *testing.T) {
 	}
 }
 
-func TestPlanRoles(t *testing.T) {
-	named := &offerInfo{audio: []audioMedia{{mid: "a", streamID: "customer"}, {mid: "b", streamID: "rep"}}}
-	p, err := planRoles(named, nil)
-	if err != nil || p.byMid["b"] != 0 || p.byMid["a"] != 1 {
-		t.Errorf("named streams: %+v %v", p, err)
-	}
-	ordered := &offerInfo{audio: []audioMedia{{mid: "0", streamID: "x"}, {mid: "1", streamID: "y"}}}
-	p, err = planRoles(ordered, nil)
-	if err != nil || p.rolesFor("0")[0] != 0 || p.rolesFor("1")[0] != 1 {
-		t.Errorf("m-line order: %+v %v", p, err)
-	}
-	stereo := &offerInfo{audio: []audioMedia{{mid: "0", codecs: []string{"opus"}}}}
-	p, err = planRoles(stereo, map[string][]string{"rep-channel": {"right"}})
-	if err != nil || p.mode != stereoTrack || p.rolesFor("0")[0] != 1 {
-		t.Errorf("stereo right: %+v %v", p, err)
-	}
-}
-
 // The metrics pass promlint: base units, _total on counters, help on all.
 func TestMetricsLint(t *testing.T) {
-	m := newMetrics()
+	m := newMetrics(nil)
 	fams, err := m.reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"talkratio/vad"
+	"talkratio/call"
+	"talkratio/reply"
 )
 
 // Websocket timing and limits, after gorilla's chat example.
@@ -41,39 +42,43 @@ func sameOrigin(r *http.Request) bool {
 // handleWS streams a call's snapshots: GET /ws/calls/{id}.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var final []byte
+	ctx := r.Context()
 	rec, err := s.visibleCall(r, id)
 	if err != nil {
-		writeError(w, err)
+		reply.WriteError(w, err)
 		return
-	}
-	if s.liveCall(id) == nil {
-		// An ended call: one final snapshot, then a normal close.
-		msg, err := json.Marshal(recordSnapshot(rec, s.cfg.MonologueNudge.Seconds()))
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		final = msg
 	}
 	if !sameOrigin(r) {
-		writeError(w, errorf(http.StatusForbidden, "websocket from another origin refused"))
+		reply.WriteError(w, reply.Errorf(http.StatusForbidden, "websocket from another origin refused"))
 		return
 	}
-	var sub Subscription
-	if final == nil {
-		var err error
-		if sub, err = s.fan.Subscribe(id); err != nil {
+	var sub call.Subscription
+	if rec.State == call.StateLive {
+		if sub, err = s.bus.Subscribe(ctx, id); err != nil {
 			s.m.wsDropped.WithLabelValues("limit").Inc()
-			if errors.Is(err, errTooManyViewers) {
+			if errors.Is(err, call.ErrTooManyViewers) {
 				w.Header().Set("Retry-After", "10")
-				writeError(w, errorf(http.StatusServiceUnavailable, "%v", err))
+				reply.WriteError(w, reply.Errorf(http.StatusServiceUnavailable, "%v", err))
 				return
 			}
-			writeError(w, err)
+			reply.WriteError(w, err)
 			return
 		}
 		defer sub.Close()
+		// The call may have ended between the two: then its final
+		// snapshot is the stored record's.
+		if rec, err = s.store.Get(ctx, id); err != nil {
+			reply.WriteError(w, err)
+			return
+		}
+	}
+	var final []byte
+	if rec.State != call.StateLive {
+		// An ended call: one final snapshot, then a normal close.
+		if final, err = json.Marshal(s.rules.FinalSnapshot(rec)); err != nil {
+			reply.WriteError(w, err)
+			return
+		}
 	}
 	up := websocket.Upgrader{CheckOrigin: sameOrigin}
 	conn, err := up.Upgrade(w, r, nil)
@@ -148,36 +153,4 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-}
-
-// recordSnapshot is the final snapshot of a stored call.
-func recordSnapshot(rec *CallRecord, nudgeAfter float64) snapshotMsg {
-	info := callInfo{ID: rec.ID, Name: rec.Name, Rep: rec.Rep, Customer: rec.Customer, State: rec.State, StartedAt: rec.StartedAt}
-	var l vad.Live
-	if res := rec.Result; res != nil {
-		l.Metrics = res.Metrics
-		l.NowS = res.DurationS
-		t := vad.NewTally(vad.DefaultTallyConfig())
-		for _, sg := range res.Segments.Rep {
-			t.Add(vad.Rep, sg)
-		}
-		for _, sg := range res.Segments.Customer {
-			t.Add(vad.Customer, sg)
-		}
-		l.RecentListenPct, l.RecentOK = t.RecentListenPct(res.DurationS, [2]vad.Segment{})
-		from := res.DurationS - timelineWindowS
-		for r, segs := range [2][]vad.Segment{res.Segments.Rep, res.Segments.Customer} {
-			for _, sg := range segs {
-				if sg.End > from {
-					l.Timeline[r] = append(l.Timeline[r], sg)
-				}
-			}
-		}
-		for _, sg := range res.Segments.Missing {
-			if sg.End > from {
-				l.Missing = append(l.Missing, sg)
-			}
-		}
-	}
-	return buildSnapshot(info, l, nudgeAfter)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"talkratio/disk"
 	"talkratio/server"
 	"talkratio/web"
 )
@@ -58,11 +59,11 @@ func TestBrowserUploadReplay(t *testing.T) {
 
 	// The service as `talkratio serve -data DIR` builds it: uploads need a
 	// DiskStore.
-	st, err := server.OpenDiskStore(t.TempDir(), logger)
+	st, err := disk.Open(t.TempDir(), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Store: st, Static: web.FS(), Logger: logger})
+	srv, err := server.New(server.Config{Store: st, Audio: st, Staging: st, Static: web.FS(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"talkratio/disk"
 	"talkratio/server"
 	"talkratio/web"
 )
@@ -140,11 +141,11 @@ func TestBrowserLiveCall(t *testing.T) {
 	// actually arrived from the browser.
 	logger := slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dataDir := t.TempDir()
-	store, err := server.OpenDiskStore(dataDir, logger)
+	store, err := disk.Open(dataDir, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Static: web.FS(), Logger: logger, Store: store, RecordAudio: true})
+	srv, err := server.New(server.Config{Static: web.FS(), Logger: logger, Store: store, Audio: store, Staging: store, RecordAudio: true})
 	if err != nil {
 		t.Fatal(err)
 	}

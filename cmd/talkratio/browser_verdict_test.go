@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"talkratio/call"
+	"talkratio/inmem"
 	"talkratio/server"
 	"talkratio/vad"
 	"talkratio/web"
@@ -20,7 +22,7 @@ import (
 // verdictRecord builds an ended call for the pages: after a second of
 // quiet the customer talks cust seconds, then, after missing seconds of
 // audio that never arrived (a live call's), the rep talks rep seconds.
-func verdictRecord(id, rep string, cust, repTalk, missing float64) *server.CallRecord {
+func verdictRecord(id, rep string, cust, repTalk, missing float64) *call.Record {
 	cfg := vad.DefaultTallyConfig()
 	tl := vad.NewTally(cfg)
 	if missing > 0 {
@@ -41,7 +43,7 @@ func verdictRecord(id, rep string, cust, repTalk, missing float64) *server.CallR
 	if missing > 0 {
 		src = "live"
 	}
-	return &server.CallRecord{ID: id, Name: id, Rep: rep, Customer: "Acme", Source: src, State: "ended",
+	return &call.Record{ID: id, Name: id, Rep: rep, Customer: "Acme", Source: src, State: "ended",
 		StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), DurationS: dur, Result: &res, Meter: &meter}
 }
 
@@ -62,13 +64,13 @@ func TestBrowserOneVerdict(t *testing.T) {
 			t.Logf("diagnostics:\n%s", diag.String())
 		}
 	})
-	st := server.NewMemStore()
-	for _, rec := range []*server.CallRecord{
+	st := inmem.NewStore()
+	for _, rec := range []*call.Record{
 		verdictRecord("close", "Dana", 79.91, 20.09, 0),
 		verdictRecord("silent", "Dana", 0, 0, 0),
 		verdictRecord("gappy", "Lee", 10, 5, 2),
 	} {
-		if err := st.Put(rec); err != nil {
+		if err := st.Put(context.Background(), rec); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,8 +16,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"talkratio/auth"
+	"talkratio/call"
+	"talkratio/disk"
 	"talkratio/server"
+	"talkratio/upload"
 	"talkratio/web"
 )
 
@@ -54,7 +60,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	drain := fs.Duration("drain-timeout", 20*time.Second, "on SIGTERM, how long to wait for live calls to end and be stored")
 	dataDir := fs.String("data", "talkratio-data", "data directory for the call library (created if missing)")
 	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
-	maxUpload := fs.Int64("max-upload", server.DefaultMaxUpload, "largest upload accepted, in bytes")
+	maxUpload := fs.Int64("max-upload", upload.DefaultMaxUpload, "largest upload accepted, in bytes")
 	keyFile := fs.String("token-key-file", "", "file with the token key (talkratio token -new-key); required unless -addr is loopback; or set TALKRATIO_TOKEN_KEY")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default")
@@ -102,18 +108,23 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			"  talkratio token -key-file talkratio.key -admin    # then sign in at /login\n", *addr, *addr)
 		return exitUsage
 	}
-	store, err := server.OpenDiskStore(*dataDir, log)
+	// The call library is a data directory: records, audio and uploads.
+	dir, err := disk.Open(*dataDir, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 		return exitFail
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := server.Config{
-		Store:             store,
+		Store:             dir,
+		Audio:             dir,
+		Staging:           dir,
+		Metrics:           reg,
 		Auth:              tokens,
 		RecordAudio:       *record,
 		MaxUpload:         *maxUpload,
-		TargetListen:      *target,
-		MonologueNudge:    *nudge,
+		Rules:             call.Rules{TargetListen: *target, MonologueNudge: *nudge},
 		ICEUDPPort:        *icePort,
 		MaxCalls:          *maxCalls,
 		MaxViewersPerCall: *maxViewers,
@@ -123,7 +134,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		Logger:            log,
 	}
 	if *nudge == 0 {
-		cfg.MonologueNudge = -1
+		cfg.Rules.MonologueNudge = -1 // never
 	}
 	if *publicIP != "" {
 		for _, ip := range strings.Split(*publicIP, ",") {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"talkratio/auth"
+	"talkratio/reply"
 )
 
 // tokenCookie carries a dashboard user's token: HttpOnly so that scripts
@@ -43,7 +44,7 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			g, sub, err := s.cfg.Auth.Verify(tok)
 			if err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-				writeError(w, errorf(http.StatusUnauthorized, "%v", err))
+				reply.WriteError(w, reply.Errorf(http.StatusUnauthorized, "%v", err))
 				return
 			}
 			p.Grants, p.Subject = *g, sub
@@ -63,10 +64,10 @@ func (s *Server) require(perm auth.Permission, h http.HandlerFunc) http.HandlerF
 		}
 		if p.Anonymous() {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="talkratio"`)
-			writeError(w, errorf(http.StatusUnauthorized, "this needs a token: send Authorization: Bearer TOKEN, or sign in at /login"))
+			reply.WriteError(w, reply.Errorf(http.StatusUnauthorized, "this needs a token: send Authorization: Bearer TOKEN, or sign in at /login"))
 			return
 		}
-		writeError(w, errorf(http.StatusForbidden, "your token does not allow this"))
+		reply.WriteError(w, reply.Errorf(http.StatusForbidden, "your token does not allow this"))
 	}
 }
 
@@ -80,7 +81,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	tok := strings.TrimSpace(r.PostFormValue("token"))
 	if _, _, err := s.cfg.Auth.Verify(tok); err != nil {
-		writeError(w, errorf(http.StatusUnauthorized, "%v", err))
+		reply.WriteError(w, reply.Errorf(http.StatusUnauthorized, "%v", err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -104,7 +105,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 // offer sign-in or hide what is not allowed.
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
-	writeJSON(w, map[string]any{
+	reply.JSON(w, map[string]any{
 		"auth_required": s.cfg.Auth != nil, "signed_in": p.Open || p.Subject != "",
 		"subject": p.Subject, "grants": p.Grants, "open": p.Open,
 	})
