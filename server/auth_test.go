@@ -24,6 +24,7 @@ import (
 	"talkratio/inmem"
 	"talkratio/vad"
 	"talkratio/whip"
+	"talkratio/whip/whiptest"
 	"talkratio/whipclient"
 )
 
@@ -98,7 +99,7 @@ func TestAuthorization(t *testing.T) {
 		"admin":       mint(t, a, auth.Grants{Admin: true}),
 		"bad":         "not.a.token",
 	}
-	sdp := offerSDP(g722Media) // refused for its codec (422) once past auth
+	sdp := whiptest.Offer(whiptest.G722) // refused for its codec (422) once past auth
 	tests := []struct {
 		method, path string
 		body         string

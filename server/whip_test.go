@@ -9,28 +9,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-)
 
-// offerSDP builds a minimal offer with one m-line per codec list.
-func offerSDP(media ...string) string {
-	var b strings.Builder
-	b.WriteString("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE")
-	for i := range media {
-		b.WriteString(" " + string(rune('0'+i)))
-	}
-	b.WriteString("\r\n")
-	for i, m := range media {
-		b.WriteString(m)
-		b.WriteString("a=mid:" + string(rune('0'+i)) + "\r\n")
-	}
-	return b.String()
-}
-
-const (
-	opusMedia = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:111 opus/48000/2\r\na=sendonly\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\na=setup:actpass\r\na=rtcp-mux\r\n"
-	g722Media = "m=audio 9 UDP/TLS/RTP/SAVPF 9 13\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:9 G722/8000\r\na=rtpmap:13 CN/8000\r\na=sendonly\r\n"
-	pcmuMedia = "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\na=sendonly\r\n"
-	videoOnly = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\na=sendonly\r\n"
+	"talkratio/whip/whiptest"
 )
 
 func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
@@ -71,18 +51,18 @@ func TestWHIPBadRequests(t *testing.T) {
 		msg         string
 	}{
 		{"wrong content type", "application/json", "", `{"sdp": "v=0"}`, 415, "application/sdp"},
-		{"no content type", "", "", opusMedia, 415, "application/sdp"},
+		{"no content type", "", "", whiptest.Opus, 415, "application/sdp"},
 		{"malformed SDP", "application/sdp", "", "this is not SDP", 400, "malformed"},
-		{"truncated SDP", "application/sdp", "", offerSDP(opusMedia)[:40], 400, "SDP"},
-		{"no audio", "application/sdp", "", offerSDP(videoOnly), 422, "no audio"},
-		{"only unsupported codecs", "application/sdp", "", offerSDP(g722Media), 422, "no supported audio codec"},
-		{"three audio tracks", "application/sdp", "", offerSDP(opusMedia, opusMedia, opusMedia), 422, "3 audio tracks"},
+		{"truncated SDP", "application/sdp", "", whiptest.Offer(whiptest.Opus)[:40], 400, "SDP"},
+		{"no audio", "application/sdp", "", whiptest.Offer(whiptest.Video), 422, "no audio"},
+		{"only unsupported codecs", "application/sdp", "", whiptest.Offer(whiptest.G722), 422, "no supported audio codec"},
+		{"three audio tracks", "application/sdp", "", whiptest.Offer(whiptest.Opus, whiptest.Opus, whiptest.Opus), 422, "3 audio tracks"},
 		{"huge body", "application/sdp", "", strings.Repeat("a=x:y\r\n", 20000), 413, "larger than"},
-		{"bad role", "application/sdp", "role=boss", offerSDP(opusMedia), 400, "rep or customer"},
-		{"bad call id", "application/sdp", "role=rep&call=../../etc", offerSDP(opusMedia), 400, "ids are"},
-		{"PCMU without role", "application/sdp", "", offerSDP(pcmuMedia), 422, "role=rep"},
-		{"role with two tracks", "application/sdp", "role=rep", offerSDP(opusMedia, opusMedia), 422, "one audio track"},
-		{"bad rep-channel", "application/sdp", "rep-channel=up", offerSDP(opusMedia), 400, "left or right"},
+		{"bad role", "application/sdp", "role=boss", whiptest.Offer(whiptest.Opus), 400, "rep or customer"},
+		{"bad call id", "application/sdp", "role=rep&call=../../etc", whiptest.Offer(whiptest.Opus), 400, "ids are"},
+		{"PCMU without role", "application/sdp", "", whiptest.Offer(whiptest.PCMU), 422, "role=rep"},
+		{"role with two tracks", "application/sdp", "role=rep", whiptest.Offer(whiptest.Opus, whiptest.Opus), 422, "one audio track"},
+		{"bad rep-channel", "application/sdp", "rep-channel=up", whiptest.Offer(whiptest.Opus), 400, "left or right"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
