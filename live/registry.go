@@ -57,10 +57,10 @@ const (
 // EndReasons are all the reasons, for metrics to show at 0.
 var EndReasons = []string{EndDeleted, EndClosed, EndFailed, EndShutdown, EndError}
 
-// Start's refusals.
+// ErrExists is Start's refusal of a second call with a live call's id.
 var ErrExists = errors.New("a live call with this id exists")
 
-// CapacityError refuses a call past Config.MaxCalls.
+// CapacityError is Start's refusal of a call past Config.MaxCalls.
 type CapacityError struct{ Max int }
 
 func (e *CapacityError) Error() string {

@@ -57,12 +57,11 @@ func (c *Call) Close() error {
 	return errors.Join(errs...)
 }
 
-// Errors of Open, for callers to word: a stereo input that is mono, and a
-// stereo input whose rep is on a channel beyond the first two with no
-// customer channel named.
+// ErrMono is Open's refusal of a stereo input that has one channel.
 var ErrMono = errors.New("mono recording: it holds one side only")
 
-// CustomerChannelError: the rep's channel is past left and right, so the
+// CustomerChannelError is Open's refusal of a stereo input whose rep is
+// on a channel past left and right with no customer channel named: the
 // customer's cannot be "the other one".
 type CustomerChannelError struct{ Rep int }
 

@@ -3,9 +3,15 @@
 //
 //	talkratio serve                    live service: WHIP ingest, dashboard, metrics
 //	talkratio analyze [flags] FILE...  analyze recorded calls (WAV)
+//	talkratio token [flags]            mint an access token
+//	talkratio healthcheck              probe a running service
 //
 // main stays thin: it parses flags, wires packages together and turns
-// errors into exit codes. The work lives in audio, vad and server.
+// errors into exit codes. The work lives in the packages: analyze opens
+// calls with recorded and judges them with vad under call's rules (its
+// report formats are the command's own, in output.go); serve picks the
+// technologies (the data directory, disk, for records, audio and uploads)
+// and hands them to server; token mints with auth.
 package main
 
 import (
