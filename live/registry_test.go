@@ -148,3 +148,28 @@ func TestShutdown(t *testing.T) {
 		}
 	}
 }
+
+// The configured rules reach a live call's figures: its analysis, its
+// snapshots, its stored record.
+func TestCallUsesTheRules(t *testing.T) {
+	ctx := context.Background()
+	reg := testRegistry(nil)
+	reg.cfg.Rules = call.Rules{TargetListen: 0.3, MonologueNudge: 5 * time.Second}.WithDefaults()
+	idle, err := newCall(&reg.cfg, reg, call.Record{ID: "idle"}) // its goroutine not running
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := idle.snapshot(idle.an.Live(call.TimelineWindowS), 0)
+	if snap.TargetListenPct != 30 || snap.Monologue.NudgeAfterS != 5 {
+		t.Errorf("snapshot: target %v nudge %v", snap.TargetListenPct, snap.Monologue.NudgeAfterS)
+	}
+	c, err := reg.Start(ctx, call.Record{ID: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.End(EndDeleted)
+	<-c.Done()
+	if rec, err := reg.cfg.Store.Get(ctx, "r"); err != nil || rec.TargetListen != 30 {
+		t.Errorf("stored: %+v %v", rec, err)
+	}
+}

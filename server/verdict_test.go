@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,4 +120,48 @@ func mustGet(t *testing.T, srv *Server, id string) *call.Record {
 		t.Fatal(err)
 	}
 	return rec
+}
+
+// The configured rules reach every figure: with a 40% target, a call at
+// 42.5% is on target in its record, the list, the CSV, the reps and its
+// final snapshot, and each says the target is 40%.
+func TestConfiguredRulesEverySurface(t *testing.T) {
+	srv, base := newDiskServer(t, t.TempDir(), Config{Rules: call.Rules{TargetListen: 0.4}})
+	p := filepath.Join(t.TempDir(), "call.wav")
+	writeCallWAV(t, p, 8000, 12, testRep, testCust) // 42.5% as the goldens have it
+	body, ctype := form(t, map[string]string{"rep": "Dana"}, map[string]string{"audio": p})
+	resp, b := post(t, base+"/api/calls", body, ctype)
+	if resp.StatusCode != 202 {
+		t.Fatalf("%s %s", resp.Status, b)
+	}
+	var sum call.Summary
+	json.Unmarshal(b, &sum)
+	m := waitAnalyzed(t, base, sum.ID)
+	if m["on_target"] != true || m["target_listen_pct"] != 40.0 || !strings.HasPrefix(m["verdict"].(string), "on target") {
+		t.Errorf("record: on_target %v target %v verdict %q", m["on_target"], m["target_listen_pct"], m["verdict"])
+	}
+	var list struct {
+		Calls  []call.Summary `json:"calls"`
+		Target float64        `json:"target_listen_pct"`
+	}
+	getJSON(t, base+"/api/calls", &list)
+	if len(list.Calls) != 1 || !list.Calls[0].OnTarget || list.Target != 40 {
+		t.Errorf("list: %+v", list)
+	}
+	if row := csvRow(t, base+"/api/calls/"+sum.ID+".csv"); row["on_target"] != "true" || row["target_listen_pct"] != "40" {
+		t.Errorf("CSV: %v", row)
+	}
+	var reps struct {
+		Reps   []call.RepStats `json:"reps"`
+		Target float64         `json:"target_listen_pct"`
+	}
+	getJSON(t, base+"/api/reps", &reps)
+	if len(reps.Reps) != 1 || reps.Reps[0].OnTargetShare != 1 || reps.Target != 40 {
+		t.Errorf("reps: %+v", reps)
+	}
+	rec := mustGet(t, srv, sum.ID)
+	snap := srv.rules.FinalSnapshot(rec)
+	if !snap.OnTarget || snap.TargetListenPct != 40 {
+		t.Errorf("final snapshot: on target %v, target %v", snap.OnTarget, snap.TargetListenPct)
+	}
 }
