@@ -421,3 +421,34 @@ func TestUploadResumedAfterRestart(t *testing.T) {
 		t.Errorf("upload without files: %v", m)
 	}
 }
+
+// A live call that a crash left in the library is served, after the
+// restart, as interrupted with the figures of its last checkpoint: listed,
+// replayable, deletable, never live again.
+func TestInterruptedCallAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	st, err := disk.Open(dir, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7, TargetListen: 80}}
+	st.Put(context.Background(), &call.Record{ID: "crashed", Rep: "Dana", Source: call.SourceLive, State: call.StateLive, StartedAt: time.Now(), DurationS: 12, Result: res})
+	_, base := newDiskServer(t, dir, Config{})
+	m := getCall(t, base, "crashed")
+	if m["state"] != call.StateInterrupted || m["listen_pct"] != 70.0 || m["duration_s"] != 12.0 {
+		t.Errorf("after the restart: %v", m)
+	}
+	var list struct{ Calls []call.Summary }
+	getJSON(t, base+"/api/calls", &list)
+	if len(list.Calls) != 1 || list.Calls[0].State != call.StateInterrupted {
+		t.Errorf("list: %+v", list.Calls)
+	}
+	_, final := watchCall(t, base, "crashed")
+	if last, n := final(); n != 1 || last.Call.State != call.StateInterrupted {
+		t.Errorf("websocket: %d messages, the last %+v", n, last.Call)
+	}
+	req, _ := http.NewRequest("DELETE", base+"/api/calls/crashed", nil)
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 204 {
+		t.Errorf("delete: %v %v", r, err)
+	}
+}
