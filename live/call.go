@@ -114,6 +114,11 @@ func (c *Call) Done() <-chan struct{} { return c.over }
 // deliver hands a decoded packet to the call, unless it is over.
 func (c *Call) deliver(p pcm) bool {
 	select {
+	case <-c.done: // over: even with room in the queue, nobody reads it
+		return false
+	default:
+	}
+	select {
 	case c.in <- p:
 		return true
 	case <-c.done:
