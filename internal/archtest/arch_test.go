@@ -22,10 +22,24 @@ const (
 // why. Each must still be over its limit: one that is back under fails the
 // test until its line here goes.
 var oversize = map[string]string{
-	"vad":             "issue 14's offline-speed work is rewriting vad's internals in parallel; the tally (tally.go) is to become a package of its own after it lands",
-	"vad/tally.go":    "see vad",
-	"vad/analyzer.go": "see vad",
-	"audio/wav.go":    "issue 14's offline-speed work is rewriting the WAV reader in parallel",
+	// Being rewritten in parallel by issue 14's offline-speed work, which
+	// this branch must not collide with; the tally (tally.go) is to become
+	// a package of its own after it lands.
+	"vad":             "issue 14 (offline speed) rewrites vad's internals",
+	"vad/tally.go":    "issue 14 (offline speed) rewrites vad's internals",
+	"vad/analyzer.go": "issue 14 (offline speed) rewrites vad's internals",
+	"audio/wav.go":    "issue 14 (offline speed) rewrites the WAV reader",
+	// Landed on main while the server was split (FLAC, and issue 15's
+	// ingest adapters, which go on in their own branch): for their owners
+	// to cut down.
+	"audio":                  "FLAC and G.722 landed on main during issue 9; FLAC would read well as a package of its own",
+	"audio/flac.go":          "landed on main during issue 9",
+	"audio/flacenc.go":       "landed on main during issue 9",
+	"audio/flacwriter.go":    "landed on main during issue 9",
+	"siprec":                 "issue 15's SIPREC server, landed on main during issue 9",
+	"siprec/server.go":       "issue 15's SIPREC server, landed on main during issue 9",
+	"twilio/twilio.go":       "issue 15's Twilio adapter, landed on main during issue 9",
+	"audiohook/audiohook.go": "issue 15's AudioHook adapter, landed on main during issue 9",
 }
 
 // root is the module's directory.
