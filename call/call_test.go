@@ -55,7 +55,7 @@ func TestSortLiveFirst(t *testing.T) {
 		(ListQuery{State: StateLive}).Matches(&Summary{State: StateEnded}) {
 		t.Error("filters")
 	}
-	for _, c := range append(slices.Clone(SortColumns), "") {
+	for _, c := range append(SortColumns(), "") {
 		if !ValidSort(c) {
 			t.Errorf("column %q not sortable", c)
 		}

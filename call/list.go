@@ -11,13 +11,15 @@ type ListQuery struct {
 	Rep          string    // exact rep name, case-insensitive; "" for all
 	State        string    // one state; "" for all
 	From, To     time.Time // started in [From, To); zero for open ends
-	Sort         string    // a column of SortColumns; "" for started_at
+	Sort         string    // a column of SortColumns(); "" for started_at
 	Asc          bool      // ascending; the default is newest/largest first
 	Offset, Size int       // Size 0: all
 }
 
-// SortColumns are the columns the list sorts by.
-var SortColumns = []string{"started_at", "duration_s", "listen_pct", "longest_rep_monologue_s", "rep", "name"}
+// SortColumns returns the columns the list sorts by.
+func SortColumns() []string {
+	return []string{"started_at", "duration_s", "listen_pct", "longest_rep_monologue_s", "rep", "name"}
+}
 
 // ValidSort reports whether the list can be sorted by column ("" is the
 // default, started_at).

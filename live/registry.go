@@ -54,8 +54,8 @@ const (
 	EndError    = "error"    // the service could not go on with the call
 )
 
-// EndReasons are all the reasons, for metrics to show at 0.
-var EndReasons = []string{EndDeleted, EndClosed, EndFailed, EndShutdown, EndError}
+// EndReasons returns all the reasons, for metrics to show at 0.
+func EndReasons() []string { return []string{EndDeleted, EndClosed, EndFailed, EndShutdown, EndError} }
 
 // ErrExists is Start's refusal of a second call with a live call's id.
 var ErrExists = errors.New("a live call with this id exists")

@@ -55,7 +55,7 @@ func parseListQuery(r *http.Request) (call.ListQuery, error) {
 	v := r.URL.Query()
 	q := call.ListQuery{Rep: v.Get("rep"), Size: defaultPageSize, Sort: v.Get("sort")}
 	if !call.ValidSort(q.Sort) {
-		return q, reply.Errorf(http.StatusBadRequest, "sort=%q: want %s", q.Sort, orList(call.SortColumns))
+		return q, reply.Errorf(http.StatusBadRequest, "sort=%q: want %s", q.Sort, orList(call.SortColumns()))
 	}
 	switch o := v.Get("order"); o {
 	case "", "desc":

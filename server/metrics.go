@@ -117,7 +117,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		m.analyzedBy[r] = m.analyzed.WithLabelValues(n)
 		m.speechBy[r] = m.speech.WithLabelValues(n)
 	}
-	for _, r := range live.EndReasons {
+	for _, r := range live.EndReasons() {
 		m.callsEnded.WithLabelValues(r)
 	}
 	for _, r := range []string{"slow", "error", "limit"} {
