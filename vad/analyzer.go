@@ -195,6 +195,10 @@ type Analyzer struct {
 	// from is the first frame after the latest missing audio (missing.go):
 	// smoothing windows start there, as at a call's start.
 	from int64
+	// trace, when set (by tests), sees every frame the background models
+	// learn from, with what was decided: the golden tests digest it to
+	// show that a change leaves every decision as it was.
+	trace func(t int64, lv [2]level, m [2]frameMeasure, smDB [2]float64)
 }
 
 // NewAnalyzer returns an analyzer for audio at sampleRate Hz.
@@ -520,6 +524,9 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 			ch.textureDB = powerToDB(ch.sf / m[c].fl)
 		}
 		ch.background.add(powerToDB(lin), lin, smDB[c], dominated, ch.textureDB)
+	}
+	if a.trace != nil {
+		a.trace(t, lv, m, smDB)
 	}
 	return lv
 }

@@ -71,6 +71,11 @@ func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfi
 	if err != nil {
 		return Result{}, err
 	}
+	return a.analyzeFrom(r, m)
+}
+
+// analyzeFrom is Analyze on a new analyzer.
+func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (Result, error) {
 	type block struct {
 		buf [][]float32
 		n   int
