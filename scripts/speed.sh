@@ -1,26 +1,37 @@
 #!/bin/sh
-# speed.sh: how fast is `talkratio analyze` next to ffmpeg silencedetect, and
-# how much memory does it take, on long calls.
+# speed.sh: how fast is `talkratio analyze` next to the read floor and to
+# ffmpeg silencedetect, and how much memory does it take, on long calls.
 #
 #   scripts/speed.sh [WORKDIR]        (default /tmp/talkratio-speed)
+#   SPEED_RUNS=N scripts/speed.sh     (rounds per file, default 5)
 #
-# It builds talkratio, makes a synthetic 1-hour and 4-hour 16 kHz stereo call
-# (flite speech, rep left, customer right, light noise), then in the same run
-# times, best of 3 each:
+# It builds talkratio and the floor program (scripts/floor: read the WAV in
+# 1 MiB reads and sum the squares of every 10 ms frame of both channels, on
+# one core), makes synthetic stereo calls (flite speech, rep left, customer
+# right, light noise) of 1 hour at 8, 16 and 48 kHz and of 4 hours at
+# 16 kHz, then for each file runs, in turn, SPEED_RUNS rounds of:
+#   - floor FILE
 #   - talkratio analyze --format json FILE
-#   - ffmpeg silencedetect on both channels, the way the eval's reference
-#     adapter runs it (one pass per channel, -35 dB, 0.3 s)
-# and reports the speed ratio and the peak RSS of talkratio on both files.
+#   - ffmpeg over both channels in one pass, as a user would: channelsplit,
+#     then silencedetect (-35 dB, 0.3 s) on each channel
+# Each round runs the three back to back, so the ratios of one round share
+# the machine's load; the report gives the median wall time of each, the
+# median of the per-round ratios, and talkratio's largest peak RSS (GNU
+# time's maximum resident set size). One warm-up run of each comes first,
+# so that the file is in the page cache.
 # Needs: go, sox, flite, ffmpeg, GNU time (/usr/bin/time).
 set -eu
 work=${1:-/tmp/talkratio-speed}
+runs=${SPEED_RUNS:-5}
 mkdir -p "$work"
-for tool in go sox flite ffmpeg /usr/bin/time; do
+for tool in go sox soxi flite ffmpeg /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "speed.sh: $tool not found" >&2; exit 1; }
 done
 
 bin=$work/talkratio
+floor=$work/floor
 go build -o "$bin" ./cmd/talkratio
+go build -o "$floor" ./scripts/floor
 
 # One minute of conversation: utterances alternate between the two sides,
 # each side's voice only on its own channel.
@@ -62,37 +73,66 @@ mk_minute() {
 	sox -m "$work/minute-clean.wav" "$work/noise.wav" "$out"
 }
 
-if [ ! -f "$work/call-4h.wav" ]; then
+# The calls: NAME RATE HOURS.
+calls="8k-1h 8000 1
+16k-1h 16000 1
+48k-1h 48000 1
+16k-4h 16000 4"
+
+if [ ! -f "$work/minute.wav" ]; then
 	echo "making test calls in $work ..."
 	mk_minute "$work/minute.wav"
-	len=$(soxi -D "$work/minute.wav")
-	reps=$(awk -v l="$len" 'BEGIN { print int(3600 / l) }')
-	sox "$work/minute.wav" "$work/call-1h.wav" repeat "$reps"
-	sox "$work/call-1h.wav" "$work/call-4h.wav" repeat 3
 fi
+echo "$calls" | while read -r name rate hours; do
+	f=$work/call-$name.wav
+	[ -f "$f" ] && continue
+	sox "$work/minute.wav" -r "$rate" "$work/minute-$rate.wav"
+	len=$(soxi -D "$work/minute-$rate.wav")
+	# repeat N plays the minute N+1 times.
+	reps=$(awk -v l="$len" -v h="$hours" 'BEGIN { print int(h * 3600 / l) - 1 }')
+	sox "$work/minute-$rate.wav" "$f" repeat "$reps"
+done
 
-best() { # best of 3 wall-clock seconds of a shell command
-	b=""
-	for _ in 1 2 3; do
-		t=$(/usr/bin/time -f %e sh -c "$1" 2>&1 >/dev/null | tail -1)
-		b=$(awk -v a="$b" -v t="$t" 'BEGIN { print (a == "" || t < a) ? t : a }')
+# One ffmpeg pass over both channels, as a user would run it.
+ff_graph="[0:a]channelsplit=channel_layout=stereo[l][r];[l]silencedetect=n=-35dB:d=0.3[a];[r]silencedetect=n=-35dB:d=0.3[b]"
+
+# timed TOOL FILE: runs one tool once; prints "wall_seconds peak_rss_kib".
+# Wall time is taken around the run in nanoseconds (GNU time's own %e has
+# only 10 ms steps); the peak RSS is GNU time's %M.
+timed() {
+	t0=$(date +%s%N)
+	case $1 in
+	floor) /usr/bin/time -f %M -o "$work/rss" "$floor" "$2" >/dev/null ;;
+	analyze) /usr/bin/time -f %M -o "$work/rss" "$bin" analyze --format json "$2" >/dev/null ;;
+	ffmpeg) /usr/bin/time -f %M -o "$work/rss" ffmpeg -hide_banner -nostats -nostdin -i "$2" \
+		-filter_complex "$ff_graph" -map "[a]" -f null - -map "[b]" -f null - 2>/dev/null ;;
+	esac
+	t1=$(date +%s%N)
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }') $(tail -1 "$work/rss")"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+echo "machine: $(nproc) cores, $(uname -m); $runs rounds per file after one warm-up; $(date -u +%Y-%m-%d)"
+printf '%-7s %8s %8s %8s %10s %10s %9s %9s\n' call floor analyze ffmpeg "an/floor" "ff/an" "RSS MiB" "ff RSS"
+echo "$calls" | while read -r name rate hours; do
+	f=$work/call-$name.wav
+	for tool in floor analyze ffmpeg; do timed $tool "$f" >/dev/null; done
+	: >"$work/rounds"
+	i=0
+	while [ $i -lt "$runs" ]; do
+		echo "$(timed floor "$f") $(timed analyze "$f") $(timed ffmpeg "$f")" >>"$work/rounds"
+		i=$((i + 1))
 	done
-	echo "$b"
-}
-ffmpeg_both() { # the eval reference adapter's two passes, one per channel
-	echo "for ch in 0 1; do ffmpeg -hide_banner -nostats -nostdin -i '$1' -af \"pan=mono|c0=c\$ch,silencedetect=n=-35dB:d=0.3\" -f null - 2>/dev/null; done"
-}
-rss_mib() { # peak RSS of talkratio analyze, MiB
-	/usr/bin/time -f %M "$bin" analyze --format json "$1" 2>&1 >/dev/null | tail -1 | awk '{ printf "%.1f", $1 / 1024 }'
-}
-
-f1=$work/call-1h.wav
-dur=$(soxi -D "$f1")
-echo "file: $f1 ($(soxi -r "$f1") Hz, $(soxi -c "$f1") channels, $(awk -v d="$dur" 'BEGIN { printf "%.0f", d }') s), machine: $(nproc) cores"
-tr=$(best "'$bin' analyze --format json '$f1'")
-ff=$(best "$(ffmpeg_both "$f1")")
-echo "talkratio analyze:            $tr s  ($(awk -v d="$dur" -v t="$tr" 'BEGIN { printf "%.0f", d / t }')x real time)"
-echo "ffmpeg silencedetect, 2 ch:   $ff s"
-echo "speed-up over ffmpeg:         $(awk -v a="$ff" -v b="$tr" 'BEGIN { printf "%.2f", a / b }')x"
-echo "peak RSS, 1-hour file:        $(rss_mib "$f1") MiB"
-echo "peak RSS, 4-hour file:        $(rss_mib "$work/call-4h.wav") MiB"
+	# rounds: floor_s floor_kib analyze_s analyze_kib ffmpeg_s ffmpeg_kib
+	fl=$(awk '{ print $1 }' "$work/rounds" | median)
+	an=$(awk '{ print $3 }' "$work/rounds" | median)
+	ff=$(awk '{ print $5 }' "$work/rounds" | median)
+	r1=$(awk '{ print $3 / $1 }' "$work/rounds" | median)
+	r2=$(awk '{ print $5 / $3 }' "$work/rounds" | median)
+	rss=$(awk '{ if ($4 > m) m = $4 } END { printf "%.1f", m / 1024 }' "$work/rounds")
+	ffrss=$(awk '{ if ($6 > m) m = $6 } END { printf "%.1f", m / 1024 }' "$work/rounds")
+	printf '%-7s %7.3fs %7.3fs %7.3fs %9.2fx %9.2fx %9s %9s\n' "$name" "$fl" "$an" "$ff" "$r1" "$r2" "$rss" "$ffrss"
+done
+echo "an/floor: analyze's wall time over the floor's (median of per-round ratios; target <= 2.0)"
+echo "ff/an:    ffmpeg's wall time over analyze's (target >= 2.0); RSS: largest peak over the rounds"
