@@ -58,7 +58,6 @@ const steadySpreadDB = 2.5
 
 // channel is the per-channel state of the analyzer.
 type channel struct {
-	filt       *bandFilter
 	floor      floorTracker
 	hist       history   // speech power of the latest frames, to predict the leak into the other channel
 	leak       leakModel // how the other channel leaks into this one
@@ -169,6 +168,7 @@ type Analyzer struct {
 	rate, hop  int
 	frameSec   float64
 	ch         [2]channel
+	filt       *bandFilter  // both channels' band filter
 	pending    [2][]float32 // samples of an incomplete frame, per channel
 	energy     [2][]float64 // band power of a block's frames, per channel
 	frames     int64
@@ -223,6 +223,7 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 		learnRatio: dbToPower(cfg.BleedLearnSNRDB),
 		dominance:  dbToPower(dominanceDB),
 	}
+	a.filt = newBandFilter(cfg.BandLowHz, cfg.BandHighHz, sampleRate, hop)
 	a.peakDecay = cfg.PeakDecayDBPerSec * a.frameSec
 	a.steadyHalf = int64(math.Round(fallSteadyMS / 1000 / a.frameSec))
 	histLen := 1 + int(math.Round(float64(cfg.BleedWindowMS)/1000/a.frameSec))
@@ -230,7 +231,6 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 	a.warm = int64(math.Round(float64(cfg.WarmupMS) / 1000 / a.frameSec))
 	for c := range a.ch {
 		a.ch[c] = channel{
-			filt:       newBandFilter(cfg.BandLowHz, cfg.BandHighHz, sampleRate),
 			floor:      newFloorTracker(int(math.Round(float64(cfg.NoiseWindowMS)/1000/a.frameSec)), cfg.NoiseBiasDB),
 			hist:       newHistory(histLen),
 			leak:       newLeakModel(histLen - 1),
@@ -309,16 +309,8 @@ func (a *Analyzer) Write(rep, customer []float32) error {
 	return nil
 }
 
-// parallelMinFrames: a block this long has its two channels filtered at
-// once on two goroutines. Live calls write a packet (2 frames) at a time
-// and stay on one; files are read in blocks of thousands of frames
-// (analyzeBlockFrames), and the band filter is the larger half of the work.
-const parallelMinFrames = 32
-
 // energies measures the whole frames of a block (both channels the same
-// length, a multiple of the hop) and analyzes them frame by frame. Each
-// channel's band filter only depends on its own samples, so the two can
-// run side by side; the rest depends on both and runs in order.
+// length, a multiple of the hop) and analyzes them frame by frame.
 func (a *Analyzer) energies(x [2][]float32) {
 	n := len(x[0]) / a.hop
 	for c := range a.energy {
@@ -327,24 +319,7 @@ func (a *Analyzer) energies(x [2][]float32) {
 		}
 		a.energy[c] = a.energy[c][:n]
 	}
-	measure := func(c int) {
-		f, e := a.ch[c].filt, a.energy[c]
-		for i := range e {
-			e[i] = f.energy(x[c][i*a.hop:(i+1)*a.hop]) / float64(a.hop)
-		}
-	}
-	if n >= parallelMinFrames {
-		done := make(chan struct{})
-		go func() {
-			measure(0)
-			close(done)
-		}()
-		measure(1)
-		<-done
-	} else {
-		measure(0)
-		measure(1)
-	}
+	a.filt.framesF32(x, a.energy)
 	for i := range n {
 		a.frame([2]float64{a.energy[0][i], a.energy[1][i]})
 	}

@@ -1,6 +1,9 @@
 package vad
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // biquad is one second-order IIR section in transposed direct form II,
 // normalised so that a0 = 1. The state is float64: a 250 Hz high-pass pole
@@ -36,42 +39,6 @@ func newLowPass(cutoffHz float64, rate int, q float64) biquad {
 		b0: (1 - cos) / 2 / a0, b1: (1 - cos) / a0, b2: (1 - cos) / 2 / a0,
 		a1: -2 * cos / a0, a2: (1 - alpha) / a0,
 	}
-}
-
-// run filters buf in place. Each section runs over the whole block in turn
-// so that its coefficients and state stay in registers.
-func (q *biquad) run(buf []float64) {
-	b0, b1, b2, a1, a2 := q.b0, q.b1, q.b2, q.a1, q.a2
-	z1, z2 := q.z1, q.z2
-	for i, in := range buf {
-		out := b0*in + z1
-		z1 = b1*in - a1*out + z2
-		z2 = b2*in - a2*out
-		buf[i] = out
-	}
-	q.z1, q.z2 = flush(z1), flush(z2)
-}
-
-// runPair runs two cascaded sections over buf in one pass and returns the
-// sum of squares of the output. Interleaving lets the CPU overlap the
-// second section's feedback chain with the first's on the next sample,
-// which is where the time goes: each section is latency bound.
-func runPair(p, q *biquad, buf []float64) float64 {
-	pb0, pb1, pb2, pa1, pa2 := p.b0, p.b1, p.b2, p.a1, p.a2
-	qb0, qb1, qb2, qa1, qa2 := q.b0, q.b1, q.b2, q.a1, q.a2
-	pz1, pz2, qz1, qz2 := p.z1, p.z2, q.z1, q.z2
-	sum := 0.0
-	for _, in := range buf {
-		m := pb0*in + pz1
-		pz1 = pb1*in - pa1*m + pz2
-		pz2 = pb2*in - pa2*m
-		out := qb0*m + qz1
-		qz1 = qb1*m - qa1*out + qz2
-		qz2 = qb2*m - qa2*out
-		sum += out * out
-	}
-	p.z1, p.z2, q.z1, q.z2 = flush(pz1), flush(pz2), flush(qz1), flush(qz2)
-	return sum
 }
 
 // flush zeroes denormal-range state: a long run of digital silence after a
@@ -115,77 +82,177 @@ func decimationFor(rate, hop int) int {
 	return best
 }
 
-// bandFilter measures a frame's energy in the speech band: averaging down
-// to ~8 kHz, then a 4th-order high-pass against mains hum, rumble and DC,
-// and a 4th-order low-pass where the averaged rate still leaves room for
+// bandFilter measures the band energy of both channels' frames: averaging
+// down to ~8 kHz, then a 4th-order high-pass against mains hum, rumble and
+// DC, and a 4th-order low-pass where the averaged rate still leaves room for
 // hiss above the telephone band.
+//
+// The two channels run side by side, sample by sample, as the two lanes of
+// one filter. Each section is a chain of dependent multiplies and adds, so
+// one channel on its own leaves most of a core's arithmetic idle; the second
+// channel fills it, which halves the cost of the analysis's hot loop without
+// a second core (see runPairStereo). Each lane computes exactly what a
+// one-channel filter computes, operation for operation.
 type bandFilter struct {
-	lowHz, highHz float64
-	rate          int
-	decim         int // 0 until the first frame sets it up
-	sections      []biquad
-	buf           []float64
+	hop, decim int
+	pairs      []sectionPair
+	buf        []float64 // one frame, averaged, interleaved: buf[2i] rep, buf[2i+1] customer
 }
 
-func newBandFilter(lowHz, highHz float64, rate int) *bandFilter {
-	return &bandFilter{lowHz: lowHz, highHz: highHz, rate: rate}
+// sectionPair is two cascaded biquads, for both lanes.
+type sectionPair struct {
+	// c holds b0, b1, b2, a1, a2 of the first section, then of the
+	// second, each once per lane.
+	c [10][2]float64
+	// z holds z1 and z2 of the first section, then of the second, per
+	// lane.
+	z [4][2]float64
 }
 
-// setup builds the sections for frames of hop samples.
-func (f *bandFilter) setup(hop int) {
-	d := decimationFor(f.rate, hop)
-	low := f.rate / d
-	f.decim, f.buf = d, make([]float64, hop/d)
-	for _, q := range butterworthQ {
-		f.sections = append(f.sections, newHighPass(f.lowHz, low, q))
+func newSectionPair(p, q biquad) sectionPair {
+	var sp sectionPair
+	for k, v := range [10]float64{p.b0, p.b1, p.b2, p.a1, p.a2, q.b0, q.b1, q.b2, q.a1, q.a2} {
+		sp.c[k] = [2]float64{v, v}
 	}
-	if f.highHz < lowPassMaxFraction*float64(low) {
-		for _, q := range butterworthQ {
-			f.sections = append(f.sections, newLowPass(f.highHz, low, q))
-		}
-	}
+	return sp
 }
 
-// energy returns the band energy of one frame x, scaled as the sum of
-// squares over len(x) samples (so that energy/len(x) is the mean square).
-// Every frame must have the same length. It is the hot loop of the whole
-// analysis.
-func (f *bandFilter) energy(x []float32) float64 {
-	if f.decim == 0 {
-		f.setup(len(x))
+// newBandFilter builds the filter for frames of hop samples at rate Hz.
+func newBandFilter(lowHz, highHz float64, rate, hop int) *bandFilter {
+	d := decimationFor(rate, hop)
+	low := rate / d
+	f := &bandFilter{hop: hop, decim: d, buf: make([]float64, 2*(hop/d))}
+	q := butterworthQ
+	f.pairs = append(f.pairs, newSectionPair(newHighPass(lowHz, low, q[0]), newHighPass(lowHz, low, q[1])))
+	if highHz < lowPassMaxFraction*float64(low) {
+		f.pairs = append(f.pairs, newSectionPair(newLowPass(highHz, low, q[0]), newLowPass(highHz, low, q[1])))
 	}
-	d := f.decim
-	buf := f.buf[:len(x)/d]
-	switch d {
-	case 1:
-		for i, v := range x {
-			buf[i] = float64(v)
+	return f
+}
+
+// measure filters the frame in buf and returns each channel's mean square
+// in the band. The sections run in turn over the frame, the output of one
+// the input of the next, and the last pair sums the squares of its output.
+func (f *bandFilter) measure() (e0, e1 float64) {
+	var sum [2]float64
+	for i := range f.pairs {
+		p := &f.pairs[i]
+		runPairStereo(&p.c, &p.z, f.buf, &sum)
+		for k := range p.z {
+			p.z[k] = [2]float64{flush(p.z[k][0]), flush(p.z[k][1])}
 		}
-	case 2: // 16 kHz, the commonest file rate: unrolled
-		x = x[:2*len(buf)]
-		for i := range buf {
-			buf[i] = float64(x[2*i]+x[2*i+1]) * 0.5
-		}
-	default:
-		inv := 1 / float64(d)
-		for i := range buf {
-			s := float32(0)
-			for _, v := range x[i*d : i*d+d] {
-				s += v
+	}
+	// The sum is over hop/decim averaged samples: scaled back by decim it
+	// is the frame's energy over hop samples.
+	d, hop := float64(f.decim), float64(f.hop)
+	return sum[0] * d / hop, sum[1] * d / hop
+}
+
+// framesF32 measures whole frames of float samples (x[0] and x[1] the same
+// length, a multiple of the hop) into e[0] and e[1], one value per frame.
+func (f *bandFilter) framesF32(x [2][]float32, e [2][]float64) {
+	hop, d := f.hop, f.decim
+	buf := f.buf
+	for i := range e[0] {
+		for c := range x {
+			fr := x[c][i*hop : (i+1)*hop]
+			switch d {
+			case 1:
+				for j, v := range fr {
+					buf[2*j+c] = float64(v)
+				}
+			case 2: // 16 kHz, the commonest file rate
+				for j := range hop / 2 {
+					buf[2*j+c] = float64(fr[2*j]+fr[2*j+1]) * 0.5
+				}
+			default:
+				inv := 1 / float64(d)
+				for j := range hop / d {
+					s := float32(0)
+					for _, v := range fr[j*d : j*d+d] {
+						s += v
+					}
+					buf[2*j+c] = float64(s) * inv
+				}
 			}
-			buf[i] = float64(s) * inv
 		}
+		e[0][i], e[1][i] = f.measure()
 	}
-	var sum float64
-	if len(f.sections) == 2 {
-		sum = runPair(&f.sections[0], &f.sections[1], buf)
-	} else {
-		for s := range f.sections {
-			f.sections[s].run(buf)
+}
+
+// pcm16Scale maps a 16-bit code to [-1, 1), as audio's decoders do.
+const pcm16Scale = 1.0 / (1 << 15)
+
+// framesPCM16 measures whole frames of interleaved 16-bit little-endian
+// PCM, as a WAV file stores it, into e[0] and e[1]: frames of hop sample
+// frames of stride bytes each, the two channels' samples at byte offsets
+// off[0] and off[1] of each.
+//
+// It computes exactly what framesF32 computes on the same samples decoded
+// to float32 (code/32768). Those floats are exact, and so are their sums
+// in float32: at most decimatedMax codes of 16 bits need 19 of float32's
+// 24 bits. So the integer sum of the codes, scaled by a power of two, is
+// bit for bit the float32 sum, and the average is the same product.
+func (f *bandFilter) framesPCM16(b []byte, stride int, off [2]int, e [2][]float64) {
+	hop, d := f.hop, f.decim
+	buf := f.buf
+	frame := hop * stride
+	for i := range e[0] {
+		fb := b[i*frame : (i+1)*frame]
+		for c := range off {
+			p := fb[off[c]:]
+			switch d {
+			case 1:
+				for j := range hop {
+					buf[2*j+c] = float64(int16(binary.LittleEndian.Uint16(p[j*stride:]))) * pcm16Scale
+				}
+			case 2:
+				for j := range hop / 2 {
+					k := int(int16(binary.LittleEndian.Uint16(p[2*j*stride:]))) + int(int16(binary.LittleEndian.Uint16(p[(2*j+1)*stride:])))
+					buf[2*j+c] = float64(k) * (pcm16Scale * 0.5)
+				}
+			default:
+				inv := 1 / float64(d)
+				for j := range hop / d {
+					k := 0
+					for m := j * d; m < j*d+d; m++ {
+						k += int(int16(binary.LittleEndian.Uint16(p[m*stride:])))
+					}
+					buf[2*j+c] = float64(k) * pcm16Scale * inv
+				}
+			}
 		}
-		for _, v := range buf {
-			sum += v * v
-		}
+		e[0][i], e[1][i] = f.measure()
 	}
-	return sum * float64(d)
+}
+
+// decimatedMax bounds the averaging factor: decimationFor keeps the rate
+// at MaxSampleRate over decimatedMinHz, so at most 6 samples are averaged.
+const decimatedMax = MaxSampleRate / decimatedMinHz
+
+// runPairStereoGo runs two cascaded sections (coefficients c, state z, see
+// sectionPair) over both lanes of buf in place and sets sum to each lane's
+// sum of squares of the output. Every operation is the one-channel
+// filter's, in its order: runPairStereo in assembly must match it bit for
+// bit.
+func runPairStereoGo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64) {
+	for l := range 2 {
+		pb0, pb1, pb2, pa1, pa2 := c[0][l], c[1][l], c[2][l], c[3][l], c[4][l]
+		qb0, qb1, qb2, qa1, qa2 := c[5][l], c[6][l], c[7][l], c[8][l], c[9][l]
+		pz1, pz2, qz1, qz2 := z[0][l], z[1][l], z[2][l], z[3][l]
+		s := 0.0
+		for i := l; i < len(buf); i += 2 {
+			in := buf[i]
+			m := pb0*in + pz1
+			pz1 = pb1*in - pa1*m + pz2
+			pz2 = pb2*in - pa2*m
+			out := qb0*m + qz1
+			qz1 = qb1*m - qa1*out + qz2
+			qz2 = qb2*m - qa2*out
+			s += out * out
+			buf[i] = out
+		}
+		z[0][l], z[1][l], z[2][l], z[3][l] = pz1, pz2, qz1, qz2
+		sum[l] = s
+	}
 }

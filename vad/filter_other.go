@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package vad
+
+// runPairStereo is runPairStereoGo where there is no assembly version.
+func runPairStereo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64) {
+	runPairStereoGo(c, z, buf, sum)
+}
