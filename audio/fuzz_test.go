@@ -81,7 +81,36 @@ func FuzzWAVReader(f *testing.F) {
 		for _, m := range modes {
 			checkFuzzInput(t, m.name, m.r, m.size, len(data))
 		}
+		checkFuzzPCM16(t, data)
 	})
+}
+
+// checkFuzzPCM16: on 16-bit PCM, ReadPCM16 (mixed with Read) hands out what
+// Read decodes, with the same end.
+func checkFuzzPCM16(t *testing.T, data []byte) {
+	w1, err := NewWAVReader(iotest.HalfReader(bytes.NewReader(data)), -1)
+	if err != nil || w1.PCM16Channels() == 0 {
+		return
+	}
+	w2, err := NewWAVReader(iotest.HalfReader(bytes.NewReader(data)), -1)
+	if err != nil {
+		t.Fatalf("second open failed: %v", err)
+	}
+	want, werr := readAll(t, w1, 5)
+	got, gerr := readAllPCM16(t, w2, 3, true)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("ReadPCM16 ended with %v, Read with %v", gerr, werr)
+	}
+	for c := range want {
+		if len(got[c]) != len(want[c]) {
+			t.Fatalf("channel %d: ReadPCM16 gave %d samples, Read %d", c, len(got[c]), len(want[c]))
+		}
+		for i := range want[c] {
+			if got[c][i] != want[c][i] {
+				t.Fatalf("channel %d sample %d: %v, Read %v", c, i, got[c][i], want[c][i])
+			}
+		}
+	}
 }
 
 func checkFuzzInput(t *testing.T, mode string, r io.Reader, size int64, inputLen int) {

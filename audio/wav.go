@@ -458,14 +458,7 @@ func (w *WAVReader) Read(dst [][]float32) (int, error) {
 		return 0, nil
 	}
 	ba := w.blockAlign
-	if w.buf == nil {
-		n := int64(max(readBufBytes/ba, 1) * ba)
-		if w.left >= 0 {
-			// A short file needs no more than its data; left is whole frames.
-			n = max(min(n, w.left), int64(ba))
-		}
-		w.buf = make([]byte, n)
-	}
+	w.allocBuf()
 
 	// Bytes to have in buf after this read: whole frames only, bounded by
 	// the caller, the buffer and what the data chunk still holds. The
@@ -492,16 +485,92 @@ func (w *WAVReader) Read(dst [][]float32) (int, error) {
 	w.carry = copy(w.buf, w.buf[n*ba:got])
 
 	if rerr != nil {
-		switch {
-		case rerr != io.EOF && rerr != io.ErrUnexpectedEOF:
-			w.err = fmt.Errorf("wav: reading data: %w", rerr)
-		case w.left > 0:
-			w.err = fmt.Errorf("wav: %w: data chunk declares %d bytes, stream ended %d bytes short",
-				ErrTruncated, w.dataSize, w.left)
-		default:
-			// Until-EOF data: a trailing partial frame is dropped.
-			w.err = io.EOF
+		w.fail(rerr)
+		if n == 0 {
+			return 0, w.err
 		}
+	}
+	return n, nil
+}
+
+// allocBuf makes the read buffer on first use.
+func (w *WAVReader) allocBuf() {
+	if w.buf != nil {
+		return
+	}
+	ba := w.blockAlign
+	n := int64(max(readBufBytes/ba, 1) * ba)
+	if w.left >= 0 {
+		// A short file needs no more than its data; left is whole frames.
+		n = max(min(n, w.left), int64(ba))
+	}
+	w.buf = make([]byte, n)
+}
+
+// fail records why the data ended, from the error of the read that hit it.
+func (w *WAVReader) fail(rerr error) {
+	switch {
+	case rerr != io.EOF && rerr != io.ErrUnexpectedEOF:
+		w.err = fmt.Errorf("wav: reading data: %w", rerr)
+	case w.left > 0:
+		w.err = fmt.Errorf("wav: %w: data chunk declares %d bytes, stream ended %d bytes short",
+			ErrTruncated, w.dataSize, w.left)
+	default:
+		// Until-EOF data: a trailing partial frame is dropped.
+		w.err = io.EOF
+	}
+}
+
+// PCM16Channels is the channel count when the data is 16-bit PCM, which
+// ReadPCM16 then hands out as stored; 0 for any other encoding.
+func (w *WAVReader) PCM16Channels() int {
+	if w.format.Encoding != EncodingPCM || w.format.BitsPerSample != 16 {
+		return 0
+	}
+	return w.format.Channels
+}
+
+// ReadPCM16 reads up to len(p)/(2*channels) whole frames of 16-bit PCM into
+// p as they are stored (interleaved, little-endian), without decoding, and
+// returns how many. It reads straight into p: analysis that decodes in its
+// own loop (vad.PCM16Reader) spares a pass and a copy. The end of the data
+// and errors are reported as by Read, which it may be mixed with. It fails
+// on data that is not 16-bit PCM (see PCM16Channels).
+func (w *WAVReader) ReadPCM16(p []byte) (int, error) {
+	if w.PCM16Channels() == 0 {
+		return 0, fmt.Errorf("wav: %w: ReadPCM16 on %s data", ErrUnsupported, w.format)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	ba := w.blockAlign
+	end := len(p) / ba * ba
+	if w.left >= 0 {
+		avail := int64(w.carry) + w.left
+		end = int(min(int64(end), avail/int64(ba)*int64(ba)))
+	}
+	if len(p) < ba {
+		return 0, nil
+	}
+	if end == 0 {
+		w.err = io.EOF
+		return 0, w.err
+	}
+	// A partial frame left by Read or by a short read comes first.
+	c := copy(p, w.buf[:w.carry])
+	m, rerr := io.ReadAtLeast(w.r, p[c:end], ba-c)
+	if w.left >= 0 {
+		w.left -= int64(m)
+	}
+	got := c + m
+	n := got / ba
+	w.carry = 0
+	if rest := got - n*ba; rest > 0 {
+		w.allocBuf()
+		w.carry = copy(w.buf, p[n*ba:got])
+	}
+	if rerr != nil {
+		w.fail(rerr)
 		if n == 0 {
 			return 0, w.err
 		}
