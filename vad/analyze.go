@@ -51,18 +51,49 @@ func (m ChannelMap) Validate() error {
 	return nil
 }
 
-// analyzeBlockFrames is how many sample frames are read per block: big
-// enough that handing a block's two channels to two cores pays (a few
-// tenths of a millisecond of filtering each at 16 kHz, against a
-// goroutine handoff of microseconds), small enough (a few MB at most)
-// that memory stays flat whatever the length.
+// PCM16Reader is a Reader that can also hand out its samples as they are
+// stored, when that is interleaved little-endian 16-bit PCM (nearly every
+// call recording). Analyze then reads the bytes and decodes them inside the
+// band filter's own loop, which spares a pass over every sample and a copy
+// of it. audio.WAVReader is one.
+type PCM16Reader interface {
+	Reader
+	// PCM16Channels is the number of interleaved channels ReadPCM16
+	// hands out, or 0 when the samples are not 16-bit PCM.
+	PCM16Channels() int
+	// ReadPCM16 reads whole sample frames (one 16-bit sample per channel
+	// each) into p and returns how many; at the end it returns 0 and
+	// io.EOF, as Read does.
+	ReadPCM16(p []byte) (frames int, err error)
+}
+
+// analyzeBlockFrames: the tally folds settled call time into its totals
+// every analyzeBlockFrames samples of the call, the block size Analyze
+// once wrote in. The totals are sums of many stretches, and a sum split at
+// another point can round differently in its last bit: keeping the points
+// keeps the figures what they were, bit for bit.
 const analyzeBlockFrames = 1 << 16
+
+// pipeBlockBytes: the reading side hands the analysis blocks of about this
+// many bytes of samples: large enough that a hand-over (microseconds) is
+// nothing next to filtering the block (a millisecond or more), small
+// enough to stay in a core's cache between the read and the filter.
+const pipeBlockBytes = 256 << 10
+
+// pipeDepth blocks of band energies may wait between the two sides, so
+// that neither waits for the other's hiccups; memory stays a few MB.
+const pipeDepth = 4
 
 // Analyze reads a whole call from r (sampleRate Hz, channels per m) and
 // returns its result. Memory stays constant whatever the call's length,
-// apart from the segments themselves. Reading (and decoding) runs on a
-// goroutine of its own, ahead of the analysis, so a long file keeps both
-// cores busy.
+// apart from the segments themselves.
+//
+// The work runs as a pipeline on two cores: one goroutine reads, decodes
+// and band-filters block after block (both channels at once, see
+// bandFilter), while the caller's goroutine runs the per-frame decisions
+// on the block before. Every frame is measured and decided exactly as
+// Analyzer.Write would, in the same order, so the result does not depend
+// on timing.
 func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfig) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, err
@@ -74,66 +105,117 @@ func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfi
 	return a.analyzeFrom(r, m)
 }
 
+// energyBlock is a block of frames measured by the reading side: each
+// channel's band energy per frame, and how many sample frames were read
+// (at the end, the samples of a last partial frame too).
+type energyBlock struct {
+	e       [2][]float64
+	samples int
+	err     error // io.EOF after the last block, or why reading stopped
+}
+
 // analyzeFrom is Analyze on a new analyzer.
 func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (Result, error) {
-	type block struct {
-		buf [][]float32
-		n   int
-		err error
-	}
-	// Three buffers: one being read, one being analyzed, one spare.
-	free := make(chan [][]float32, 3)
-	full := make(chan block, 3)
+	frames := max(1, pipeBlockBytes/(a.hop*2*m.Channels)) // per block
+	free := make(chan energyBlock, pipeDepth+2)
+	full := make(chan energyBlock, pipeDepth)
 	stop := make(chan struct{})
 	defer close(stop)
-	for range 3 {
-		buf := make([][]float32, m.Channels)
-		for c := range buf {
-			buf[c] = make([]float32, analyzeBlockFrames)
-		}
-		free <- buf
+	for range pipeDepth + 2 {
+		free <- energyBlock{e: [2][]float64{make([]float64, frames), make([]float64, frames)}}
 	}
-	go func() {
-		defer close(full)
-		for {
-			var buf [][]float32
-			select {
-			case buf = <-free:
-			case <-stop:
-				return
-			}
-			n, err := readFull(r, buf)
-			select {
-			case full <- block{buf, n, err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	if pr, ok := r.(PCM16Reader); ok && pr.PCM16Channels() == m.Channels {
+		go a.measurePCM16(pr, m, frames, free, full, stop)
+	} else {
+		go a.measureFloat(r, m, frames, free, full, stop)
+	}
+	settleAt := int64(analyzeBlockFrames)
 	for b := range full {
-		if b.n > 0 {
-			if err := a.Write(b.buf[m.Rep][:b.n], b.buf[m.Customer][:b.n]); err != nil {
-				return Result{}, err
+		for i := range b.e[0] {
+			a.frame([2]float64{b.e[0][i], b.e[1][i]})
+			if a.frames == settleAt/int64(a.hop) {
+				a.settle()
+				settleAt += analyzeBlockFrames
 			}
 		}
+		a.samples += int64(b.samples)
 		if b.err == io.EOF {
 			break
 		}
 		if b.err != nil {
 			return Result{}, b.err
 		}
-		free <- b.buf
+		free <- b
 	}
+	a.settle()
 	a.Close()
 	return a.Result(), nil
 }
 
+// measurePCM16 is the reading side for 16-bit PCM: it reads blocks of
+// whole frames as stored and band-filters them straight from the bytes.
+func (a *Analyzer) measurePCM16(r PCM16Reader, m ChannelMap, frames int, free <-chan energyBlock, full chan<- energyBlock, stop <-chan struct{}) {
+	defer close(full)
+	stride := 2 * m.Channels
+	off := [2]int{2 * m.Rep, 2 * m.Customer}
+	buf := make([]byte, frames*a.hop*stride)
+	for {
+		var b energyBlock
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		n, err := readFullPCM16(r, buf, stride)
+		k := n / a.hop
+		b.e[0], b.e[1] = b.e[0][:k], b.e[1][:k]
+		a.filt.framesPCM16(buf[:k*a.hop*stride], stride, off, b.e)
+		b.samples, b.err = n, err
+		select {
+		case full <- b:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// measureFloat is the reading side for any other Reader: it reads blocks
+// of float samples and band-filters them.
+func (a *Analyzer) measureFloat(r Reader, m ChannelMap, frames int, free <-chan energyBlock, full chan<- energyBlock, stop <-chan struct{}) {
+	defer close(full)
+	buf := make([][]float32, m.Channels)
+	for c := range buf {
+		buf[c] = make([]float32, frames*a.hop)
+	}
+	for {
+		var b energyBlock
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		n, err := readFull(r, buf)
+		k := n / a.hop
+		b.e[0], b.e[1] = b.e[0][:k], b.e[1][:k]
+		a.filt.framesF32([2][]float32{buf[m.Rep][:k*a.hop], buf[m.Customer][:k*a.hop]}, b.e)
+		b.samples, b.err = n, err
+		select {
+		case full <- b:
+		case <-stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
 // readFull fills buf from r as far as it can: readers hand out a few
-// thousand frames per call, and a block that small would cost the two
-// channels' filters more to hand between cores than they save.
+// thousand frames per call, fewer than a block. Only the last block may
+// end in a partial frame.
 func readFull(r Reader, buf [][]float32) (int, error) {
 	n := 0
 	part := make([][]float32, len(buf))
@@ -142,6 +224,23 @@ func readFull(r Reader, buf [][]float32) (int, error) {
 			part[c] = buf[c][n:]
 		}
 		k, err := r.Read(part)
+		n += k
+		if err != nil {
+			return n, err
+		}
+		if k == 0 {
+			return n, errors.New("reader returned no samples and no error")
+		}
+	}
+	return n, nil
+}
+
+// readFullPCM16 is readFull for PCM16Reader: it fills buf with whole
+// sample frames of stride bytes and returns how many.
+func readFullPCM16(r PCM16Reader, buf []byte, stride int) (int, error) {
+	n, want := 0, len(buf)/stride
+	for n < want {
+		k, err := r.ReadPCM16(buf[n*stride:])
 		n += k
 		if err != nil {
 			return n, err
