@@ -103,12 +103,14 @@ func (h *history) agoDB(k int) float64 { return h.db[h.index(k)] }
 // reach this for a delay to learn).
 func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
 	ownDB = max(ownDB, leakFloorDB)
+	learned := false
 	for k := range m.ratioDB {
 		i := other.index(k)
 		o := other.p[i]
 		if o < strong || o <= own {
 			continue
 		}
+		learned = true
 		r := max(ownDB-other.db[i], leakFloorDB)
 		step := leakStepDB
 		if m.updates[k] < leakFastSteps {
@@ -126,6 +128,10 @@ func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
 			dev = -dev
 		}
 		m.spreadDB[k] += leakSpreadWeight * (dev - m.spreadDB[k])
+	}
+	// The steadiest delay can only change where a spread did.
+	if !learned {
+		return
 	}
 	for k, s := range m.spreadDB {
 		if s < m.spreadDB[m.best] {

@@ -136,16 +136,24 @@ func newBandFilter(lowHz, highHz float64, rate, hop int) *bandFilter {
 func (f *bandFilter) measure() (e0, e1 float64) {
 	var sum [2]float64
 	for i := range f.pairs {
-		p := &f.pairs[i]
-		runPairStereo(&p.c, &p.z, f.buf, &sum)
-		for k := range p.z {
-			p.z[k] = [2]float64{flush(p.z[k][0]), flush(p.z[k][1])}
-		}
+		runPairStereo(&f.pairs[i].c, &f.pairs[i].z, f.buf, &sum)
+		f.pairs[i].flush()
 	}
-	// The sum is over hop/decim averaged samples: scaled back by decim it
-	// is the frame's energy over hop samples.
+	return f.scale(sum)
+}
+
+// scale turns the sums of squares over a frame's hop/decim averaged
+// samples into mean squares over its hop samples.
+func (f *bandFilter) scale(sum [2]float64) (e0, e1 float64) {
 	d, hop := float64(f.decim), float64(f.hop)
 	return sum[0] * d / hop, sum[1] * d / hop
+}
+
+// flush zeroes the pair's denormal-range state (see flush).
+func (p *sectionPair) flush() {
+	for k := range p.z {
+		p.z[k] = [2]float64{flush(p.z[k][0]), flush(p.z[k][1])}
+	}
 }
 
 // framesF32 measures whole frames of float samples (x[0] and x[1] the same
@@ -183,52 +191,70 @@ func (f *bandFilter) framesF32(x [2][]float32, e [2][]float64) {
 // pcm16Scale maps a 16-bit code to [-1, 1), as audio's decoders do.
 const pcm16Scale = 1.0 / (1 << 15)
 
+// pcm16Frame says where a frame's samples are in 16-bit PCM bytes and how
+// they are averaged (see pcm16PairStereo).
+type pcm16Frame struct {
+	stride     int        // bytes per sample frame
+	off0, off1 int        // byte offsets of the two channels' samples in one
+	decim      int        // samples averaged into one
+	scale      [2]float64 // pcm16Scale, once per lane
+	inv        [2]float64 // 1/decim, once per lane
+}
+
 // framesPCM16 measures whole frames of interleaved 16-bit little-endian
 // PCM, as a WAV file stores it, into e[0] and e[1]: frames of hop sample
 // frames of stride bytes each, the two channels' samples at byte offsets
 // off[0] and off[1] of each.
 //
 // It computes exactly what framesF32 computes on the same samples decoded
-// to float32 (code/32768). Those floats are exact, and so are their sums
-// in float32: at most decimatedMax codes of 16 bits need 19 of float32's
-// 24 bits. So the integer sum of the codes, scaled by a power of two, is
-// bit for bit the float32 sum, and the average is the same product.
+// to float32 (code/32768), as audio's decoders do. Those floats are
+// exact, and so are their sums in float32: at most decimatedMax codes of
+// 16 bits need 19 of float32's 24 bits. So the integer sum of the codes,
+// times 2^-15 (exact, a power of two), is bit for bit the float32 sum, and
+// the average is the same product with 1/decim (for decim 1 and 2, also
+// exact, as the float path's average is).
 func (f *bandFilter) framesPCM16(b []byte, stride int, off [2]int, e [2][]float64) {
-	hop, d := f.hop, f.decim
-	buf := f.buf
-	frame := hop * stride
+	inv := 1 / float64(f.decim)
+	args := pcm16Frame{stride: stride, off0: off[0], off1: off[1], decim: f.decim,
+		scale: [2]float64{pcm16Scale, pcm16Scale}, inv: [2]float64{inv, inv}}
+	frame := f.hop * stride
 	for i := range e[0] {
 		fb := b[i*frame : (i+1)*frame]
-		for c := range off {
-			p := fb[off[c]:]
-			switch d {
-			case 1:
-				for j := range hop {
-					buf[2*j+c] = float64(int16(binary.LittleEndian.Uint16(p[j*stride:]))) * pcm16Scale
-				}
-			case 2:
-				for j := range hop / 2 {
-					k := int(int16(binary.LittleEndian.Uint16(p[2*j*stride:]))) + int(int16(binary.LittleEndian.Uint16(p[(2*j+1)*stride:])))
-					buf[2*j+c] = float64(k) * (pcm16Scale * 0.5)
-				}
-			default:
-				inv := 1 / float64(d)
-				for j := range hop / d {
-					k := 0
-					for m := j * d; m < j*d+d; m++ {
-						k += int(int16(binary.LittleEndian.Uint16(p[m*stride:])))
-					}
-					buf[2*j+c] = float64(k) * pcm16Scale * inv
-				}
-			}
+		var sum [2]float64
+		// The first pair decodes as it filters; any further pair takes
+		// the first one's output from buf.
+		pcm16PairStereo(&f.pairs[0].c, &f.pairs[0].z, fb, &args, f.buf, &sum)
+		f.pairs[0].flush()
+		for k := 1; k < len(f.pairs); k++ {
+			runPairStereo(&f.pairs[k].c, &f.pairs[k].z, f.buf, &sum)
+			f.pairs[k].flush()
 		}
-		e[0][i], e[1][i] = f.measure()
+		e[0][i], e[1][i] = f.scale(sum)
 	}
 }
 
 // decimatedMax bounds the averaging factor: decimationFor keeps the rate
 // at MaxSampleRate over decimatedMinHz, so at most 6 samples are averaged.
 const decimatedMax = MaxSampleRate / decimatedMinHz
+
+// pcm16PairStereoGo decodes and averages a frame of 16-bit PCM (src, laid
+// out as a says) into buf, both channels interleaved, then runs a pair of
+// sections over it as runPairStereoGo does. pcm16PairStereo in assembly
+// must match it bit for bit.
+func pcm16PairStereoGo(c *[10][2]float64, z *[4][2]float64, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64) {
+	p := 0
+	for j := range len(buf) / 2 {
+		k0, k1 := 0, 0
+		for range a.decim {
+			k0 += int(int16(binary.LittleEndian.Uint16(src[p+a.off0:])))
+			k1 += int(int16(binary.LittleEndian.Uint16(src[p+a.off1:])))
+			p += a.stride
+		}
+		buf[2*j] = float64(k0) * a.scale[0] * a.inv[0]
+		buf[2*j+1] = float64(k1) * a.scale[1] * a.inv[1]
+	}
+	runPairStereoGo(c, z, buf, sum)
+}
 
 // runPairStereoGo runs two cascaded sections (coefficients c, state z, see
 // sectionPair) over both lanes of buf in place and sets sum to each lane's

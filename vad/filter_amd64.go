@@ -11,3 +11,10 @@ package vad
 //
 //go:noescape
 func runPairStereo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64)
+
+// pcm16PairStereo is pcm16PairStereoGo in SSE2: the 16-bit codes are summed
+// in integer registers and converted as the filter runs, in the slack its
+// chain of dependent operations leaves, so decoding costs next to nothing.
+//
+//go:noescape
+func pcm16PairStereo(c *[10][2]float64, z *[4][2]float64, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64)

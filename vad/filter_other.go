@@ -6,3 +6,8 @@ package vad
 func runPairStereo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64) {
 	runPairStereoGo(c, z, buf, sum)
 }
+
+// pcm16PairStereo is pcm16PairStereoGo where there is no assembly version.
+func pcm16PairStereo(c *[10][2]float64, z *[4][2]float64, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64) {
+	pcm16PairStereoGo(c, z, src, a, buf, sum)
+}

@@ -10,6 +10,7 @@ import "math"
 type floorTracker struct {
 	subLen  int       // frames per sub-window
 	mins    []float64 // minima of the last completed sub-windows (ring)
+	minMins float64   // the least of mins: it only changes as a sub-window completes
 	next    int       // ring position to overwrite
 	cur     float64   // minimum of the sub-window being filled
 	count   int       // frames in the current sub-window
@@ -29,10 +30,11 @@ const floorSmoothing = 0.5
 
 func newFloorTracker(windowFrames int, biasDB float64) floorTracker {
 	f := floorTracker{
-		subLen: max(1, windowFrames/floorSubWindows),
-		mins:   make([]float64, floorSubWindows),
-		cur:    math.Inf(1),
-		bias:   math.Pow(10, biasDB/10),
+		subLen:  max(1, windowFrames/floorSubWindows),
+		mins:    make([]float64, floorSubWindows),
+		cur:     math.Inf(1),
+		minMins: math.Inf(1),
+		bias:    math.Pow(10, biasDB/10),
 	}
 	for i := range f.mins {
 		f.mins[i] = math.Inf(1)
@@ -42,11 +44,7 @@ func newFloorTracker(windowFrames int, biasDB float64) floorTracker {
 
 // value is the current floor estimate.
 func (f *floorTracker) value() float64 {
-	m := f.cur
-	for _, v := range f.mins {
-		m = min(m, v)
-	}
-	return m * f.bias
+	return min(f.cur, f.minMins) * f.bias
 }
 
 // update adds a frame's power and returns the current floor estimate.
@@ -62,6 +60,10 @@ func (f *floorTracker) update(p float64) float64 {
 		f.mins[f.next] = f.cur
 		f.next = (f.next + 1) % len(f.mins)
 		f.cur, f.count = math.Inf(1), 0
+		f.minMins = math.Inf(1)
+		for _, v := range f.mins {
+			f.minMins = min(f.minMins, v)
+		}
 	}
 	return f.value()
 }
