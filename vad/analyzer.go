@@ -98,15 +98,18 @@ type frameMeasure struct {
 	p   float64 // band power
 	fl  float64 // noise floor
 	own float64 // band power less the predicted leak from the other side
+	db  float64 // the frame's level: own power, at least the floor, in dB (set by measureRing.push)
 }
 
 // measureRing holds the measures of the latest frames, with running sums
 // of own power, and of the level in dB and its square, so that a window's
-// mean power and the spread of its levels cost a few lookups.
+// mean power and the spread of its levels cost a few lookups. Its length
+// is a power of two, so that frame t's slot is t&mask, not a division.
 type measureRing struct {
-	m   []frameMeasure
-	cum []float64 // cum[t%len] = sum of clamped own power of frames before t
-	sum float64
+	m    []frameMeasure
+	mask int64
+	cum  []float64 // cum[t&mask] = sum of clamped own power of frames before t
+	sum  float64
 	// cdb, cdb2: the same for the frame level in dB (own power, at least
 	// the noise floor) and its square.
 	cdb, cdb2 []float64
@@ -114,22 +117,27 @@ type measureRing struct {
 	n         int64 // frames pushed
 }
 
-// newMeasureRing holds n frames; the sums need one more slot for the
-// window's end.
+// newMeasureRing holds at least n frames; the sums need one more slot for
+// the window's end.
 func newMeasureRing(n int) measureRing {
-	return measureRing{m: make([]frameMeasure, n), cum: make([]float64, n+1), cdb: make([]float64, n+1), cdb2: make([]float64, n+1)}
+	size := 1
+	for size < n+1 {
+		size *= 2
+	}
+	return measureRing{m: make([]frameMeasure, size), mask: int64(size - 1),
+		cum: make([]float64, size), cdb: make([]float64, size), cdb2: make([]float64, size)}
 }
 
 func (r *measureRing) push(m frameMeasure) {
-	k := int64(len(r.cum))
-	r.cum[r.n%k], r.cdb[r.n%k], r.cdb2[r.n%k] = r.sum, r.sdb, r.sdb2
-	r.m[r.n%int64(len(r.m))] = m
+	k := r.mask
+	r.cum[r.n&k], r.cdb[r.n&k], r.cdb2[r.n&k] = r.sum, r.sdb, r.sdb2
+	m.db = powerToDB(max(m.own, m.fl))
+	r.m[r.n&k] = m
 	r.sum += max(m.own, 0)
-	d := powerToDB(max(m.own, m.fl))
-	r.sdb += d
-	r.sdb2 += d * d
+	r.sdb += m.db
+	r.sdb2 += m.db * m.db
 	r.n++
-	r.cum[r.n%k], r.cdb[r.n%k], r.cdb2[r.n%k] = r.sum, r.sdb, r.sdb2
+	r.cum[r.n&k], r.cdb[r.n&k], r.cdb2[r.n&k] = r.sum, r.sdb, r.sdb2
 }
 
 // rebuild replaces the measures of frames [0, n), which must all be in the
@@ -142,22 +150,21 @@ func (r *measureRing) rebuild(n int64, f func(t int64, m frameMeasure) frameMeas
 }
 
 // at returns frame t's measure; t must be one of the latest len(m) frames.
-func (r *measureRing) at(t int64) frameMeasure { return r.m[t%int64(len(r.m))] }
+func (r *measureRing) at(t int64) frameMeasure { return r.m[t&r.mask] }
 
 // mean returns the mean own power (negative values, left by the leak
 // subtraction, as 0) of frames [from, to), which must all be in the ring.
 func (r *measureRing) mean(from, to int64) float64 {
-	n := int64(len(r.cum))
-	return max(r.cum[to%n]-r.cum[from%n], 0) / float64(to-from)
+	return max(r.cum[to&r.mask]-r.cum[from&r.mask], 0) / float64(to-from)
 }
 
 // spreadDB returns the standard deviation of the frame levels (dB) of
 // frames [from, to), which must all be in the ring.
 func (r *measureRing) spreadDB(from, to int64) float64 {
-	n := int64(len(r.cum))
+	i, j := to&r.mask, from&r.mask
 	k := float64(to - from)
-	m := (r.cdb[to%n] - r.cdb[from%n]) / k
-	return math.Sqrt(max((r.cdb2[to%n]-r.cdb2[from%n])/k-m*m, 0))
+	m := (r.cdb[i] - r.cdb[j]) / k
+	return math.Sqrt(max((r.cdb2[i]-r.cdb2[j])/k-m*m, 0))
 }
 
 // Analyzer runs voice activity detection on a call's two channels (rep and
@@ -254,13 +261,33 @@ func dbToPower(db float64) float64 { return math.Pow(10, db/10) }
 // ln(m) = 2 atanh((m-1)/(m+1)) on the mantissa, to four odd terms, is good
 // to 0.0003 dB, a thousandth of the smallest threshold it is compared with.
 func powerToDB(p float64) float64 {
+	// p = m * 2^e with m in [0.5, 1), read off the bits of a normal
+	// positive number as math.Frexp would, without its call and its
+	// special cases, which only the rare rest needs.
+	b := math.Float64bits(p)
+	bexp := int(b>>52) & 0x7ff
+	if b>>63 != 0 || bexp == 0 || bexp == 0x7ff {
+		return powerToDBSlow(p)
+	}
+	m := math.Float64frombits(b&^(0x7ff<<52) | 1022<<52)
+	return dbFromMantissa(m, bexp-1022)
+}
+
+// powerToDBSlow is powerToDB for zero, negative, subnormal, infinite and
+// NaN power.
+func powerToDBSlow(p float64) float64 {
 	if p <= 0 || math.IsNaN(p) {
 		return math.Inf(-1)
 	}
 	if math.IsInf(p, 1) {
 		return p
 	}
-	m, e := math.Frexp(p) // p = m * 2^e, m in [0.5, 1)
+	m, e := math.Frexp(p)
+	return dbFromMantissa(m, e)
+}
+
+// dbFromMantissa is powerToDB of m * 2^e, m in [0.5, 1).
+func dbFromMantissa(m float64, e int) float64 {
 	if m < math.Sqrt2/2 {
 		m, e = m*2, e-1 // m in [0.707, 1.414): |t| < 0.172
 	}
@@ -407,12 +434,13 @@ func (a *Analyzer) endWarmup() {
 // places the edges of speech to the frame; the smoothed level keeps babble
 // and noise bursts out, which lets the frame thresholds sit low enough to
 // follow quiet speech in steady noise.
-func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB [2]float64) {
+func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm, smDB [2]float64) {
 	h := int64(a.half)
 	for c := range a.ch {
 		ch := &a.ch[c]
 		m[c] = ch.lag.at(t)
-		smDB[c] = powerToDB(max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor))
+		sm[c] = max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor)
+		smDB[c] = powerToDB(sm[c])
 		bg := &ch.background
 		smBG := bg.smoothDB
 		if math.IsInf(smBG, -1) {
@@ -439,13 +467,17 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 				lv[c] = hot
 			}
 		}
+		if lv[c] == quiet {
+			continue // the rules below only demote a frame
+		}
+		ownDB := powerToDB(own)
 		// The tail follows the voice: where the voice has fallen far under
 		// its recent level, frame and smoothed level alike, and what is
 		// left is steady, that is the background the voice stood out of (a
 		// recording's room, music, a fan), not more of the voice. Steady
 		// on either side will do: where that sound stops, the step down
 		// is no syllable.
-		if fall := ch.peakSmooth - a.cfg.FallFromPeakDB; lv[c] != quiet && smDB[c] < fall && powerToDB(own) < fall &&
+		if fall := ch.peakSmooth - a.cfg.FallFromPeakDB; smDB[c] < fall && ownDB < fall &&
 			min(ch.lag.spreadDB(max(a.from, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
 			lv[c] = quiet
 		}
@@ -454,11 +486,11 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, smDB 
 		// before its voice, a breath) or a dip between syllables. The
 		// voice starts where its frames come near their surroundings;
 		// pre-roll still reaches back over a soft first phoneme.
-		if lv[c] == hot && powerToDB(own) < smDB[c]-a.cfg.StartUnderSmoothDB {
+		if lv[c] == hot && ownDB < smDB[c]-a.cfg.StartUnderSmoothDB {
 			lv[c] = warm
 		}
 	}
-	return lv, m, smDB
+	return lv, m, sm, smDB
 }
 
 // decide classifies frame t for good: it updates the background models
@@ -474,14 +506,13 @@ func (a *Analyzer) decide(t, end int64) {
 
 // learn classifies frame t and updates the background models with it.
 func (a *Analyzer) learn(t, end int64) [2]level {
-	lv, m, smDB := a.classify(t, end)
+	lv, m, sm, smDB := a.classify(t, end)
 	var ref [2]float64
-	h := int64(a.half)
 	for c := range a.ch {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
 		ch.peakSmooth = max(smDB[c], ch.peakSmooth-a.peakDecay)
-		ch.sf = ch.smFloor.update(max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor))
+		ch.sf = ch.smFloor.update(sm[c])
 		ref[c] = max(m[c].fl, ch.sf)
 	}
 	for c := range a.ch {
@@ -498,7 +529,7 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		if t%bgUpdateFrames == 0 {
 			ch.textureDB = powerToDB(ch.sf / m[c].fl)
 		}
-		ch.background.add(powerToDB(lin), lin, smDB[c], dominated, ch.textureDB)
+		ch.background.add(m[c].db, lin, smDB[c], dominated, ch.textureDB)
 	}
 	if a.trace != nil {
 		a.trace(t, lv, m, smDB)

@@ -37,7 +37,7 @@ func (a *Analyzer) Live(window float64) Live {
 	dets := [2]detector{a.ch[0].det, a.ch[1].det}
 	var pending [2][]Segment
 	for t := a.decided; t < a.frames; t++ {
-		lv, _, _ := a.classify(t, a.frames)
+		lv, _, _, _ := a.classify(t, a.frames)
 		for c := range dets {
 			if sp, ok := dets[c].push(lv[c]); ok {
 				pending[c] = append(pending[c], a.segment(sp))
