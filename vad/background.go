@@ -38,6 +38,7 @@ type backgroundModel struct {
 	ring        [][2]float64 // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
 	pos         int
 	n           int64 // frames seen
+	toDecay     int   // frames until the next decay
 	lastLoud    int64 // index of the latest loud frame
 	loudDB      float64
 	bgDB        float64 // background 90th percentile, or -Inf while unknown
@@ -74,28 +75,40 @@ const (
 type histogram struct {
 	w     [histBins]float64
 	total float64
+	// Every bin outside [lo, hi] is zero: no level ever fell there.
+	// Scaling and quantiles skip those bins, which changes nothing: a
+	// zero scales to zero, and a running sum of zeros stays zero.
+	lo, hi int
 }
+
+func newHistogram() histogram { return histogram{lo: histBins, hi: -1} }
 
 func (h *histogram) add(db float64) {
 	i := int((db - histMinDB) / histBinDB)
 	i = min(max(i, 0), histBins-1)
 	h.w[i]++
 	h.total++
+	h.lo, h.hi = min(h.lo, i), max(h.hi, i)
 }
 
 func (h *histogram) scale(f float64) {
-	for i := range h.w {
+	for i := h.lo; i <= h.hi; i++ {
 		h.w[i] *= f
 	}
 	h.total *= f
 }
 
-// quantile returns the level below which a fraction q of the weight lies.
+// quantile returns the level below which a fraction q of the weight lies:
+// the first bin where the running sum of the weights from the bottom
+// reaches q of the total.
 func (h *histogram) quantile(q float64) float64 {
 	target := q * h.total
+	if target <= 0 {
+		return histMinDB + 0.5*histBinDB // the first bin's sum, 0, reaches it
+	}
 	acc := 0.0
-	for i, w := range h.w {
-		acc += w
+	for i := h.lo; i <= h.hi; i++ {
+		acc += h.w[i]
 		if acc >= target {
 			return histMinDB + (float64(i)+0.5)*histBinDB
 		}
@@ -106,6 +119,11 @@ func (h *histogram) quantile(q float64) float64 {
 func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 	every := int(math.Round(1 / frameSec)) // once a second
 	return backgroundModel{
+		all:         newHistogram(),
+		bg:          newHistogram(),
+		iso:         newHistogram(),
+		quiet:       newHistogram(),
+		toDecay:     every,
 		ring:        make([][2]float64, max(1, isolationFrames)),
 		lastLoud:    math.MinInt64 / 2,
 		loudDB:      math.Inf(1),
@@ -146,13 +164,16 @@ func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB
 		}
 	}
 	m.ring[m.pos] = [2]float64{db, sdb}
-	m.pos = (m.pos + 1) % len(m.ring)
+	if m.pos++; m.pos == len(m.ring) {
+		m.pos = 0
+	}
 	m.all.add(db)
 	if db >= m.loudDB {
 		m.lastLoud = m.n
 	}
 	m.n++
-	if m.n%int64(m.decayEvery) == 0 {
+	if m.toDecay--; m.toDecay == 0 {
+		m.toDecay = m.decayEvery
 		m.all.scale(m.decayFactor)
 		m.bg.scale(m.decayFactor)
 		m.iso.scale(m.decayFactor)
