@@ -102,42 +102,64 @@ func (h *history) agoDB(k int) float64 { return h.db[h.index(k)] }
 // on a frame where the other side is loud enough (strong: its power must
 // reach this for a delay to learn).
 func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
-	ownDB = max(ownDB, leakFloorDB)
+	ownDB = atLeastLeakFloor(ownDB)
+	// Slices of one length, so that the loops run without bounds checks.
+	ratio := m.ratioDB
+	spread, updates := m.spreadDB[:len(ratio)], m.updates[:len(ratio)]
+	op := other.p[:len(ratio)]
+	odb := other.db[:len(ratio)]
 	learned := false
-	for k := range m.ratioDB {
-		i := other.index(k)
-		o := other.p[i]
+	i := other.pos // other.index(k), walked down the ring
+	for k := range ratio {
+		if i == 0 {
+			i = len(op)
+		}
+		i--
+		o := op[i]
 		if o < strong || o <= own {
 			continue
 		}
 		learned = true
-		r := max(ownDB-other.db[i], leakFloorDB)
+		r := atLeastLeakFloor(ownDB - odb[i])
 		step := leakStepDB
-		if m.updates[k] < leakFastSteps {
+		if updates[k] < leakFastSteps {
 			step = leakFastStepDB
-			if m.updates[k] == 0 {
-				m.ratioDB[k] = r
+			if updates[k] == 0 {
+				ratio[k] = r
 			}
 		}
-		m.updates[k]++
-		dev := r - m.ratioDB[k]
+		updates[k]++
+		dev := r - ratio[k]
 		if dev > 0 {
-			m.ratioDB[k] += step
+			ratio[k] += step
 		} else {
-			m.ratioDB[k] = max(m.ratioDB[k]-step, leakFloorDB)
+			ratio[k] = atLeastLeakFloor(ratio[k] - step)
 			dev = -dev
 		}
-		m.spreadDB[k] += leakSpreadWeight * (dev - m.spreadDB[k])
+		spread[k] += leakSpreadWeight * (dev - spread[k])
 	}
 	// The steadiest delay can only change where a spread did.
 	if !learned {
 		return
 	}
-	for k, s := range m.spreadDB {
-		if s < m.spreadDB[m.best] {
-			m.best = k
+	best := m.best
+	for k, s := range spread {
+		if s < spread[best] {
+			best = k
 		}
 	}
+	m.best = best
+}
+
+// atLeastLeakFloor is max(x, leakFloorDB), NaN and all, as a compare the
+// processor predicts well rather than the sequence that max of floats
+// compiles to (which must also order +0 over -0, a question that a
+// nonzero floor never asks).
+func atLeastLeakFloor(x float64) float64 {
+	if x < leakFloorDB {
+		return leakFloorDB
+	}
+	return x
 }
 
 // predict returns the leak power expected in this channel now. The other
