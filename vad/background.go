@@ -240,7 +240,7 @@ type quietBlocks struct {
 	cur    []float64 // the current block's smoothed levels (dB)
 	sum    float64   // the current block's summed linear frame power
 	means  []float64 // mean power (dB) of the latest blocks (ring)
-	sorted []float64 // scratch for the quantile of means
+	sorted []float64 // the same values, kept sorted as one comes and one goes
 	n      int       // blocks completed
 }
 
@@ -263,13 +263,18 @@ func (q *quietBlocks) add(lin, sdb, textureDB float64) ([]float64, bool) {
 	q.cur = q.cur[:0]
 	mean := powerToDB(q.sum / float64(q.len))
 	q.sum = 0
-	q.means[q.n%len(q.means)] = mean
+	pos := q.n % len(q.means)
+	if q.n >= len(q.means) {
+		i, _ := slices.BinarySearch(q.sorted, q.means[pos])
+		q.sorted = slices.Delete(q.sorted, i, i+1)
+	}
+	q.means[pos] = mean
+	i, _ := slices.BinarySearch(q.sorted, mean)
+	q.sorted = slices.Insert(q.sorted, i, mean)
 	q.n++
 	if q.n < quietMinBlocks {
 		return nil, false
 	}
-	q.sorted = append(q.sorted[:0], q.means[:min(q.n, len(q.means))]...)
-	slices.Sort(q.sorted)
 	over := min(max(textureDB+quietTextureMarginDB, quietMinOverMinDB), quietMaxOverMinDB)
 	limit := min(q.sorted[int(quietQuantile*float64(len(q.sorted)-1))], q.sorted[0]+over)
 	if mean > limit {

@@ -142,10 +142,10 @@ func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
 	if !learned {
 		return
 	}
-	best := m.best
+	best, least := m.best, spread[m.best]
 	for k, s := range spread {
-		if s < spread[best] {
-			best = k
+		if s < least {
+			best, least = k, s
 		}
 	}
 	m.best = best
