@@ -470,7 +470,12 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm, s
 		if lv[c] == quiet {
 			continue // the rules below only demote a frame
 		}
-		ownDB := powerToDB(own)
+		// The frame's level is own power in dB where that is over the
+		// floor, as it mostly is here.
+		ownDB := m[c].db
+		if own < fl {
+			ownDB = powerToDB(own)
+		}
 		// The tail follows the voice: where the voice has fallen far under
 		// its recent level, frame and smoothed level alike, and what is
 		// left is steady, that is the background the voice stood out of (a

@@ -1,5 +1,7 @@
 package vad
 
+import "math"
+
 // Bleed: one side's voice leaking into the other side's channel (headset
 // echo, a speakerphone, line echo, a stereo recorder with crosstalk). The
 // leak is the other voice, delayed and attenuated. leakModel learns that
@@ -51,11 +53,15 @@ type leakModel struct {
 	spreadDB []float64 // per delay: running mean absolute deviation (dB)
 	updates  []int
 	best     int // delay with the steadiest ratio
+	// gainDB and gain: the latest ratio predicted with, and as a power
+	// ratio. The ratio moves in steps while the other side talks and
+	// stands still between; the power goes unrecomputed meanwhile.
+	gainDB, gain float64
 }
 
 func newLeakModel(maxDelayFrames int) leakModel {
 	n := maxDelayFrames + 1
-	m := leakModel{ratioDB: make([]float64, n), spreadDB: make([]float64, n), updates: make([]int, n)}
+	m := leakModel{ratioDB: make([]float64, n), spreadDB: make([]float64, n), updates: make([]int, n), gainDB: math.NaN()}
 	for k := range n {
 		m.ratioDB[k] = leakFloorDB
 		m.spreadDB[k] = leakSpreadStartDB
@@ -178,7 +184,15 @@ func (m *leakModel) predict(other *history) float64 {
 	if k+1 < len(m.ratioDB) {
 		p = max(p, other.ago(k+1))
 	}
-	return p * dbToPower(m.ratioDB[k])
+	return p * m.gainOf(m.ratioDB[k])
+}
+
+// gainOf is dbToPower(db), kept for the latest db.
+func (m *leakModel) gainOf(db float64) float64 {
+	if db != m.gainDB {
+		m.gainDB, m.gain = db, dbToPower(db)
+	}
+	return m.gain
 }
 
 // predictFrom is predict for frame t of a recording of the other side's
@@ -203,5 +217,5 @@ func (m *leakModel) predictFrom(sp []float64, t int) float64 {
 	if k+1 < len(m.ratioDB) {
 		p = max(p, at(k+1))
 	}
-	return p * dbToPower(m.ratioDB[k])
+	return p * m.gainOf(m.ratioDB[k])
 }
