@@ -369,7 +369,7 @@ func (a *Analyzer) frame(p [2]float64) {
 		if !a.cfg.DisableBleed {
 			// The other side is loud when far over its smoothed floor
 			// too: babble over its frame floor is no voice to learn from.
-			ch.leak.learn(sp[c], ch.hist.agoDB(0), &o.hist, a.learnRatio*max(fl[1-c], o.sf))
+			ch.leak.learn(&ch.hist, &o.hist, a.learnRatio*max(fl[1-c], o.sf))
 			own -= ch.leak.predict(&o.hist) * a.margin
 		}
 		ch.lag.push(frameMeasure{p: p[c], fl: fl[c], own: own})

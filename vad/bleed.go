@@ -71,7 +71,10 @@ func newLeakModel(maxDelayFrames int) leakModel {
 
 // history is a ring of a channel's recent speech power, newest last, kept
 // in dB as well: the leak model compares every delay every frame, and one
-// logarithm per frame is much cheaper than one per delay.
+// logarithm per frame is much cheaper than one per delay. The logarithm is
+// only taken when the leak model first asks for it (most frames it learns
+// nothing and asks for none); until then db holds NaN, which powerToDB
+// never returns.
 type history struct {
 	p   []float64
 	db  []float64
@@ -82,7 +85,7 @@ func newHistory(n int) history { return history{p: make([]float64, n), db: make(
 
 func (h *history) push(v float64) {
 	h.p[h.pos] = v
-	h.db[h.pos] = powerToDB(v)
+	h.db[h.pos] = math.NaN()
 	h.pos++
 	if h.pos == len(h.p) {
 		h.pos = 0
@@ -100,20 +103,27 @@ func (h *history) index(k int) int {
 // ago returns the value k frames before the newest (k = 0 is the newest).
 func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
 
-// agoDB is ago in dB.
-func (h *history) agoDB(k int) float64 { return h.db[h.index(k)] }
+// dbAt is slot i's power in dB.
+func (h *history) dbAt(i int) float64 {
+	v := h.db[i]
+	if v != v {
+		v = powerToDB(h.p[i])
+		h.db[i] = v
+	}
+	return v
+}
 
-// learn updates the model with this channel's speech power now (own, and
-// in dB: the caller has it) and the other channel's recent speech powers,
-// on a frame where the other side is loud enough (strong: its power must
-// reach this for a delay to learn).
-func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
-	ownDB = atLeastLeakFloor(ownDB)
+// learn updates the model with this channel's speech power now (the newest
+// in hist) and the other channel's recent speech powers, on a frame where
+// the other side is loud enough (strong: its power must reach this for a
+// delay to learn).
+func (m *leakModel) learn(hist, other *history, strong float64) {
+	own := hist.ago(0)
+	ownDB := math.NaN() // in dB, once needed
 	// Slices of one length, so that the loops run without bounds checks.
 	ratio := m.ratioDB
 	spread, updates := m.spreadDB[:len(ratio)], m.updates[:len(ratio)]
-	op := other.p[:len(ratio)]
-	odb := other.db[:len(ratio)]
+	op, odb := other.p[:len(ratio)], other.db[:len(ratio)]
 	learned := false
 	i := other.pos // other.index(k), walked down the ring
 	for k := range ratio {
@@ -125,8 +135,16 @@ func (m *leakModel) learn(own, ownDB float64, other *history, strong float64) {
 		if o < strong || o <= own {
 			continue
 		}
-		learned = true
-		r := atLeastLeakFloor(ownDB - odb[i])
+		if !learned {
+			learned = true
+			ownDB = atLeastLeakFloor(hist.dbAt(hist.index(0)))
+		}
+		od := odb[i] // other.dbAt(i), inline
+		if od != od {
+			od = powerToDB(o)
+			odb[i] = od
+		}
+		r := atLeastLeakFloor(ownDB - od)
 		step := leakStepDB
 		if updates[k] < leakFastSteps {
 			step = leakFastStepDB
