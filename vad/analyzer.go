@@ -98,8 +98,11 @@ type frameMeasure struct {
 	p   float64 // band power
 	fl  float64 // noise floor
 	own float64 // band power less the predicted leak from the other side
-	db  float64 // the frame's level: own power, at least the floor, in dB (set by measureRing.push)
+	db  float64 // the frame's level: own power, at least the floor, in dB (see setLevel)
 }
+
+// setLevel sets m.db from the powers.
+func (m *frameMeasure) setLevel() { m.db = powerToDB(max(m.own, m.fl)) }
 
 // measureRing holds the measures of the latest frames, with running sums
 // of own power, and of the level in dB and its square, so that a window's
@@ -128,10 +131,10 @@ func newMeasureRing(n int) measureRing {
 		cum: make([]float64, size), cdb: make([]float64, size), cdb2: make([]float64, size)}
 }
 
+// push adds the next frame's measure, its level (m.db) set.
 func (r *measureRing) push(m frameMeasure) {
 	k := r.mask
 	r.cum[r.n&k], r.cdb[r.n&k], r.cdb2[r.n&k] = r.sum, r.sdb, r.sdb2
-	m.db = powerToDB(max(m.own, m.fl))
 	r.m[r.n&k] = m
 	r.sum += max(m.own, 0)
 	r.sdb += m.db
@@ -145,7 +148,9 @@ func (r *measureRing) push(m frameMeasure) {
 func (r *measureRing) rebuild(n int64, f func(t int64, m frameMeasure) frameMeasure) {
 	r.sum, r.sdb, r.sdb2, r.n = 0, 0, 0, 0
 	for t := range n {
-		r.push(f(t, r.at(t)))
+		m := f(t, r.at(t))
+		m.setLevel()
+		r.push(m)
 	}
 }
 
@@ -273,6 +278,20 @@ func powerToDB(p float64) float64 {
 	return dbFromMantissa(m, bexp-1022)
 }
 
+// powerToDB2 is powerToDB of two powers, side by side: each conversion is
+// a chain of dependent operations (a division, then a polynomial), and two
+// independent chains in one stretch of code overlap in the processor.
+func powerToDB2(p, q float64) (float64, float64) {
+	bp, bq := math.Float64bits(p), math.Float64bits(q)
+	ep, eq := int(bp>>52)&0x7ff, int(bq>>52)&0x7ff
+	if bp>>63 != 0 || ep == 0 || ep == 0x7ff || bq>>63 != 0 || eq == 0 || eq == 0x7ff {
+		return powerToDB(p), powerToDB(q)
+	}
+	mp := math.Float64frombits(bp&^(0x7ff<<52) | 1022<<52)
+	mq := math.Float64frombits(bq&^(0x7ff<<52) | 1022<<52)
+	return dbFromMantissa(mp, ep-1022), dbFromMantissa(mq, eq-1022)
+}
+
 // powerToDBSlow is powerToDB for zero, negative, subnormal, infinite and
 // NaN power.
 func powerToDBSlow(p float64) float64 {
@@ -363,6 +382,7 @@ func (a *Analyzer) frame(p [2]float64) {
 		sp[c] = max(p[c]-fl[c], 0)
 		ch.hist.push(sp[c])
 	}
+	var m [2]frameMeasure
 	for c := range a.ch {
 		ch, o := &a.ch[c], &a.ch[1-c]
 		own := p[c]
@@ -372,10 +392,14 @@ func (a *Analyzer) frame(p [2]float64) {
 			ch.leak.learn(&ch.hist, &o.hist, a.learnRatio*max(fl[1-c], o.sf))
 			own -= ch.leak.predict(&o.hist) * a.margin
 		}
-		ch.lag.push(frameMeasure{p: p[c], fl: fl[c], own: own})
+		m[c] = frameMeasure{p: p[c], fl: fl[c], own: own}
 		if !a.warmed {
 			a.wsp[c] = append(a.wsp[c], sp[c])
 		}
+	}
+	m[0].db, m[1].db = powerToDB2(max(m[0].own, m[0].fl), max(m[1].own, m[1].fl))
+	for c := range a.ch {
+		a.ch[c].lag.push(m[c])
 	}
 	a.frames++
 	if !a.warmed {
@@ -440,7 +464,10 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm, s
 		ch := &a.ch[c]
 		m[c] = ch.lag.at(t)
 		sm[c] = max(ch.lag.mean(max(a.from, t-h), min(end, t+h+1)), a.absFloor)
-		smDB[c] = powerToDB(sm[c])
+	}
+	smDB[0], smDB[1] = powerToDB2(sm[0], sm[1])
+	for c := range a.ch {
+		ch := &a.ch[c]
 		bg := &ch.background
 		smBG := bg.smoothDB
 		if math.IsInf(smBG, -1) {

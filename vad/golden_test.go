@@ -266,9 +266,9 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-// powerToDB reads the mantissa and exponent off the bits as math.Frexp
-// does, and gives the same decibels, bit for bit, as the series on
-// Frexp's mantissa, at every power.
+// powerToDB (and powerToDB2) read the mantissa and exponent off the bits
+// as math.Frexp does, and give the same decibels, bit for bit, as the
+// series on Frexp's mantissa, at every power.
 func TestPowerToDBBits(t *testing.T) {
 	ref := func(p float64) float64 {
 		if p <= 0 || math.IsNaN(p) {
@@ -286,10 +286,15 @@ func TestPowerToDBBits(t *testing.T) {
 	for range 200000 {
 		vals = append(vals, math.Float64frombits(r.Uint64()), math.Exp(-40*r.Float64()))
 	}
-	for _, p := range vals {
+	for i, p := range vals {
 		got, want := powerToDB(p), ref(p)
 		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
 			t.Fatalf("powerToDB(%v) = %v, want %v", p, got, want)
+		}
+		q := vals[(i*7919)%len(vals)]
+		g1, g2 := powerToDB2(p, q)
+		if math.Float64bits(g1) != math.Float64bits(want) || math.Float64bits(g2) != math.Float64bits(ref(q)) {
+			t.Fatalf("powerToDB2(%v, %v) = %v, %v, want %v, %v", p, q, g1, g2, want, ref(q))
 		}
 	}
 }

@@ -94,7 +94,9 @@ func (a *Analyzer) skipFrames(m int64) {
 			// hold for the gap is never read (windows start after it)
 			// or predicts no leak (nothing heard). The measure is
 			// finite: the rings keep running sums.
-			ch.lag.push(frameMeasure{fl: a.absFloor})
+			m := frameMeasure{fl: a.absFloor}
+			m.setLevel()
+			ch.lag.push(m)
 			ch.hist.push(0)
 			if s, ok := ch.det.push(quiet); ok {
 				a.tally.Add(Role(c), a.segment(s))
