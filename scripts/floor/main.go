@@ -83,10 +83,20 @@ func run(path string) error {
 			// As many sample frames as fit in the current 10 ms frame.
 			k := min(hop-inHop, len(b)/block)
 			if channels == 2 {
+				// One 64-bit load is two stereo sample frames.
 				l, r := sum[0], sum[1]
-				for i := 0; i < 4*k; i += 4 {
-					s0 := int64(int16(binary.LittleEndian.Uint16(b[i:])))
-					s1 := int64(int16(binary.LittleEndian.Uint16(b[i+2:])))
+				fb := b[:4*k]
+				i := 0
+				for ; i+8 <= len(fb); i += 8 {
+					x := binary.LittleEndian.Uint64(fb[i:])
+					s0, s1 := int64(int16(x)), int64(int16(x>>16))
+					s2, s3 := int64(int16(x>>32)), int64(int16(x>>48))
+					l += s0*s0 + s2*s2
+					r += s1*s1 + s3*s3
+				}
+				if i < len(fb) {
+					x := binary.LittleEndian.Uint32(fb[i:])
+					s0, s1 := int64(int16(x)), int64(int16(x>>16))
 					l += s0 * s0
 					r += s1 * s1
 				}
