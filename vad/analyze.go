@@ -152,31 +152,63 @@ func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (Result, error) {
 	return a.Result(), nil
 }
 
-// measurePCM16 is the reading side for 16-bit PCM: it reads blocks of
-// whole frames as stored and band-filters them straight from the bytes.
+// measurePCM16 is the reading side for 16-bit PCM: it band-filters blocks
+// of whole frames straight from the bytes as stored, which a goroutine of
+// its own reads ahead. At 8 kHz the filter alone takes as long as all the
+// decisions, so it is left with nothing else to do; reading (a copy out of
+// the page cache) then runs beside it and the decisions.
 func (a *Analyzer) measurePCM16(r PCM16Reader, m ChannelMap, frames int, free <-chan energyBlock, full chan<- energyBlock, stop <-chan struct{}) {
 	defer close(full)
 	stride := 2 * m.Channels
 	off := [2]int{2 * m.Rep, 2 * m.Customer}
-	buf := make([]byte, frames*a.hop*stride)
-	for {
+	type rawBlock struct {
+		b   []byte
+		n   int // sample frames
+		err error
+	}
+	rawFree := make(chan []byte, pipeDepth)
+	rawFull := make(chan rawBlock, pipeDepth)
+	for range pipeDepth {
+		rawFree <- make([]byte, frames*a.hop*stride)
+	}
+	go func() {
+		defer close(rawFull)
+		for {
+			var b []byte
+			select {
+			case b = <-rawFree:
+			case <-stop:
+				return
+			}
+			n, err := readFullPCM16(r, b, stride)
+			select {
+			case rawFull <- rawBlock{b, n, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for rb := range rawFull {
 		var b energyBlock
 		select {
 		case b = <-free:
 		case <-stop:
 			return
 		}
-		n, err := readFullPCM16(r, buf, stride)
-		k := n / a.hop
+		k := rb.n / a.hop
 		b.e[0], b.e[1] = b.e[0][:k], b.e[1][:k]
-		a.filt.framesPCM16(buf[:k*a.hop*stride], stride, off, b.e)
-		b.samples, b.err = n, err
+		a.filt.framesPCM16(rb.b[:k*a.hop*stride], stride, off, b.e)
+		rawFree <- rb.b // never blocks: it holds every buffer
+		b.samples, b.err = rb.n, rb.err
 		select {
 		case full <- b:
 		case <-stop:
 			return
 		}
-		if err != nil {
+		if rb.err != nil {
 			return
 		}
 	}

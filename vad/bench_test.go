@@ -125,3 +125,54 @@ func BenchmarkDecisions(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e9/float64(b.N*len(e[0])), "ns/frame")
 }
+
+// benchCall is a minute of two speech-like channels at rate, on the 16-bit
+// grid.
+func benchCall(rate int) (rep, cust []float32) {
+	const secs = 60
+	rep, cust = make([]float32, secs*rate), make([]float32, secs*rate)
+	speechLike(rep, rate, 1)
+	speechLike(cust, rate, 2)
+	quantize(rep)
+	quantize(cust)
+	return rep, cust
+}
+
+// BenchmarkBandFilterPCM16 measures the band filter on 16-bit PCM bytes,
+// decoding included, as Analyze runs it on a WAV file: one core, both
+// channels.
+func BenchmarkBandFilterPCM16(b *testing.B) {
+	cfg := DefaultConfig()
+	for _, rate := range benchRates {
+		rep, cust := benchCall(rate)
+		src := newPCM16Source(rep, cust, len(rep))
+		hop := rate / 100
+		n := len(rep) / hop
+		b.Run(rateName(rate), func(b *testing.B) {
+			e := [2][]float64{make([]float64, n), make([]float64, n)}
+			for b.Loop() {
+				newBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).framesPCM16(src.b[:n*hop*2*pcm16SourceChannels], 2*pcm16SourceChannels, [2]int{4, 0}, e)
+			}
+			b.ReportMetric(float64(60*b.N)/b.Elapsed().Seconds(), "x-realtime")
+		})
+	}
+}
+
+// BenchmarkAnalyzePCM16 measures Analyze end to end on 16-bit PCM bytes
+// from memory (no file reading): the filter and the decisions pipelined
+// on two cores.
+func BenchmarkAnalyzePCM16(b *testing.B) {
+	for _, rate := range benchRates {
+		rep, cust := benchCall(rate)
+		b.Run(rateName(rate), func(b *testing.B) {
+			src := newPCM16Source(rep, cust, 1<<20)
+			for b.Loop() {
+				src.pos = 0
+				if _, err := Analyze(src, rate, ChannelMap{Channels: pcm16SourceChannels, Rep: 2, Customer: 0}, DefaultConfig(), DefaultTallyConfig()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(60*b.N)/b.Elapsed().Seconds(), "x-realtime")
+		})
+	}
+}
