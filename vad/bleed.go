@@ -125,12 +125,12 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 	spread, updates := m.spreadDB[:len(ratio)], m.updates[:len(ratio)]
 	op, odb := other.p[:len(ratio)], other.db[:len(ratio)]
 	learned := false
-	i := other.pos // other.index(k), walked down the ring
 	for k := range ratio {
-		if i == 0 {
-			i = len(op)
-		}
-		i--
+		// i is other.index(k): the ring wraps where i goes negative,
+		// at a different k every frame, so the wrap is arithmetic, not
+		// a branch to mispredict.
+		i := other.pos - 1 - k
+		i += len(op) & (i >> 63)
 		o := op[i]
 		if o < strong || o <= own {
 			continue
