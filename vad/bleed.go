@@ -75,30 +75,33 @@ func newLeakModel(maxDelayFrames int) leakModel {
 // only taken when the leak model first asks for it (most frames it learns
 // nothing and asks for none); until then db holds NaN, which powerToDB
 // never returns.
+//
+// The ring is stored twice over, end to end (slot i and slot i+n hold the
+// same frame), so that the latest n frames are always one slice,
+// p[pos:pos+n], oldest first: the leak model walks it with no wrap.
 type history struct {
 	p   []float64
 	db  []float64
-	pos int // next slot to write
+	n   int
+	pos int // next slot to write, in [0, n)
 }
 
-func newHistory(n int) history { return history{p: make([]float64, n), db: make([]float64, n)} }
+func newHistory(n int) history {
+	return history{p: make([]float64, 2*n), db: make([]float64, 2*n), n: n}
+}
 
 func (h *history) push(v float64) {
-	h.p[h.pos] = v
-	h.db[h.pos] = math.NaN()
+	h.p[h.pos], h.p[h.pos+h.n] = v, v
+	h.db[h.pos], h.db[h.pos+h.n] = math.NaN(), math.NaN()
 	h.pos++
-	if h.pos == len(h.p) {
+	if h.pos == h.n {
 		h.pos = 0
 	}
 }
 
-func (h *history) index(k int) int {
-	i := h.pos - 1 - k
-	if i < 0 {
-		i += len(h.p)
-	}
-	return i
-}
+// index is the slot of the frame k frames before the newest, in the
+// window p[pos:pos+n].
+func (h *history) index(k int) int { return h.pos + h.n - 1 - k }
 
 // ago returns the value k frames before the newest (k = 0 is the newest).
 func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
@@ -108,9 +111,18 @@ func (h *history) dbAt(i int) float64 {
 	v := h.db[i]
 	if v != v {
 		v = powerToDB(h.p[i])
-		h.db[i] = v
+		h.setDB(i, v)
 	}
 	return v
+}
+
+// setDB stores slot i's dB in both copies.
+func (h *history) setDB(i int, v float64) {
+	j := i + h.n
+	if j >= 2*h.n {
+		j -= 2 * h.n
+	}
+	h.db[i], h.db[j] = v, v
 }
 
 // learn updates the model with this channel's speech power now (the newest
@@ -120,17 +132,15 @@ func (h *history) dbAt(i int) float64 {
 func (m *leakModel) learn(hist, other *history, strong float64) {
 	own := hist.ago(0)
 	ownDB := math.NaN() // in dB, once needed
-	// Slices of one length, so that the loops run without bounds checks.
+	// Slices of one length, so that the loops run without bounds checks;
+	// op and odb are the other side's latest frames, newest last.
 	ratio := m.ratioDB
-	spread, updates := m.spreadDB[:len(ratio)], m.updates[:len(ratio)]
-	op, odb := other.p[:len(ratio)], other.db[:len(ratio)]
+	n := len(ratio)
+	spread, updates := m.spreadDB[:n], m.updates[:n]
+	op, odb := other.p[other.pos:other.pos+n], other.db[other.pos:other.pos+n]
 	learned := false
 	for k := range ratio {
-		// i is other.index(k): the ring wraps where i goes negative,
-		// at a different k every frame, so the wrap is arithmetic, not
-		// a branch to mispredict.
-		i := other.pos - 1 - k
-		i += len(op) & (i >> 63)
+		i := n - 1 - k // k frames before the newest
 		o := op[i]
 		if o < strong || o <= own {
 			continue
@@ -139,10 +149,10 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 			learned = true
 			ownDB = atLeastLeakFloor(hist.dbAt(hist.index(0)))
 		}
-		od := odb[i] // other.dbAt(i), inline
+		od := odb[i] // other.dbAt, inline
 		if od != od {
 			od = powerToDB(o)
-			odb[i] = od
+			other.setDB(other.pos+i, od)
 		}
 		r := atLeastLeakFloor(ownDB - od)
 		step := leakStepDB
