@@ -133,8 +133,9 @@ func newMeasureRing(n int) measureRing {
 
 // push adds the next frame's measure, its level (m.db) set.
 func (r *measureRing) push(m frameMeasure) {
+	// The sums before frame n are in slot n already: the previous push
+	// put them there (rebuild, for frame 0).
 	k := r.mask
-	r.cum[r.n&k], r.cdb[r.n&k], r.cdb2[r.n&k] = r.sum, r.sdb, r.sdb2
 	r.m[r.n&k] = m
 	r.sum += max(m.own, 0)
 	r.sdb += m.db
@@ -147,6 +148,7 @@ func (r *measureRing) push(m frameMeasure) {
 // ring, with f's, and recomputes the running sums.
 func (r *measureRing) rebuild(n int64, f func(t int64, m frameMeasure) frameMeasure) {
 	r.sum, r.sdb, r.sdb2, r.n = 0, 0, 0, 0
+	r.cum[0], r.cdb[0], r.cdb2[0] = 0, 0, 0
 	for t := range n {
 		m := f(t, r.at(t))
 		m.setLevel()

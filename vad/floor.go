@@ -49,21 +49,26 @@ func (f *floorTracker) value() float64 {
 
 // update adds a frame's power and returns the current floor estimate.
 func (f *floorTracker) update(p float64) float64 {
-	if !f.started {
-		f.smooth, f.started = p, true
-	} else {
+	if f.started {
 		f.smooth += floorSmoothing * (p - f.smooth)
+	} else {
+		f.smooth, f.started = p, true
 	}
 	f.cur = min(f.cur, f.smooth)
-	f.count++
-	if f.count == f.subLen {
-		f.mins[f.next] = f.cur
-		f.next = (f.next + 1) % len(f.mins)
-		f.cur, f.count = math.Inf(1), 0
-		f.minMins = math.Inf(1)
-		for _, v := range f.mins {
-			f.minMins = min(f.minMins, v)
-		}
+	if f.count++; f.count == f.subLen {
+		f.complete()
 	}
 	return f.value()
+}
+
+// complete closes the current sub-window. It is apart from update, which
+// is small enough to be inlined into every frame's work without it.
+func (f *floorTracker) complete() {
+	f.mins[f.next] = f.cur
+	f.next = (f.next + 1) % len(f.mins)
+	f.cur, f.count = math.Inf(1), 0
+	f.minMins = math.Inf(1)
+	for _, v := range f.mins {
+		f.minMins = min(f.minMins, v)
+	}
 }
