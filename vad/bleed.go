@@ -84,6 +84,11 @@ type history struct {
 	db  []float64
 	n   int
 	pos int // next slot to write, in [0, n)
+	// top is the largest power in the ring, and unsure counts down the
+	// pushes until a NaN pushed (only from NaN input) has left it: while
+	// one is in, top says nothing (NaN is neither larger nor smaller).
+	top    float64
+	unsure int
 }
 
 func newHistory(n int) history {
@@ -91,11 +96,29 @@ func newHistory(n int) history {
 }
 
 func (h *history) push(v float64) {
+	old := h.p[h.pos]
 	h.p[h.pos], h.p[h.pos+h.n] = v, v
 	h.db[h.pos], h.db[h.pos+h.n] = math.NaN(), math.NaN()
 	h.pos++
 	if h.pos == h.n {
 		h.pos = 0
+	}
+	switch {
+	case v != v:
+		h.unsure = h.n
+	case v >= h.top:
+		h.top = v
+	case old == h.top:
+		// The largest left: find the next, among the n latest.
+		h.top = math.Inf(-1)
+		for _, x := range h.p[h.pos : h.pos+h.n] {
+			if x > h.top {
+				h.top = x
+			}
+		}
+	}
+	if h.unsure > 0 {
+		h.unsure--
 	}
 }
 
@@ -134,6 +157,12 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 	ownDB := math.NaN() // in dB, once needed
 	// Slices of one length, so that the loops run without bounds checks;
 	// op and odb are the other side's latest frames, newest last.
+	// No delay learns where even the loudest of the other side's latest
+	// frames is not loud enough, or not louder than this side: most
+	// frames, when nobody or only this side talks.
+	if other.unsure == 0 && (other.top < strong || other.top <= own) {
+		return
+	}
 	ratio := m.ratioDB
 	n := len(ratio)
 	spread, updates := m.spreadDB[:n], m.updates[:n]
