@@ -103,9 +103,12 @@ func (h *history) push(v float64) {
 	if h.pos == h.n {
 		h.pos = 0
 	}
+	if h.unsure > 0 {
+		h.unsure--
+	}
 	switch {
 	case v != v:
-		h.unsure = h.n
+		h.unsure = h.n // until n more pushes have moved it out
 	case v >= h.top:
 		h.top = v
 	case old == h.top:
@@ -116,9 +119,6 @@ func (h *history) push(v float64) {
 				h.top = x
 			}
 		}
-	}
-	if h.unsure > 0 {
-		h.unsure--
 	}
 }
 
@@ -154,64 +154,63 @@ func (h *history) setDB(i int, v float64) {
 // delay to learn).
 func (m *leakModel) learn(hist, other *history, strong float64) {
 	own := hist.ago(0)
-	ownDB := math.NaN() // in dB, once needed
-	// Slices of one length, so that the loops run without bounds checks;
-	// op and odb are the other side's latest frames, newest last.
 	// No delay learns where even the loudest of the other side's latest
 	// frames is not loud enough, or not louder than this side: most
 	// frames, when nobody or only this side talks.
 	if other.unsure == 0 && (other.top < strong || other.top <= own) {
 		return
 	}
+	// Slices of one length, so that the loop runs without bounds checks;
+	// op and odb are the other side's latest frames, newest last.
 	ratio := m.ratioDB
 	n := len(ratio)
 	spread, updates := m.spreadDB[:n], m.updates[:n]
 	op, odb := other.p[other.pos:other.pos+n], other.db[other.pos:other.pos+n]
+	ownDB := math.NaN() // in dB, once needed
 	learned := false
+	// first is the first delay with the least spread, found on the way:
+	// a delay's spread is final once the loop has passed it.
+	first, least := 0, math.Inf(1)
 	for k := range ratio {
 		i := n - 1 - k // k frames before the newest
-		o := op[i]
-		if o < strong || o <= own {
-			continue
-		}
-		if !learned {
-			learned = true
-			ownDB = atLeastLeakFloor(hist.dbAt(hist.index(0)))
-		}
-		od := odb[i] // other.dbAt, inline
-		if od != od {
-			od = powerToDB(o)
-			other.setDB(other.pos+i, od)
-		}
-		r := atLeastLeakFloor(ownDB - od)
-		step := leakStepDB
-		if updates[k] < leakFastSteps {
-			step = leakFastStepDB
-			if updates[k] == 0 {
-				ratio[k] = r
+		if o := op[i]; !(o < strong || o <= own) {
+			if !learned {
+				learned = true
+				ownDB = atLeastLeakFloor(hist.dbAt(hist.index(0)))
 			}
+			od := odb[i] // other.dbAt, inline
+			if od != od {
+				od = powerToDB(o)
+				other.setDB(other.pos+i, od)
+			}
+			r := atLeastLeakFloor(ownDB - od)
+			step := leakStepDB
+			if updates[k] < leakFastSteps {
+				step = leakFastStepDB
+				if updates[k] == 0 {
+					ratio[k] = r
+				}
+			}
+			updates[k]++
+			dev := r - ratio[k]
+			if dev > 0 {
+				ratio[k] += step
+			} else {
+				ratio[k] = atLeastLeakFloor(ratio[k] - step)
+				dev = -dev
+			}
+			spread[k] += leakSpreadWeight * (dev - spread[k])
 		}
-		updates[k]++
-		dev := r - ratio[k]
-		if dev > 0 {
-			ratio[k] += step
-		} else {
-			ratio[k] = atLeastLeakFloor(ratio[k] - step)
-			dev = -dev
-		}
-		spread[k] += leakSpreadWeight * (dev - spread[k])
-	}
-	// The steadiest delay can only change where a spread did.
-	if !learned {
-		return
-	}
-	best, least := m.best, spread[m.best]
-	for k, s := range spread {
-		if s < least {
-			best, least = k, s
+		if s := spread[k]; s < least {
+			first, least = k, s
 		}
 	}
-	m.best = best
+	// The steadiest delay changes only where a spread did, and then to
+	// the first of the least spread, unless the current one's is as small
+	// (the choice a scan for a smaller spread, starting from it, makes).
+	if learned && spread[m.best] > least {
+		m.best = first
+	}
 }
 
 // atLeastLeakFloor is max(x, leakFloorDB), NaN and all, as a compare the
