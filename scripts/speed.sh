@@ -71,6 +71,7 @@ mk_minute() {
 	len=$(soxi -D "$work/minute-clean.wav")
 	sox -n -r 16000 -c 2 "$work/noise.wav" synth "$len" pinknoise vol 0.003
 	sox -m "$work/minute-clean.wav" "$work/noise.wav" "$out"
+	rm -f "$work"/u[0-9]*.wav "$work"/m[0-9]*.wav "$work"/s[0-9]*.wav "$work/minute-clean.wav" "$work/noise.wav"
 }
 
 # The calls: NAME RATE HOURS.
@@ -91,6 +92,7 @@ echo "$calls" | while read -r name rate hours; do
 	# repeat N plays the minute N+1 times.
 	reps=$(awk -v l="$len" -v h="$hours" 'BEGIN { print int(h * 3600 / l) - 1 }')
 	sox "$work/minute-$rate.wav" "$f" repeat "$reps"
+	rm -f "$work/minute-$rate.wav"
 done
 
 # One ffmpeg pass over both channels, as a user would run it.
@@ -113,8 +115,9 @@ timed() {
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-echo "machine: $(nproc) cores, $(uname -m); $runs rounds per file after one warm-up; $(date -u +%Y-%m-%d)"
-printf '%-7s %8s %8s %8s %10s %10s %9s %9s\n' call floor analyze ffmpeg "an/floor" "ff/an" "RSS MiB" "ff RSS"
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?"; }
+echo "machine: $(nproc) cores, $(uname -m); $runs rounds per file after one warm-up; $(date -u +%Y-%m-%d); load average $(load)"
+printf '%-7s %8s %8s %8s %10s %10s %9s %9s  %s\n' call floor analyze ffmpeg "an/floor" "ff/an" "RSS MiB" "ff RSS" targets
 echo "$calls" | while read -r name rate hours; do
 	f=$work/call-$name.wav
 	for tool in floor analyze ffmpeg; do timed $tool "$f" >/dev/null; done
@@ -132,7 +135,12 @@ echo "$calls" | while read -r name rate hours; do
 	r2=$(awk '{ print $5 / $3 }' "$work/rounds" | median)
 	rss=$(awk '{ if ($4 > m) m = $4 } END { printf "%.1f", m / 1024 }' "$work/rounds")
 	ffrss=$(awk '{ if ($6 > m) m = $6 } END { printf "%.1f", m / 1024 }' "$work/rounds")
-	printf '%-7s %7.3fs %7.3fs %7.3fs %9.2fx %9.2fx %9s %9s\n' "$name" "$fl" "$an" "$ff" "$r1" "$r2" "$rss" "$ffrss"
+	verdict=$(awk -v a="$r1" -v b="$r2" -v m="$rss" 'BEGIN { v = ""
+		v = v (a <= 2.0 ? "floor ok" : "floor MISSED")
+		v = v (b >= 2.0 ? ", ffmpeg ok" : ", ffmpeg MISSED")
+		v = v (m < 64 ? ", RSS ok" : ", RSS MISSED"); print v }')
+	printf '%-7s %7.3fs %7.3fs %7.3fs %9.2fx %9.2fx %9s %9s  %s\n' "$name" "$fl" "$an" "$ff" "$r1" "$r2" "$rss" "$ffrss" "$verdict"
 done
 echo "an/floor: analyze's wall time over the floor's (median of per-round ratios; target <= 2.0)"
-echo "ff/an:    ffmpeg's wall time over analyze's (target >= 2.0); RSS: largest peak over the rounds"
+echo "ff/an:    ffmpeg's wall time over analyze's (target >= 2.0); RSS: largest peak over the rounds (target < 64 MiB)"
+echo "load average at the end: $(load) (analyze uses both cores, the floor one: a busy machine costs analyze more)"
