@@ -4,6 +4,9 @@
 #
 #   scripts/speed.sh [WORKDIR]        (default /tmp/talkratio-speed)
 #   SPEED_RUNS=N scripts/speed.sh     (rounds per file, default 5)
+#   SPEED_BASE=OLD/talkratio scripts/speed.sh
+#                                     (also time an older build in the same
+#                                     rounds, to compare before and after)
 #
 # It builds talkratio and the floor program (scripts/floor: read the WAV in
 # 1 MiB reads and sum the squares of every 10 ms frame of both channels, on
@@ -23,6 +26,7 @@
 set -eu
 work=${1:-/tmp/talkratio-speed}
 runs=${SPEED_RUNS:-5}
+base=${SPEED_BASE:-}
 mkdir -p "$work"
 for tool in go sox soxi flite ffmpeg /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "speed.sh: $tool not found" >&2; exit 1; }
@@ -106,6 +110,7 @@ timed() {
 	case $1 in
 	floor) /usr/bin/time -f %M -o "$work/rss" "$floor" "$2" >/dev/null ;;
 	analyze) /usr/bin/time -f %M -o "$work/rss" "$bin" analyze --format json "$2" >/dev/null ;;
+	base) /usr/bin/time -f %M -o "$work/rss" "$base" analyze --format json "$2" >/dev/null ;;
 	ffmpeg) /usr/bin/time -f %M -o "$work/rss" ffmpeg -hide_banner -nostats -nostdin -i "$2" \
 		-filter_complex "$ff_graph" -map "[a]" -f null - -map "[b]" -f null - 2>/dev/null ;;
 	esac
@@ -120,11 +125,13 @@ echo "machine: $(nproc) cores, $(uname -m); $runs rounds per file after one warm
 printf '%-7s %8s %8s %8s %10s %10s %9s %9s  %s\n' call floor analyze ffmpeg "an/floor" "ff/an" "RSS MiB" "ff RSS" targets
 echo "$calls" | while read -r name rate hours; do
 	f=$work/call-$name.wav
-	for tool in floor analyze ffmpeg; do timed $tool "$f" >/dev/null; done
+	for tool in floor analyze ffmpeg ${base:+base}; do timed $tool "$f" >/dev/null; done
 	: >"$work/rounds"
 	i=0
 	while [ $i -lt "$runs" ]; do
-		echo "$(timed floor "$f") $(timed analyze "$f") $(timed ffmpeg "$f")" >>"$work/rounds"
+		line="$(timed floor "$f") $(timed analyze "$f") $(timed ffmpeg "$f")"
+		[ -n "$base" ] && line="$line $(timed base "$f")"
+		echo "$line" >>"$work/rounds"
 		i=$((i + 1))
 	done
 	# rounds: floor_s floor_kib analyze_s analyze_kib ffmpeg_s ffmpeg_kib
@@ -140,6 +147,12 @@ echo "$calls" | while read -r name rate hours; do
 		v = v (b >= 2.0 ? ", ffmpeg ok" : ", ffmpeg MISSED")
 		v = v (m < 64 ? ", RSS ok" : ", RSS MISSED"); print v }')
 	printf '%-7s %7.3fs %7.3fs %7.3fs %9.2fx %9.2fx %9s %9s  %s\n' "$name" "$fl" "$an" "$ff" "$r1" "$r2" "$rss" "$ffrss" "$verdict"
+	if [ -n "$base" ]; then
+		bs=$(awk '{ print $7 }' "$work/rounds" | median)
+		printf '        base %7.3fs: %.2fx the floor, ffmpeg %.2fx it, %.1f MiB; this build %.2fx faster\n' "$bs" \
+			"$(awk '{ print $7 / $1 }' "$work/rounds" | median)" "$(awk '{ print $5 / $7 }' "$work/rounds" | median)" \
+			"$(awk '{ if ($8 > m) m = $8 } END { print m / 1024 }' "$work/rounds")" "$(awk '{ print $7 / $3 }' "$work/rounds" | median)"
+	fi
 done
 echo "an/floor: analyze's wall time over the floor's (median of per-round ratios; target <= 2.0)"
 echo "ff/an:    ffmpeg's wall time over analyze's (target >= 2.0); RSS: largest peak over the rounds (target < 64 MiB)"
