@@ -88,7 +88,12 @@ func (h *histogram) add(db float64) {
 	i = min(max(i, 0), histBins-1)
 	h.w[i]++
 	h.total++
-	h.lo, h.hi = min(h.lo, i), max(h.hi, i)
+	if i < h.lo {
+		h.lo = i
+	}
+	if i > h.hi {
+		h.hi = i
+	}
 }
 
 func (h *histogram) scale(f float64) {

@@ -52,7 +52,8 @@ type leakModel struct {
 	ratioDB  []float64 // per delay in frames: running median of this/other (dB)
 	spreadDB []float64 // per delay: running mean absolute deviation (dB)
 	updates  []int
-	best     int // delay with the steadiest ratio
+	best     int  // delay with the steadiest ratio
+	sure     bool // whether best's ratio is trusted as a leak (see trusted)
 	// gainDB and gain: the latest ratio predicted with, and as a power
 	// ratio. The ratio moves in steps while the other side talks and
 	// stands still between; the power goes unrecomputed meanwhile.
@@ -208,9 +209,22 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 	// The steadiest delay changes only where a spread did, and then to
 	// the first of the least spread, unless the current one's is as small
 	// (the choice a scan for a smaller spread, starting from it, makes).
-	if learned && spread[m.best] > least {
-		m.best = first
+	if learned {
+		if spread[m.best] > least {
+			m.best = first
+		}
+		m.sure = m.trusted()
 	}
+}
+
+// trusted reports whether the steadiest delay's ratio is a leak to
+// subtract: steady, and neither too close to the source's own level nor
+// so faint that only a steadier ratio than babble's would vouch for it.
+// It only changes as the model learns, so learn keeps it (m.sure).
+func (m *leakModel) trusted() bool {
+	k := m.best
+	return !(m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
+		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB)
 }
 
 // atLeastLeakFloor is max(x, leakFloorDB), NaN and all, as a compare the
@@ -228,11 +242,10 @@ func atLeastLeakFloor(x float64) float64 {
 // side's power is taken at the learned delay and its neighbours, because a
 // real delay falls between frames and echo smears it.
 func (m *leakModel) predict(other *history) float64 {
-	k := m.best
-	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
-		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB {
+	if !m.sure {
 		return 0
 	}
+	k := m.best
 	p := other.ago(k)
 	if k > 0 {
 		p = max(p, other.ago(k-1))
@@ -261,11 +274,10 @@ func (m *leakModel) predictFrom(sp []float64, t int) float64 {
 		}
 		return 0
 	}
-	k := m.best
-	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
-		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB {
+	if !m.sure {
 		return 0
 	}
+	k := m.best
 	p := at(k)
 	if k > 0 {
 		p = max(p, at(k-1))

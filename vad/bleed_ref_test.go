@@ -67,12 +67,32 @@ func (m *refLeak) learn(own, ownDB float64, other *refHistory, strong float64) {
 	}
 }
 
-// The leak model learns exactly what the reference learns, frame by
+// predict is the reference prediction: the steadiest delay's ratio, when
+// trusted, applied to the other side's loudest frame around that delay.
+func (m *refLeak) predict(other *refHistory) float64 {
+	k := m.best
+	if m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
+		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB {
+		return 0
+	}
+	ago := func(k int) float64 { return other.p[other.index(k)] }
+	p := ago(k)
+	if k > 0 {
+		p = max(p, ago(k-1))
+	}
+	if k+1 < len(m.ratioDB) {
+		p = max(p, ago(k+1))
+	}
+	return p * dbToPower(m.ratioDB[k])
+}
+
+// The leak model learns and predicts exactly what the reference does, frame by
 // frame: on talk, silence, ties, a true leak, and NaN (which only NaN
 // input could bring).
 func TestLeakMatchesReference(t *testing.T) {
 	const n = 13
 	r := rand.New(rand.NewPCG(7, 7))
+	trusted := 0
 	for trial := range 40 {
 		m := newLeakModel(n - 1)
 		h := [2]history{newHistory(n), newHistory(n)}
@@ -120,6 +140,14 @@ func TestLeakMatchesReference(t *testing.T) {
 			if m.best != ref.best {
 				t.Fatalf("trial %d frame %d: best delay %d, reference %d", trial, f, m.best, ref.best)
 			}
+			if got, want := m.predict(&h[0]), ref.predict(&rh[0]); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("trial %d frame %d: predicted %v, reference %v", trial, f, got, want)
+			} else if got > 0 {
+				trusted++
+			}
 		}
+	}
+	if trusted == 0 {
+		t.Error("no frame had a trusted leak to predict: the test does not test prediction")
 	}
 }
