@@ -30,6 +30,19 @@ const (
 	// by no more than this. Opus DTX sends a packet every 400 ms, which
 	// settles its silences far sooner.
 	maxSkew = 2 * time.Second
+	// maxStall: how long a side that has never been quiet on the wire
+	// (every packet so far followed the one before, timestamps without a
+	// gap: no DTX, no silence suppression) is waited for when its packets
+	// stop. Such a sender does not fall silent, it stalls: a browser's
+	// encoder starved on a busy machine held one track 2 s while the other
+	// went on, then sent the backlog. Its audio is coming; waiting for it
+	// costs the meter's figures a few seconds, dropping it costs the call's
+	// numbers. A track that ends is not waited for at all.
+	maxStall = 8 * time.Second
+	// quietGapMin: a timestamp gap after the next packet in sequence at
+	// least this long is the sender being quiet on purpose (DTX, silence
+	// suppression); shorter is a sender's timestamp rounding.
+	quietGapMin = 20 * time.Millisecond
 	// joinWait: for this long after the call's first packet arrives (real
 	// time), a side not heard from yet holds the analysis up: the two
 	// tracks of one sender start together, but a busy service may start
@@ -61,8 +74,11 @@ const (
 	maxJumpBack = 5 * time.Second
 	// ringDuration of samples per channel is held for placement: one side
 	// may be maxSkew behind while the other runs maxLead ahead of real
-	// time, plus room for a burst.
-	ringDuration = maxSkew + maxLead + time.Second
+	// time, plus room for a burst. A call whose continuous side stalls
+	// grows its ring, once, to maxRingDuration (most calls never do: 0.77
+	// MB against 1.5 MB a call).
+	ringDuration    = maxSkew + maxLead + time.Second
+	maxRingDuration = maxStall + maxLead + time.Second
 	// provisionalAfter: when no packet has come for this long (a stall,
 	// both sides silent without keep-alives), the meter's clock runs on by
 	// wall time, provisionally, for at most maxSkew: the figures wait for
@@ -83,6 +99,7 @@ type pcm struct {
 	ts      int64       // unwrapped RTP timestamp
 	samples [][]float32 // per role; empty when the payload did not decode
 	at      time.Time
+	end     bool // not a packet: the track has ended
 }
 
 // trackClock places one track's packets on the call clock.
@@ -126,6 +143,10 @@ func (c *Call) wallPos(at time.Time) int64 {
 // place writes a packet at its position on the call clock: its track's RTP
 // time, anchored where its first packets arrived.
 func (c *Call) place(p pcm) {
+	if p.end {
+		c.trackEnded(p)
+		return
+	}
 	if c.firstPkt.IsZero() {
 		c.firstPkt, c.start = p.at, p.at
 	}
@@ -158,6 +179,17 @@ func (c *Call) place(p pcm) {
 		return
 	}
 	c.anchor(k)
+}
+
+// trackEnded places what an ended track still held, and stops waiting for
+// its roles' audio.
+func (c *Call) trackEnded(p pcm) {
+	if k := p.track; !k.anchored && k.held != nil {
+		c.anchor(k)
+	}
+	for _, r := range p.roles {
+		c.tl.gone[r] = true
+	}
 }
 
 // joining reports whether the call is in its first joinWait.
@@ -232,16 +264,26 @@ func (c *Call) placeAnchored(p pcm) {
 	}
 	end := pos + int64(n)
 	if over := c.tl.room(end); over > 0 {
-		c.analyze(c.tl.base + over)
+		if size := int64(maxRingDuration.Seconds() * AnalysisRate); c.tl.size() < size {
+			c.tl.grow(size)
+		}
+		if over := c.tl.room(end); over > 0 {
+			c.analyze(c.tl.base + over)
+		}
 	}
 	// The next packet in sequence, later than the audio before it: the
 	// sender sent nothing in between on purpose (DTX, silence suppression).
 	// That is silence; a gap in the sequence is loss, and stays unknown.
 	dtx := p.seq == k.lastSeq+1 && pos > k.lastEnd && !k.lastLost
+	quiet := dtx && pos-k.lastEnd >= int64(quietGapMin.Seconds()*AnalysisRate)
 	for i, r := range p.roles {
 		if dtx {
 			c.tl.silent(int(r), k.lastEnd, pos)
 		}
+		if quiet {
+			c.tl.quiet[r] = true
+		}
+		c.tl.gone[r] = false
 		if n > 0 {
 			if late := c.tl.put(int(r), pos, p.samples[i], p.at); late > 0 {
 				c.cfg.Metrics.Late(r)
@@ -298,22 +340,29 @@ func roleNames(rs []vad.Role) []string {
 // commitTarget is how far the analysis may go: as far as every side that
 // has sent audio is settled (its audio placed, its silences declared, its
 // lost packets given up on), except that a side more than maxSkew behind
-// the furthest audio is not waited for. A side never heard from holds
-// everything up for the call's first joinWait. Only arrived audio moves it,
-// never the wall clock: a call whose senders all stall waits for them.
+// the furthest audio is not waited for (maxStall for a side never quiet on
+// the wire; not at all for a side whose tracks ended). A side never heard
+// from holds everything up for the call's first joinWait. Only arrived
+// audio moves it, never the wall clock: a call whose senders all stall
+// waits for them.
 func (c *Call) commitTarget() int64 {
 	if c.joining() && len(c.holding) > 0 {
 		return c.tl.base
 	}
 	t := c.tl
 	reach := max(t.written[0], t.written[1])
-	skew := int64(maxSkew.Seconds() * AnalysisRate)
 	slack := int64(reorderHold.Seconds() * AnalysisRate)
 	target := reach
 	for ch := range t.seen {
 		switch {
+		case t.seen[ch] && t.gone[ch]:
+			// Nothing more is coming for it: no wait.
 		case t.seen[ch]:
-			target = min(target, max(t.settled(ch, slack), reach-skew))
+			wait := maxStall
+			if t.quiet[ch] {
+				wait = maxSkew
+			}
+			target = min(target, max(t.settled(ch, slack), reach-int64(wait.Seconds()*AnalysisRate)))
 		case c.joining():
 			target = t.base
 		}

@@ -126,12 +126,30 @@ func TestPlacement(t *testing.T) {
 			duration: 3,
 		},
 		{
-			// Stalled three seconds, a side is given up after two: the
-			// second it was not waited for is missing, its packets late
-			// (51: the other side's packet arriving with the burst moved
-			// the analysis 20 ms further first).
+			// A side that has sent without a break so far stalls three
+			// seconds (a browser's encoder starved on a busy machine):
+			// it is waited for, and nothing is lost.
 			name:     "one side stalls three seconds",
 			pkts:     cat(stream(0, 0, 300, 0), stream(1, 0, 50, 0), burst(1, 50, 150, 4*time.Second), stream(1, 200, 100, 4*time.Second)),
+			duration: 6,
+		},
+		{
+			// Stalled ten seconds, it is given up after maxStall (8 s):
+			// the two seconds it was not waited for are missing, their
+			// packets late (101: the other side's packet arriving with
+			// the burst moved the analysis 20 ms further first).
+			name:     "one side stalls ten seconds",
+			pkts:     cat(stream(0, 0, 750, 0), stream(1, 0, 50, 0), burst(1, 50, 500, 11*time.Second), stream(1, 550, 200, 11*time.Second)),
+			duration: 15, missing: 2.02, late: 101,
+		},
+		{
+			// A side that has been quiet on the wire (DTX: 200 ms with no
+			// packet, the next in sequence) may be silent when its
+			// packets stop, so it is waited for maxSkew (2 s) only, as
+			// a silence-suppressing phone would need.
+			name: "a side quiet on the wire stalls three seconds",
+			pkts: cat(stream(0, 0, 300, 0), stream(1, 0, 25, 0), renumber(stream(1, 35, 15, 700*time.Millisecond), 25),
+				renumber(burst(1, 50, 150, 4*time.Second), 40), renumber(stream(1, 200, 100, 4*time.Second), 190)),
 			duration: 6, missing: 1.02, late: 51,
 		},
 		{
@@ -207,6 +225,14 @@ func burst(track, first, count int, at time.Duration) []simPacket {
 	return out
 }
 
+// renumber gives packets consecutive sequence numbers from first on.
+func renumber(ps []simPacket, first int64) []simPacket {
+	for i := range ps {
+		ps[i].seq = first + int64(i)
+	}
+	return ps
+}
+
 // dtx renumbers packets to follow on from the packet before the gap.
 func dtx(ps []simPacket) []simPacket {
 	first := ps[0].seq
@@ -251,4 +277,40 @@ func hasTrack(ps []simPacket, track int) bool {
 		}
 	}
 	return false
+}
+
+// A track that ends is not waited for: the analysis goes on with the other
+// side's audio at once, where a stalled side would hold it up.
+func TestEndedTrackNotWaitedFor(t *testing.T) {
+	for _, ended := range []bool{false, true} {
+		reg := testRegistry(nil)
+		c, err := newCall(&reg.cfg, reg, call.Record{ID: "sim"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Unix(1000, 0)
+		tracks := []*trackClock{{clockRate: 48000, sendStart: t0}, {clockRate: 48000, sendStart: t0}}
+		feed := func(p simPacket) {
+			c.place(pcm{track: tracks[p.track], roles: []vad.Role{vad.Role(p.track)}, seq: p.seq, ts: p.ts, at: t0.Add(p.at), samples: [][]float32{make([]float32, p.samples)}})
+			c.analyze(c.commitTarget())
+		}
+		for _, p := range cat(stream(0, 0, 50, 0), stream(1, 0, 50, 0)) {
+			feed(p)
+		}
+		if ended {
+			c.place(pcm{track: tracks[1], roles: []vad.Role{vad.Customer}, end: true})
+		}
+		for _, p := range stream(0, 50, 450, time.Second) { // the rep goes on to 10 s
+			feed(p)
+		}
+		// Stalled, the customer holds the analysis maxStall behind the
+		// rep's 10 s; ended, nothing does.
+		want := 10 - maxStall.Seconds()
+		if ended {
+			want = 10
+		}
+		if got := float64(c.tl.base) / AnalysisRate; math.Abs(got-want) > 0.001 {
+			t.Errorf("customer track ended %v: analyzed to %.2f s, want %.2f s", ended, got, want)
+		}
+	}
 }

@@ -20,7 +20,13 @@ type timeline struct {
 	base    int64    // call position (samples) analyzed so far; ring holds [base, base+len)
 	written [2]int64 // end of the furthest write per channel: how far its audio has reached
 	seen    [2]bool  // a channel has had any write
-	known   [2][]span
+	// quiet: a channel's sender has been quiet on the wire on purpose
+	// (DTX, silence suppression), so its packets stopping may be silence.
+	quiet [2]bool
+	// gone: every track that carried a channel has ended; nothing more
+	// is coming for it.
+	gone  [2]bool
+	known [2][]span
 	// arrivals remembers, per channel, when the packets still waiting for
 	// analysis arrived, to measure packet-to-snapshot latency.
 	arrivals [2][]arrival
@@ -127,6 +133,32 @@ func (t *timeline) settled(ch int, slack int64) int64 {
 		pos = max(pos, k.b)
 	}
 	return pos
+}
+
+// size is the ring's length per channel, in samples.
+func (t *timeline) size() int64 { return int64(len(t.ring[0])) }
+
+// grow makes the ring size samples long per channel, keeping what it holds
+// (the call positions [base, base+old size)).
+func (t *timeline) grow(size int64) {
+	old := t.size()
+	if size <= old {
+		return
+	}
+	for c := range t.ring {
+		r := make([]float32, size)
+		i := t.base % old
+		// The ring from base on, in call order: r[i:] then r[:i].
+		for _, part := range []struct {
+			pos int64
+			s   []float32
+		}{{t.base, t.ring[c][i:]}, {t.base + old - i, t.ring[c][:i]}} {
+			j := part.pos % size
+			k := copy(r[j:], part.s)
+			copy(r, part.s[k:])
+		}
+		t.ring[c] = r
+	}
 }
 
 // room reports how far past the ring's end a write up to end would reach:

@@ -225,3 +225,32 @@ func TestTSUnwrap(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// Growing the ring keeps what it holds, wherever the ring had wrapped.
+func TestTimelineGrow(t *testing.T) {
+	for _, base := range []int64{0, 3, 8, 13} {
+		tl := newTimeline(8)
+		tl.consume(base, func(_, _ []float32, _ [2]bool) {})
+		for i := range int64(8) {
+			tl.put(0, base+i, []float32{float32(base + i)}, time.Now())
+		}
+		tl.grow(20)
+		if tl.size() != 20 {
+			t.Fatalf("size %d after grow(20)", tl.size())
+		}
+		// Room for 12 more samples past the old end, and they land.
+		if r := tl.room(base + 20); r != 0 {
+			t.Errorf("base %d: room %d after growing, want 0", base, r)
+		}
+		tl.put(0, base+8, []float32{-1}, time.Now())
+		rep, _ := consumed(tl, base+9)
+		for i := range int64(8) {
+			if rep[i] != float32(base+i) {
+				t.Errorf("base %d: sample %d is %v after growing, want %v", base, base+i, rep[i], base+i)
+			}
+		}
+		if rep[8] != -1 {
+			t.Errorf("base %d: sample written after growing is %v, want -1", base, rep[8])
+		}
+	}
+}

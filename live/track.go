@@ -108,6 +108,12 @@ func (t *Track) Packet(seqNo uint16, ts uint32, payload []byte, at time.Time) bo
 	return t.c.deliver(p)
 }
 
+// End tells the call that the track has ended (its read loop is over):
+// what it sent is all there is, and the call stops waiting for more.
+func (t *Track) End() {
+	t.c.deliver(pcm{track: t.clock, roles: t.roles, end: true})
+}
+
 // seqTracker counts lost RTP packets: a sequence number that has not shown
 // up by the time the newest one is 64 ahead of it is lost. Reordered
 // packets inside that window are not counted.

@@ -105,6 +105,7 @@ func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
 			log.Debug("track ended", "err", err)
+			tr.End()
 			return
 		}
 		if !tr.Packet(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now()) {
