@@ -18,12 +18,9 @@
 // from declared sizes, drops read errors in IDnSize and wraps the odd-size
 // padding of a 0xFFFFFFFF size to zero.
 //
-// Stored calls are FLAC: FLACWriter compresses 16-bit PCM losslessly to
-// about 43% of WAV for speech, in constant memory and without cgo, with a
-// seek table so that a browser's <audio> can seek over HTTP Range requests;
-// FLACReader decodes it (or any native FLAC up to 24 bits) as a Source,
-// with the same distrust of what the file declares. Open tells WAV from
-// FLAC by their first bytes.
+// Stored calls are FLAC, read and written by the subpackage audio/flac,
+// which builds on this package's Source and errors; flac.OpenAny tells WAV
+// from FLAC by their first bytes.
 //
 // The G.711 decoders are exported on their own because RTP PCMU/PCMA payloads
 // use the same byte codes without any container.

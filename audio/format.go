@@ -86,9 +86,11 @@ type Source interface {
 	Read(dst [][]float32) (n int, err error)
 }
 
-// checkDst validates the caller's buffers once per Read so that the decode
-// loops can index without re-checking shapes.
-func checkDst(dst [][]float32, channels int) (int, error) {
+// CheckDst validates the caller's buffers once per Read so that the decode
+// loops can index without re-checking shapes, and returns the samples per
+// channel asked for. Every Source here and in audio/flac starts its Read
+// with it, so all agree on what a bad dst is.
+func CheckDst(dst [][]float32, channels int) (int, error) {
 	if channels <= 0 {
 		return 0, errors.New("read: source has no channels (not constructed by this package?)")
 	}

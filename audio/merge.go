@@ -75,7 +75,7 @@ func Merge(srcs ...Source) (Source, error) {
 func (m *merged) Format() Format { return m.format }
 
 func (m *merged) Read(dst [][]float32) (int, error) {
-	want, err := checkDst(dst, m.format.Channels)
+	want, err := CheckDst(dst, m.format.Channels)
 	if err != nil {
 		return 0, fmt.Errorf("merge: %w", err)
 	}

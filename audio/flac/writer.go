@@ -1,4 +1,4 @@
-package audio
+package flac
 
 import (
 	"bufio"
@@ -10,6 +10,9 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"talkratio/audio"
+	"talkratio/audio/flac/internal/encoder"
 )
 
 // FLAC stream layout constants (RFC 9639).
@@ -46,20 +49,20 @@ const (
 	// forward, so the spacing bounds the audio read (and thrown away) per
 	// seek: 2 s of 16 kHz stereo speech is about 50 KB.
 	flacSeekInterval = 2 * time.Second
-	// DefaultFLACExpected is the recording length the seek table is sized
+	// DefaultExpected is the recording length the seek table is sized
 	// for when the caller does not know better. The table must be reserved
 	// before the first frame; 30 minutes at one point per 2 s is 16 KB,
 	// about 1% of a one-minute call. Longer recordings still get a table
 	// over their whole length, with points twice, four times... as far
 	// apart.
-	DefaultFLACExpected = 30 * time.Minute
+	DefaultExpected = 30 * time.Minute
 	// flacMaxSeekPoints bounds the reserved table (and the memory holding
 	// it) whatever a caller expects: 8192 points is 147 KB, 4.5 hours at
 	// one point per 2 s.
 	flacMaxSeekPoints = 8192
 )
 
-// FLACWriter encodes 16-bit PCM as FLAC, lossless, about half the size of
+// Writer encodes 16-bit PCM as FLAC, lossless, about half the size of
 // the same audio in WAV for speech. It streams with constant memory (one
 // block of samples and one frame's bytes), and Close fills in what is only
 // known at the end: the total length, the MD5 of the audio, the frame size
@@ -72,7 +75,7 @@ const (
 // STREAMINFO says "length unknown" and the space reserved for the seek table
 // is a PADDING block, so a recording cut off by a crash still decodes up to
 // its last whole frame.
-type FLACWriter struct {
+type Writer struct {
 	w        io.WriteSeeker
 	bw       *bufio.Writer
 	start    int64 // offset of "fLaC" in w
@@ -90,11 +93,11 @@ type FLACWriter struct {
 	md5    hash.Hash
 	md5buf []byte
 
-	enc    []*chanEncoder // one per channel; stereo adds mid and side
+	enc    []*encoder.Channel // one per channel; stereo adds mid and side
 	side   []int32
 	mid    []int32
 	window []float64
-	fb     bitWriter // the frame being built
+	fb     encoder.BitWriter // the frame being built
 
 	seek seekTable
 
@@ -102,45 +105,31 @@ type FLACWriter struct {
 	err    error // sticky: the first write error
 }
 
-// seekTable collects seek points in constant memory: when it is full it
-// drops every other point and doubles the spacing.
-type seekTable struct {
-	capacity int
-	every    uint64 // frames between points
-	points   []flacSeekPoint
+// NewWriter starts a FLAC stream at w's current position, with a seek
+// table sized for DefaultExpected. rate must be within audio.MinSampleRate
+// and audio.MaxSampleRate, channels 1 to 8 (FLAC's limit).
+func NewWriter(w io.WriteSeeker, rate, channels int) (*Writer, error) {
+	return NewWriterExpecting(w, rate, channels, DefaultExpected)
 }
 
-type flacSeekPoint struct {
-	sample  uint64
-	offset  uint64 // from the first frame header
-	samples uint16
-}
-
-// NewFLACWriter starts a FLAC stream at w's current position, with a seek
-// table sized for DefaultFLACExpected. rate must be within MinSampleRate
-// and MaxSampleRate, channels 1 to 8 (FLAC's limit).
-func NewFLACWriter(w io.WriteSeeker, rate, channels int) (*FLACWriter, error) {
-	return NewFLACWriterExpecting(w, rate, channels, DefaultFLACExpected)
-}
-
-// NewFLACWriterExpecting is NewFLACWriter with the seek table sized for a
+// NewWriterExpecting is NewWriter with the seek table sized for a
 // recording of about the given length (an upload knows it; a live call can
 // give its expected maximum). Longer recordings work, with coarser seeking.
-func NewFLACWriterExpecting(w io.WriteSeeker, rate, channels int, expected time.Duration) (*FLACWriter, error) {
+func NewWriterExpecting(w io.WriteSeeker, rate, channels int, expected time.Duration) (*Writer, error) {
 	if w == nil {
 		return nil, errors.New("flac writer: nil writer")
 	}
 	if channels < 1 || channels > 8 {
 		return nil, fmt.Errorf("flac writer: %d channels (FLAC holds 1 to 8)", channels)
 	}
-	if rate < MinSampleRate || rate > MaxSampleRate {
-		return nil, fmt.Errorf("flac writer: sample rate %d Hz out of range (supported %d-%d Hz)", rate, MinSampleRate, MaxSampleRate)
+	if rate < audio.MinSampleRate || rate > audio.MaxSampleRate {
+		return nil, fmt.Errorf("flac writer: sample rate %d Hz out of range (supported %d-%d Hz)", rate, audio.MinSampleRate, audio.MaxSampleRate)
 	}
 	start, err := w.Seek(0, io.SeekCurrent)
 	if err != nil {
 		return nil, fmt.Errorf("flac writer: %w", err)
 	}
-	fw := &FLACWriter{
+	fw := &Writer{
 		w:        w,
 		bw:       bufio.NewWriterSize(w, 64<<10),
 		start:    start,
@@ -149,15 +138,15 @@ func NewFLACWriterExpecting(w io.WriteSeeker, rate, channels int, expected time.
 		block:    make([][]int32, channels),
 		md5:      md5.New(),
 		md5buf:   make([]byte, flacBlockSize*channels*2),
-		window:   tukeyWindow(flacBlockSize),
+		window:   encoder.TukeyWindow(flacBlockSize),
 		minFrm:   math.MaxInt,
 	}
 	for c := range fw.block {
 		fw.block[c] = make([]int32, flacBlockSize)
-		fw.enc = append(fw.enc, newChanEncoder(flacBlockSize))
+		fw.enc = append(fw.enc, encoder.NewChannel(flacBlockSize))
 	}
 	if channels == 2 {
-		fw.enc = append(fw.enc, newChanEncoder(flacBlockSize), newChanEncoder(flacBlockSize))
+		fw.enc = append(fw.enc, encoder.NewChannel(flacBlockSize), encoder.NewChannel(flacBlockSize))
 		fw.side = make([]int32, flacBlockSize)
 		fw.mid = make([]int32, flacBlockSize)
 	}
@@ -177,16 +166,9 @@ func NewFLACWriterExpecting(w io.WriteSeeker, rate, channels int, expected time.
 	return fw, nil
 }
 
-// reserved is the byte length of the region after STREAMINFO that holds the
-// seek table and the padding after it: room for every point plus two block
-// headers, so the table can take any number of points up to capacity.
-func (s *seekTable) reserved() int {
-	return 2*flacMetaHeaderSize + s.capacity*flacSeekPointSize
-}
-
 // writeMetadata writes "fLaC", STREAMINFO and the seek table region as they
 // stand: at the start with unknowns, at Close with the final values.
-func (fw *FLACWriter) writeMetadata() error {
+func (fw *Writer) writeMetadata() error {
 	var b [flacMetaHeaderSize + flacStreamInfoSize]byte
 	copy(b[:], flacMagic)
 	if _, err := fw.bw.Write(b[:4]); err != nil {
@@ -265,7 +247,7 @@ func put24(b []byte, v uint32) { b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byt
 
 // Write appends samples: src[c] holds channel c, all the same length,
 // values in [-1, 1] (clipped beyond; NaN is taken as 0).
-func (fw *FLACWriter) Write(src [][]float32) error {
+func (fw *Writer) Write(src [][]float32) error {
 	if fw.closed {
 		return errors.New("flac writer: write after close")
 	}
@@ -319,7 +301,7 @@ func quantize16(v float32) int32 {
 }
 
 // flushBlock encodes the buffered block as one frame and writes it.
-func (fw *FLACWriter) flushBlock() error {
+func (fw *Writer) flushBlock() error {
 	n := fw.fill
 	if n == 0 {
 		return nil
@@ -351,187 +333,10 @@ func (fw *FLACWriter) flushBlock() error {
 	return nil
 }
 
-// add records a point, thinning the table when it is full.
-func (s *seekTable) add(p flacSeekPoint) {
-	if len(s.points) == s.capacity {
-		// Keep the points on multiples of the doubled spacing: every other
-		// one, starting with the first (sample 0).
-		k := 0
-		for i := 0; i < len(s.points); i += 2 {
-			s.points[k] = s.points[i]
-			k++
-		}
-		s.points = s.points[:k]
-		s.every *= 2
-		// The new point is on the doubled grid only if its frame is.
-		if frameOf := p.sample / uint64(flacBlockSize); frameOf%s.every != 0 {
-			return
-		}
-	}
-	s.points = append(s.points, p)
-}
-
-// Channel assignments in the frame header (RFC 9639 section 9.1.3).
-const (
-	chanIndependent = 0 // plus channels-1
-	chanLeftSide    = 8
-	chanSideRight   = 9
-	chanMidSide     = 10
-)
-
-// encodeFrame encodes the first n samples of the block into one frame and
-// returns its bytes (valid until the next call).
-func (fw *FLACWriter) encodeFrame(n int) []byte {
-	window := fw.window
-	if n != flacBlockSize {
-		window = tukeyWindow(n) // only the last block; once per stream
-	}
-	var plans [8]*subframePlan
-	assign := fw.channels - 1
-	if fw.channels == 2 {
-		l, r := fw.block[0][:n], fw.block[1][:n]
-		side, mid := fw.side[:n], fw.mid[:n]
-		for i := range l {
-			side[i] = l[i] - r[i]
-			mid[i] = (l[i] + r[i]) >> 1
-		}
-		cl := fw.enc[0].analyze(l, flacBitsPerSample, window)
-		cr := fw.enc[1].analyze(r, flacBitsPerSample, window)
-		cs := fw.enc[2].analyze(side, flacBitsPerSample+1, window)
-		cm := fw.enc[3].analyze(mid, flacBitsPerSample, window)
-		L, R, S, M := fw.enc[0].plan, fw.enc[1].plan, fw.enc[2].plan, fw.enc[3].plan
-		plans[0], plans[1], assign = L, R, chanIndependent+1
-		best := cl + cr
-		if c := cl + cs; c < best {
-			plans[0], plans[1], assign, best = L, S, chanLeftSide, c
-		}
-		if c := cs + cr; c < best {
-			plans[0], plans[1], assign, best = S, R, chanSideRight, c
-		}
-		if c := cm + cs; c < best {
-			plans[0], plans[1], assign = M, S, chanMidSide
-		}
-	} else {
-		for c := range fw.channels {
-			fw.enc[c].analyze(fw.block[c][:n], flacBitsPerSample, window)
-			plans[c] = fw.enc[c].plan
-		}
-	}
-
-	w := &fw.fb
-	w.reset()
-	w.bits(0xFFF8, 16) // sync code, reserved bit, fixed block size
-	bsCode, bsExtra := blockSizeCode(n)
-	rateCode, rateExtra, rateBits := sampleRateCode(fw.rate)
-	w.bits(uint64(bsCode), 4)
-	w.bits(uint64(rateCode), 4)
-	w.bits(uint64(assign), 4)
-	w.bits(0b100, 3) // 16 bits per sample
-	w.bits(0, 1)
-	w.align()
-	w.buf = appendCodedNumber(w.buf, fw.frame)
-	switch bsCode {
-	case 0b0110:
-		w.bits(uint64(bsExtra), 8)
-	case 0b0111:
-		w.bits(uint64(bsExtra), 16)
-	}
-	if rateBits > 0 {
-		w.bits(uint64(rateExtra), rateBits)
-	}
-	w.align()
-	w.buf = append(w.buf, crc8(0, w.buf))
-	for _, p := range plans[:fw.channels] {
-		p.write(w)
-	}
-	w.align()
-	crc := crc16(0, w.buf)
-	w.buf = append(w.buf, byte(crc>>8), byte(crc))
-	return w.buf
-}
-
-// blockSizeCode returns the header's 4-bit block size code and, for sizes
-// without one, the value stored after the coded number (size-1).
-func blockSizeCode(n int) (code, extra int) {
-	switch n {
-	case 192:
-		return 0b0001, 0
-	case 576, 1152, 2304, 4608:
-		return 0b0010 + log2(n/576), 0
-	case 256, 512, 1024, 2048, 4096, 8192, 16384, 32768:
-		return 0b1000 + log2(n/256), 0
-	}
-	if n <= 256 {
-		return 0b0110, n - 1
-	}
-	return 0b0111, n - 1
-}
-
-func log2(n int) int {
-	k := 0
-	for n > 1 {
-		n >>= 1
-		k++
-	}
-	return k
-}
-
-// sampleRateCode returns the header's 4-bit rate code and, for rates
-// without one, the value and width stored at the end of the header (so
-// every frame is decodable on its own, as the streamable subset wants).
-func sampleRateCode(rate int) (code, extra int, width uint) {
-	switch rate {
-	case 8000:
-		return 0b0100, 0, 0
-	case 16000:
-		return 0b0101, 0, 0
-	case 22050:
-		return 0b0110, 0, 0
-	case 24000:
-		return 0b0111, 0, 0
-	case 32000:
-		return 0b1000, 0, 0
-	case 44100:
-		return 0b1001, 0, 0
-	case 48000:
-		return 0b1010, 0, 0
-	}
-	if rate%1000 == 0 && rate/1000 < 256 {
-		return 0b1100, rate / 1000, 8
-	}
-	if rate < 1<<16 {
-		return 0b1101, rate, 16
-	}
-	return 0b1110, rate / 10, 16
-}
-
-// appendCodedNumber appends v in FLAC's extended UTF-8 coding (RFC 9639
-// section 9.1.5).
-func appendCodedNumber(b []byte, v uint64) []byte {
-	if v < 0x80 {
-		return append(b, byte(v))
-	}
-	// Continuation bytes carry 6 bits each; the lead byte has 7-n bits for
-	// an n-byte sequence.
-	n := 2
-	for v >= 1<<(5*n+1) && n < 7 {
-		n++
-	}
-	lead := byte(0xFF << (8 - n))
-	if n == 7 {
-		lead = 0xFE
-	}
-	b = append(b, lead|byte(v>>(6*(n-1))))
-	for i := n - 2; i >= 0; i-- {
-		b = append(b, 0x80|byte(v>>(6*i))&0x3F)
-	}
-	return b
-}
-
 // Close encodes the last partial block, then seeks back to fill in
 // STREAMINFO and the seek table, and leaves w at the end of the stream. It
 // does not close w.
-func (fw *FLACWriter) Close() error {
+func (fw *Writer) Close() error {
 	if fw.closed {
 		return fw.err
 	}
@@ -542,7 +347,7 @@ func (fw *FLACWriter) Close() error {
 	return fw.err
 }
 
-func (fw *FLACWriter) finish() error {
+func (fw *Writer) finish() error {
 	if err := fw.flushBlock(); err != nil {
 		return err
 	}

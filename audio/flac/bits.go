@@ -1,4 +1,4 @@
-package audio
+package flac
 
 import (
 	"errors"
@@ -56,51 +56,6 @@ func crc16(crc uint16, p []byte) uint16 {
 		crc = crc<<8 ^ crc16Table[byte(crc>>8)^b]
 	}
 	return crc
-}
-
-// bitWriter appends bits MSB first to buf. Pending bits sit in the low end
-// of acc and go out four bytes at a time, so a write of up to 32 bits never
-// overflows the 64-bit accumulator.
-type bitWriter struct {
-	buf []byte
-	acc uint64
-	n   uint // pending bits in acc, < 32 between calls
-}
-
-func (w *bitWriter) reset() { w.buf, w.acc, w.n = w.buf[:0], 0, 0 }
-
-// bits writes the low n (<= 32) bits of v.
-func (w *bitWriter) bits(v uint64, n uint) {
-	w.acc = w.acc<<n | v&(1<<n-1)
-	w.n += n
-	if w.n >= 32 {
-		w.n -= 32
-		x := uint32(w.acc >> w.n)
-		w.buf = append(w.buf, byte(x>>24), byte(x>>16), byte(x>>8), byte(x))
-	}
-}
-
-// signed writes v as an n-bit two's complement number.
-func (w *bitWriter) signed(v int64, n uint) { w.bits(uint64(v), n) }
-
-// zeros writes n zero bits, for unary codes of any length.
-func (w *bitWriter) zeros(n uint) {
-	for n > 32 {
-		w.bits(0, 32)
-		n -= 32
-	}
-	w.bits(0, n)
-}
-
-// align pads with zero bits to a byte boundary and flushes everything.
-func (w *bitWriter) align() {
-	if r := w.n % 8; r != 0 {
-		w.bits(0, 8-r)
-	}
-	for w.n >= 8 {
-		w.n -= 8
-		w.buf = append(w.buf, byte(w.acc>>w.n))
-	}
 }
 
 // bitReader reads MSB-first bits from a byte stream through its own

@@ -1,4 +1,4 @@
-package audio
+package flac
 
 import (
 	"bytes"
@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"talkratio/audio"
 )
 
 // memFile is an in-memory io.WriteSeeker, what the FLAC writer needs.
@@ -176,7 +178,7 @@ var flacSignals = map[string]signal{
 func encodeFLAC(t testing.TB, p pcm16, rate int, chunk int, expected time.Duration) []byte {
 	t.Helper()
 	var m memFile
-	w, err := NewFLACWriterExpecting(&m, rate, len(p), expected)
+	w, err := NewWriterExpecting(&m, rate, len(p), expected)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,9 +202,9 @@ func encodeFLAC(t testing.TB, p pcm16, rate int, chunk int, expected time.Durati
 
 // decodeFLAC reads a whole stream with our reader and returns the samples
 // as 16-bit integers.
-func decodeFLAC(t testing.TB, r io.Reader, size int64, step int) (pcm16, *FLACReader, error) {
+func decodeFLAC(t testing.TB, r io.Reader, size int64, step int) (pcm16, *Reader, error) {
 	t.Helper()
-	f, err := NewFLACReader(r, size)
+	f, err := NewReader(r, size)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -263,7 +265,7 @@ func TestFLACRoundTrip(t *testing.T) {
 					if ok, why := equalPCM(got, p); !ok {
 						t.Fatalf("%s: %s", id, why)
 					}
-					want := Format{SampleRate: rate, Channels: ch, BitsPerSample: 16, Encoding: EncodingFLAC}
+					want := audio.Format{SampleRate: rate, Channels: ch, BitsPerSample: 16, Encoding: audio.EncodingFLAC}
 					if f.Format() != want {
 						t.Fatalf("%s: format %v, want %v", id, f.Format(), want)
 					}
@@ -322,7 +324,7 @@ type flacFrame struct {
 func walkFrames(t *testing.T, file []byte) (firstFrame int64, frames []flacFrame) {
 	t.Helper()
 	rec := &recorder{r: bytes.NewReader(file)}
-	f, err := NewFLACReader(rec, int64(len(file)))
+	f, err := NewReader(rec, int64(len(file)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,11 +497,11 @@ func TestFLACSeekTable(t *testing.T) {
 		secs     int
 		expected time.Duration
 	}{
-		{16000, 20, DefaultFLACExpected},
-		{8000, 30, DefaultFLACExpected},
-		{48000, 6, DefaultFLACExpected},
+		{16000, 20, DefaultExpected},
+		{8000, 30, DefaultExpected},
+		{48000, 6, DefaultExpected},
 		{16000, 20, 5 * time.Second}, // table too small: thinned to fit
-		{16000, 1, DefaultFLACExpected},
+		{16000, 1, DefaultExpected},
 	} {
 		name := fmt.Sprintf("%d Hz %d s expecting %v", tc.rate, tc.secs, tc.expected)
 		p := flacSignals["speech"](rand.New(rand.NewPCG(9, 10)), 2, tc.rate*tc.secs+123)
@@ -567,7 +569,7 @@ func TestFLACSeekTable(t *testing.T) {
 func TestFLACUnclosed(t *testing.T) {
 	p := flacSignals["speech"](rand.New(rand.NewPCG(11, 12)), 2, 16000*30)
 	var m memFile
-	w, err := NewFLACWriter(&m, 16000, 2)
+	w, err := NewWriter(&m, 16000, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -576,7 +578,7 @@ func TestFLACUnclosed(t *testing.T) {
 	}
 	// No Close: whatever reached the file must decode to a prefix.
 	got, f, err := decodeFLAC(t, bytes.NewReader(m.b), -1, 4096)
-	if err != nil && !errors.Is(err, ErrTruncated) {
+	if err != nil && !errors.Is(err, audio.ErrTruncated) {
 		t.Fatalf("unclosed stream: %v", err)
 	}
 	if f.Frames() != -1 {
@@ -595,14 +597,14 @@ func TestFLACUnclosed(t *testing.T) {
 func TestFLACWriterErrors(t *testing.T) {
 	var m memFile
 	for _, tc := range []struct{ rate, ch int }{{16000, 0}, {16000, 9}, {7999, 1}, {48001, 2}} {
-		if _, err := NewFLACWriter(&m, tc.rate, tc.ch); err == nil {
+		if _, err := NewWriter(&m, tc.rate, tc.ch); err == nil {
 			t.Errorf("rate %d, %d channels: no error", tc.rate, tc.ch)
 		}
 	}
-	if _, err := NewFLACWriter(nil, 16000, 1); err == nil {
+	if _, err := NewWriter(nil, 16000, 1); err == nil {
 		t.Error("nil writer: no error")
 	}
-	w, err := NewFLACWriter(&m, 16000, 2)
+	w, err := NewWriter(&m, 16000, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,7 +653,7 @@ func (f *failAfter) Write(p []byte) (int, error) {
 
 func TestFLACWriterWriteError(t *testing.T) {
 	f := &failAfter{n: 100 << 10}
-	w, err := NewFLACWriter(f, 16000, 2)
+	w, err := NewWriter(f, 16000, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,41 +688,41 @@ func TestFLACBadInput(t *testing.T) {
 		// samples decoded before the error, when the error comes from Read
 		before int
 	}{
-		{"empty", nil, ErrTruncated, -1},
+		{"empty", nil, audio.ErrTruncated, -1},
 		{"wav", []byte("RIFF\x24\x00\x00\x00WAVEfmt "), ErrNotFLAC, -1},
 		{"ogg", []byte("OggS\x00\x02"), ErrNotFLAC, -1},
-		{"short marker", []byte("fLa"), ErrTruncated, -1},
-		{"marker only", []byte("fLaC"), ErrTruncated, -1},
-		{"no streaminfo", append([]byte("fLaC\x81\x00\x00\x04"), 0, 0, 0, 0), ErrMalformed, -1},
-		{"streaminfo too short", mod(func(b []byte) []byte { b[7] = 33; return b }), ErrMalformed, -1},
-		{"metadata past the end", []byte("fLaC\x00\x00\x00\x22\x00"), ErrTruncated, -1},
+		{"short marker", []byte("fLa"), audio.ErrTruncated, -1},
+		{"marker only", []byte("fLaC"), audio.ErrTruncated, -1},
+		{"no streaminfo", append([]byte("fLaC\x81\x00\x00\x04"), 0, 0, 0, 0), audio.ErrMalformed, -1},
+		{"streaminfo too short", mod(func(b []byte) []byte { b[7] = 33; return b }), audio.ErrMalformed, -1},
+		{"metadata past the end", []byte("fLaC\x00\x00\x00\x22\x00"), audio.ErrTruncated, -1},
 		{"rate 0", mod(func(b []byte) []byte {
 			return setStreamInfo(b, func(si []byte) { si[10], si[11], si[12] = 0, 0, si[12]&0x0F })
-		}), ErrUnsupported, -1},
+		}), audio.ErrUnsupported, -1},
 		{"32-bit", mod(func(b []byte) []byte {
 			return setStreamInfo(b, func(si []byte) { si[12] |= 1; si[13] |= 0xF0 })
-		}), ErrUnsupported, -1},
+		}), audio.ErrUnsupported, -1},
 		{"huge blocks", mod(func(b []byte) []byte {
 			return setStreamInfo(b, func(si []byte) { si[2], si[3] = 0xFF, 0xFF })
-		}), ErrUnsupported, -1},
-		{"forbidden block type", mod(func(b []byte) []byte { b[4+4+34] = 0x7F; return b }), ErrMalformed, -1},
-		{"cut in the metadata", good[:first-3], ErrTruncated, -1},
-		{"cut in frame 3", good[:frames[3].start+10], ErrTruncated, 3 * flacBlockSize},
-		{"bad CRC in frame 2", mod(func(b []byte) []byte { b[frames[2].end-1] ^= 1; return b }), ErrMalformed, 2 * flacBlockSize},
-		{"damaged data in frame 1", mod(func(b []byte) []byte { b[frames[1].start+40] ^= 0x10; return b }), ErrMalformed, flacBlockSize},
-		{"bad header CRC in frame 4", mod(func(b []byte) []byte { b[frames[4].start+2] ^= 0x01; return b }), ErrMalformed, 4 * flacBlockSize},
-		{"frame missing", append(bytes.Clone(good[:frames[1].start]), good[frames[2].start:]...), ErrMalformed, flacBlockSize},
+		}), audio.ErrUnsupported, -1},
+		{"forbidden block type", mod(func(b []byte) []byte { b[4+4+34] = 0x7F; return b }), audio.ErrMalformed, -1},
+		{"cut in the metadata", good[:first-3], audio.ErrTruncated, -1},
+		{"cut in frame 3", good[:frames[3].start+10], audio.ErrTruncated, 3 * flacBlockSize},
+		{"bad CRC in frame 2", mod(func(b []byte) []byte { b[frames[2].end-1] ^= 1; return b }), audio.ErrMalformed, 2 * flacBlockSize},
+		{"damaged data in frame 1", mod(func(b []byte) []byte { b[frames[1].start+40] ^= 0x10; return b }), audio.ErrMalformed, flacBlockSize},
+		{"bad header CRC in frame 4", mod(func(b []byte) []byte { b[frames[4].start+2] ^= 0x01; return b }), audio.ErrMalformed, 4 * flacBlockSize},
+		{"frame missing", append(bytes.Clone(good[:frames[1].start]), good[frames[2].start:]...), audio.ErrMalformed, flacBlockSize},
 		{"garbage after the frames, no length", mod(func(b []byte) []byte {
 			setStreamInfo(b, func(si []byte) { si[13] &= 0xF0; si[14], si[15], si[16], si[17] = 0, 0, 0, 0 })
 			return append(b, "TAGjunk"...)
-		}), ErrMalformed, len(p[0])},
+		}), audio.ErrMalformed, len(p[0])},
 		{"length longer than the frames", mod(func(b []byte) []byte {
 			return setStreamInfo(b, func(si []byte) { binary.BigEndian.PutUint32(si[14:], uint32(m.total+1)) })
-		}), ErrTruncated, len(p[0])},
+		}), audio.ErrTruncated, len(p[0])},
 		{"length shorter than the frames", mod(func(b []byte) []byte {
 			return setStreamInfo(b, func(si []byte) { binary.BigEndian.PutUint32(si[14:], uint32(m.total-1)) })
-		}), ErrMalformed, 4 * flacBlockSize},
-		{"MD5 mismatch", mod(func(b []byte) []byte { return setStreamInfo(b, func(si []byte) { si[20] ^= 1 }) }), ErrMalformed, len(p[0])},
+		}), audio.ErrMalformed, 4 * flacBlockSize},
+		{"MD5 mismatch", mod(func(b []byte) []byte { return setStreamInfo(b, func(si []byte) { si[20] ^= 1 }) }), audio.ErrMalformed, len(p[0])},
 	} {
 		for _, mode := range readModes {
 			r, size := mode.open(tc.data)
@@ -734,12 +736,12 @@ func TestFLACBadInput(t *testing.T) {
 			}
 			if tc.before < 0 {
 				if got != nil {
-					t.Errorf("%s (%s): NewFLACReader should have failed", tc.name, mode.name)
+					t.Errorf("%s (%s): NewReader should have failed", tc.name, mode.name)
 				}
 				continue
 			}
 			if got == nil {
-				t.Errorf("%s (%s): NewFLACReader failed: %v", tc.name, mode.name, err)
+				t.Errorf("%s (%s): NewReader failed: %v", tc.name, mode.name, err)
 				continue
 			}
 			if len(got[0]) != tc.before {
@@ -755,7 +757,7 @@ func TestFLACBadInput(t *testing.T) {
 
 func TestFLACReadBadDst(t *testing.T) {
 	file := encodeFLAC(t, flacSignals["speech"](rand.New(rand.NewPCG(1, 3)), 2, 100), 16000, 100, time.Minute)
-	f, err := NewFLACReader(bytes.NewReader(file), -1)
+	f, err := NewReader(bytes.NewReader(file), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,14 +797,14 @@ func TestFLACConstantMemory(t *testing.T) {
 	for _, data := range [][]byte{b[:len(one)], b} {
 		var n int64
 		alloc := totalAlloc(func() {
-			f, err := NewFLACReader(bytes.NewReader(data), -1)
+			f, err := NewReader(bytes.NewReader(data), -1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for {
 				k, err := f.Read(dst)
 				n += int64(k)
-				if err == io.EOF || errors.Is(err, ErrTruncated) {
+				if err == io.EOF || errors.Is(err, audio.ErrTruncated) {
 					break
 				}
 				if err != nil {
@@ -842,7 +844,7 @@ func TestOpen(t *testing.T) {
 	}
 	wavPath := filepath.Join(dir, "call.bin") // the name does not matter
 	var m memFile
-	ww, err := NewWAVWriter(&m, 8000, 2)
+	ww, err := audio.NewWAVWriter(&m, 8000, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -857,10 +859,10 @@ func TestOpen(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		path string
-		enc  Encoding
+		enc  audio.Encoding
 		rate int
-	}{{flacPath, EncodingFLAC, 16000}, {wavPath, EncodingPCM, 8000}} {
-		f, err := Open(tc.path)
+	}{{flacPath, audio.EncodingFLAC, 16000}, {wavPath, audio.EncodingPCM, 8000}} {
+		f, err := OpenAny(tc.path)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
@@ -878,12 +880,12 @@ func TestOpen(t *testing.T) {
 			t.Errorf("%s: Close: %v", tc.path, err)
 		}
 	}
-	if f, err := OpenFLAC(flacPath); err != nil {
+	if f, err := Open(flacPath); err != nil {
 		t.Errorf("OpenFLAC: %v", err)
 	} else {
 		f.Close()
 	}
-	if _, err := OpenFLAC(wavPath); !errors.Is(err, ErrNotFLAC) {
+	if _, err := Open(wavPath); !errors.Is(err, ErrNotFLAC) {
 		t.Errorf("OpenFLAC on a WAV: %v, want ErrNotFLAC", err)
 	}
 
@@ -891,14 +893,14 @@ func TestOpen(t *testing.T) {
 	if err := os.WriteFile(text, []byte("hi"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(text); !errors.Is(err, ErrNotWAV) {
-		t.Errorf("text file: %v, want ErrNotWAV", err)
+	if _, err := OpenAny(text); !errors.Is(err, audio.ErrNotWAV) {
+		t.Errorf("text file: %v, want audio.ErrNotWAV", err)
 	}
 	missing := filepath.Join(dir, "missing.flac")
-	if _, err := Open(missing); !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), dir) {
+	if _, err := OpenAny(missing); !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), dir) {
 		t.Errorf("missing file: %v, want fs.ErrNotExist without the path", err)
 	}
-	if _, err := Open(dir); err == nil || strings.Contains(err.Error(), dir) {
+	if _, err := OpenAny(dir); err == nil || strings.Contains(err.Error(), dir) {
 		t.Errorf("directory: %v, want an error without the path", err)
 	}
 }
@@ -1071,7 +1073,7 @@ func TestFLACSpeechSize(t *testing.T) {
 		}
 	}
 	encodeFile := func(path string) (size, wav int64, mins float64, rate int) {
-		in, err := OpenWAV(path)
+		in, err := audio.OpenWAV(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1083,7 +1085,7 @@ func TestFLACSpeechSize(t *testing.T) {
 		}
 		var m memFile
 		start := time.Now()
-		w, err := NewFLACWriterExpecting(&m, fm.SampleRate, fm.Channels, in.Duration())
+		w, err := NewWriterExpecting(&m, fm.SampleRate, fm.Channels, in.Duration())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1140,7 +1142,7 @@ func BenchmarkFLACEncode16Stereo(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var m memFile
-		w, err := NewFLACWriter(&m, 16000, 2)
+		w, err := NewWriter(&m, 16000, 2)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -1164,7 +1166,7 @@ func BenchmarkFLACDecode16Stereo(b *testing.B) {
 	b.SetBytes(int64(len(p[0]) * 4))
 	b.ReportAllocs()
 	for b.Loop() {
-		f, err := NewFLACReader(bytes.NewReader(file), int64(len(file)))
+		f, err := NewReader(bytes.NewReader(file), int64(len(file)))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package audio
+package flac
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"talkratio/audio"
 )
 
 // flacFuzzSeeds are small streams of each kind the writer makes, plus
@@ -91,7 +93,7 @@ func FuzzFLACReader(f *testing.F) {
 const flacFuzzMaxSamples = 1 << 20
 
 func checkFLACFuzzInput(t *testing.T, mode string, r io.Reader, size int64, inputLen int) {
-	f, err := NewFLACReader(r, size)
+	f, err := NewReader(r, size)
 	if err != nil {
 		if f != nil {
 			t.Fatalf("%s: reader returned with error %v", mode, err)
@@ -99,13 +101,13 @@ func checkFLACFuzzInput(t *testing.T, mode string, r io.Reader, size int64, inpu
 		if !strings.HasPrefix(err.Error(), "flac: ") {
 			t.Fatalf("%s: error %q lacks the flac: prefix", mode, err)
 		}
-		if !errors.Is(err, ErrNotFLAC) && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+		if !errors.Is(err, ErrNotFLAC) && !errors.Is(err, audio.ErrTruncated) && !errors.Is(err, audio.ErrMalformed) && !errors.Is(err, audio.ErrUnsupported) {
 			t.Fatalf("%s: header error %v wraps no sentinel", mode, err)
 		}
 		return
 	}
 	fm := f.Format()
-	if fm.Channels < 1 || fm.Channels > 8 || fm.SampleRate < MinSampleRate || fm.SampleRate > MaxSampleRate ||
+	if fm.Channels < 1 || fm.Channels > 8 || fm.SampleRate < audio.MinSampleRate || fm.SampleRate > audio.MaxSampleRate ||
 		fm.BitsPerSample < flacMinReadBits || fm.BitsPerSample > flacMaxReadBits {
 		t.Fatalf("%s: accepted format %+v", mode, fm)
 	}
@@ -152,7 +154,7 @@ func checkFLACFuzzInput(t *testing.T, mode string, r io.Reader, size int64, inpu
 			if !strings.HasPrefix(err.Error(), "flac: ") {
 				t.Fatalf("%s: error %q lacks the flac: prefix", mode, err)
 			}
-			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+			if !errors.Is(err, audio.ErrTruncated) && !errors.Is(err, audio.ErrMalformed) && !errors.Is(err, audio.ErrUnsupported) {
 				t.Fatalf("%s: read error %v wraps no sentinel", mode, err)
 			}
 			break
