@@ -145,3 +145,48 @@ func TestMetricsLint(t *testing.T) {
 		t.Errorf("only %d talkratio_ metrics registered", ours)
 	}
 }
+
+// Every Opus answer asks the sender for audio up to 16 kHz (RFC 7587): the
+// answer the endpoint actually sends carries it, in every Opus section.
+func TestWHIPAnswerAsksForWideband(t *testing.T) {
+	_, ts := newTestServer(t, Config{})
+	for _, tc := range []struct {
+		name, query, offer string
+		sections           int
+	}{
+		{"one stereo track", "", whiptest.Offer(whiptest.Opus), 1},
+		{"two tracks", "", whiptest.Offer(whiptest.Opus, whiptest.Opus), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Post(ts.URL+"/whip?"+tc.query, "application/sdp", strings.NewReader(tc.offer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if loc := resp.Header.Get("Location"); loc != "" {
+				req, _ := http.NewRequest(http.MethodDelete, ts.URL+loc, nil)
+				if r, err := http.DefaultClient.Do(req); err == nil {
+					r.Body.Close()
+				}
+			}
+			n := 0
+			for _, l := range strings.Split(string(body), "\r\n") {
+				if strings.HasPrefix(l, "a=fmtp:111 ") {
+					n++
+					for _, want := range []string{"maxplaybackrate=16000", "sprop-maxcapturerate=16000", "maxaveragebitrate=40000"} {
+						if !strings.Contains(l, want) {
+							t.Errorf("%q lacks %s", l, want)
+						}
+					}
+				}
+			}
+			if n != tc.sections {
+				t.Errorf("%d Opus fmtp lines in the answer, want %d:\n%s", n, tc.sections, body)
+			}
+		})
+	}
+}

@@ -174,7 +174,10 @@ func (s *Server) newSession(ctx context.Context, c *live.Call, plan rolePlan, of
 		return fail(ctx.Err())
 	}
 	s.addSession(sess)
-	return sess, pc.LocalDescription().SDP, nil
+	// The Opus parameters go into the answer's text only: pion refuses a
+	// local description that differs from the answer it made, and what
+	// they ask concerns the sender alone.
+	return sess, askForWideband(pc.LocalDescription().SDP), nil
 }
 
 // HandleSession answers DELETE, OPTIONS and PATCH on a session URL. The
