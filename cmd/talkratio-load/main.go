@@ -76,8 +76,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	steps := fs.String("steps", "10,25,50", "comma-separated numbers of concurrent calls to try, in order")
 	fs.DurationVar(&o.stepTime, "step-time", 30*time.Second, "how long to measure each step")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "settling time after each step's calls start")
-	fs.StringVar(&o.repFile, "rep", "server/testdata/rep.opus", "Ogg Opus file for the rep track (looped)")
-	fs.StringVar(&o.custFile, "customer", "server/testdata/customer.opus", "Ogg Opus file for the customer track (looped)")
+	sender := fs.String("sender", "hybrid", "the kind of sender to model: hybrid (full-band hybrid Opus, a client that ignores the answer's maxplaybackrate) or silk-wb (SILK wideband, a browser that honours it); picks -rep and -customer")
+	fs.StringVar(&o.repFile, "rep", "", "Ogg Opus file for the rep track (looped); default: -sender's")
+	fs.StringVar(&o.custFile, "customer", "", "Ogg Opus file for the customer track (looped); default: -sender's")
 	fs.BoolVar(&o.watch, "watch", true, "open a websocket viewer per call (snapshots are only built for watched calls)")
 	fs.DurationVar(&o.maxP99, "max-p99", 250*time.Millisecond, "a step fails when p99 latency exceeds this")
 	fs.StringVar(&o.authHeader, "auth", "", "Authorization header value for WHIP and websockets (e.g. 'Bearer TOKEN')")
@@ -94,6 +95,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		o.steps = append(o.steps, n)
 	}
+	repFile, custFile, ok := senderFiles(*sender)
+	if !ok {
+		fmt.Fprintf(stderr, "talkratio-load: -sender: %q is not hybrid or silk-wb\n", *sender)
+		return 2
+	}
+	if o.repFile == "" {
+		o.repFile = repFile
+	}
+	if o.custFile == "" {
+		o.custFile = custFile
+	}
 	if o.soakRounds < 1 {
 		fmt.Fprintln(stderr, "talkratio-load: -soak-rounds must be at least 1")
 		return 2
@@ -108,6 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "talkratio-load: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(stdout, "sender %s: rep %s (%s), customer %s (%s)\n", *sender, o.repFile, modes(rep), o.custFile, modes(cust))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	l := &load{o: o, rep: rep, cust: cust, out: stdout}
@@ -116,6 +129,44 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// senderFiles are the rep and customer fixtures of each kind of sender
+// (paths from the repository's root, where the tool is run from).
+func senderFiles(kind string) (rep, cust string, ok bool) {
+	switch kind {
+	case "hybrid":
+		return "server/testdata/rep.opus", "server/testdata/customer.opus", true
+	case "silk-wb":
+		return "cmd/talkratio-load/testdata/rep-silkwb.opus", "cmd/talkratio-load/testdata/customer-silkwb.opus", true
+	}
+	return "", "", false
+}
+
+// modes describes the Opus modes of packets (from each one's TOC byte,
+// RFC 6716 section 3.1), e.g. "SILK 100%".
+func modes(pkts [][]byte) string {
+	var n [3]int // SILK, hybrid, CELT
+	for _, p := range pkts {
+		if len(p) == 0 {
+			continue
+		}
+		switch c := p[0] >> 3; {
+		case c < 12:
+			n[0]++
+		case c < 16:
+			n[1]++
+		default:
+			n[2]++
+		}
+	}
+	var out []string
+	for i, name := range []string{"SILK", "hybrid", "CELT"} {
+		if n[i] > 0 {
+			out = append(out, fmt.Sprintf("%s %.0f%%", name, 100*float64(n[i])/float64(len(pkts))))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func readPackets(path string) ([][]byte, error) {
