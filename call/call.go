@@ -12,6 +12,8 @@
 package call
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"talkratio/vad"
@@ -55,8 +57,17 @@ type Record struct {
 	Progress float64 `json:"progress,omitempty"`
 	Error    string  `json:"error,omitempty"`
 	HasAudio bool    `json:"has_audio"`
-	// RepChannel is "right" for an upload whose rep is on the right.
-	RepChannel string `json:"rep_channel,omitempty"`
+	// The audio the call was analyzed from, named as `talkratio analyze`
+	// names it: the uploaded file (or the two mono files), its rate and
+	// channels, and which channel is whose. A live call has no file; it
+	// is analyzed at the analysis rate on two channels, rep left.
+	File            string `json:"file,omitempty"`
+	RepFile         string `json:"rep_file,omitempty"`
+	CustomerFile    string `json:"customer_file,omitempty"`
+	SampleRate      int    `json:"sample_rate,omitempty"`
+	Channels        int    `json:"channels,omitempty"`
+	RepChannel      *int   `json:"rep_channel,omitempty"`
+	CustomerChannel *int   `json:"customer_channel,omitempty"`
 	// Result is the full analysis: every metric and the segments, at the
 	// top level of the JSON as `talkratio analyze` prints them.
 	*vad.Result
@@ -64,11 +75,56 @@ type Record struct {
 	Meter *vad.Meter `json:"meter,omitempty"`
 }
 
+// RepOnRight reports whether a stereo recording has the rep on its right
+// channel.
+func (r *Record) RepOnRight() bool { return r.RepChannel != nil && *r.RepChannel == 1 }
+
+// SetChannels records which of the audio's channels is the rep's and
+// which the customer's.
+func (r *Record) SetChannels(rep, customer int) { r.RepChannel, r.CustomerChannel = &rep, &customer }
+
+// UnmarshalJSON reads a record as it was written. The call's duration is
+// written once: the record's duration_s shadows the analysis's in JSON, so
+// it is handed back to the analysis here, or a record read back would
+// report a call of no length. A record written before the source fields
+// named its rep's channel "right"; that reads as channel 1 of 2.
+func (r *Record) UnmarshalJSON(b []byte) error {
+	type plain Record
+	var p struct {
+		plain
+		RepChannel json.RawMessage `json:"rep_channel"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*r = Record(p.plain)
+	r.RepChannel = nil
+	switch rc := string(p.RepChannel); rc {
+	case "", "null":
+	case `"right"`:
+		r.SetChannels(1, 0)
+	default:
+		var n int
+		if err := json.Unmarshal(p.RepChannel, &n); err != nil {
+			return fmt.Errorf("rep_channel %s: %w", rc, err)
+		}
+		r.RepChannel = &n
+	}
+	if r.Result != nil {
+		r.Result.DurationS = r.DurationS
+	}
+	return nil
+}
+
 // SetLabels sets the call's name, rep and customer as given by whoever
 // sends the call in, cut to a sane length.
 func (r *Record) SetLabels(name, rep, customer string) {
 	r.Name, r.Rep, r.Customer = clip(name, maxName), clip(rep, maxLabel), clip(customer, maxLabel)
 }
+
+// ClipLabel cuts a label (a file's name, say) to the length a record
+// keeps.
+func ClipLabel(s string) string { return clip(s, maxLabel) }
 
 func clip(s string, n int) string {
 	if len(s) <= n {

@@ -147,3 +147,42 @@ func TestStoredRecordsJudgedByTheRule(t *testing.T) {
 		}
 	}
 }
+
+// A record written by an earlier version reads back with the figures it
+// was written with: its duration (kept once, at the top level) is the
+// analysis's too, and its rep named "right" is channel 1 of 2. A record
+// read back and written again is the same record.
+func TestDiskStoreReadsEarlierRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	b, err := os.ReadFile("testdata/calls-v1/calls/c7f3a1b2c3d4e5f6/call.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "calls", "c7f3a1b2c3d4e5f6"), 0o750)
+	os.WriteFile(filepath.Join(dir, "calls", "c7f3a1b2c3d4e5f6", "call.json"), b, 0o640)
+	st, err := Open(dir, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := st.Get(ctx, "c7f3a1b2c3d4e5f6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.DurationS != 100 || rec.Result == nil || rec.Result.DurationS != 100 {
+		t.Fatalf("duration: record %v, analysis %v; want 100 for both", rec.DurationS, rec.Result.DurationS)
+	}
+	if !rec.RepOnRight() || rec.CustomerChannel == nil || *rec.CustomerChannel != 0 {
+		t.Errorf("rep channel %v customer %v: want 1 and 0", rec.RepChannel, rec.CustomerChannel)
+	}
+	if err := st.Put(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	again, err := st.Get(ctx, rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Result.DurationS != 100 || !again.RepOnRight() || again.CSVRow()[5] != "100" {
+		t.Errorf("written again: duration %v, rep on right %v, CSV duration %q", again.Result.DurationS, again.RepOnRight(), again.CSVRow()[5])
+	}
+}

@@ -75,6 +75,10 @@ func newCall(cfg *Config, p parent, rec call.Record) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A live call is analyzed (and recorded) at the analysis rate, rep
+	// left and customer right.
+	rec.SampleRate, rec.Channels = AnalysisRate, 2
+	rec.SetChannels(0, 1)
 	return &Call{
 		cfg:     cfg,
 		parent:  p,
@@ -220,7 +224,7 @@ func (c *Call) publish(now time.Time) {
 // (not yet its segments or meter).
 func (c *Call) checkpoint(l vad.Live) {
 	rec := c.rec
-	rec.DurationS = l.NowS
+	rec.DurationS = call.Round3(l.NowS)
 	rec.Result = &vad.Result{Metrics: l.Metrics}
 	if err := c.cfg.Store.Put(context.Background(), &rec); err != nil {
 		c.log.Error("store live call", "err", err)

@@ -11,7 +11,6 @@ import (
 
 	"talkratio/call"
 	"talkratio/reply"
-	"talkratio/vad"
 )
 
 // List paging: a page holds 50 rows unless asked otherwise, 500 at most.
@@ -161,21 +160,14 @@ func (s *Server) handleGetCall(w http.ResponseWriter, r *http.Request) {
 	reply.JSON(w, out)
 }
 
-// csvCallHeader is the call columns, then every metric.
-func csvCallHeader() []string {
-	return append([]string{"id", "name", "rep", "customer", "source", "state", "started_at"}, vad.CSVHeader()...)
-}
-
+// writeCallCSV writes a call as one CSV row, under the columns of
+// `talkratio analyze --format csv`.
 func writeCallCSV(w http.ResponseWriter, rec *call.Record) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "call-"+rec.ID+".csv"))
 	cw := csv.NewWriter(w)
-	cw.Write(csvCallHeader())
-	row := []string{rec.ID, rec.Name, rec.Rep, rec.Customer, rec.Source, rec.State, rec.StartedAt.Format(time.RFC3339)}
-	if rec.Result != nil {
-		row = append(row, rec.Metrics.CSVRow()...)
-	}
-	cw.Write(row)
+	cw.Write(call.CSVHeader())
+	cw.Write(rec.CSVRow())
 	cw.Flush()
 }
 

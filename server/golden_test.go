@@ -381,7 +381,8 @@ func TestGoldenRecordFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := verdictCall("c7f3a1b2c3d4e5f6", true)
-	rec.HasAudio, rec.Source, rec.RepChannel = true, call.SourceUpload, "right"
+	rec.HasAudio, rec.Source = true, call.SourceUpload
+	rec.SetChannels(1, 0)
 	if err := st.Put(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}

@@ -409,7 +409,9 @@ func TestUploadResumedAfterRestart(t *testing.T) {
 	if err := staged.Keep(ctx, "resumed", "audio"); err != nil {
 		t.Fatal(err)
 	}
-	st.Put(context.Background(), &call.Record{ID: "resumed", Source: call.SourceUpload, State: call.StateAnalyzing, RepChannel: "right", StartedAt: time.Now()})
+	resumed := &call.Record{ID: "resumed", Source: call.SourceUpload, State: call.StateAnalyzing, StartedAt: time.Now()}
+	resumed.SetChannels(1, 0)
+	st.Put(context.Background(), resumed)
 	st.Put(context.Background(), &call.Record{ID: "lost", Source: call.SourceUpload, State: call.StateAnalyzing, StartedAt: time.Now()})
 
 	_, base := newDiskServer(t, dir, Config{})

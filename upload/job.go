@@ -63,7 +63,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 			log.Error("store failed upload", "err", perr)
 		}
 	}
-	c, err := open(ctx, files, rec.RepChannel == "right")
+	c, err := open(ctx, files, rec.RepOnRight())
 	if err != nil {
 		fail(err)
 		return

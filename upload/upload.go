@@ -87,6 +87,18 @@ func (s *Service) MaxUpload() int64 { return s.cfg.MaxUpload }
 type form struct {
 	files  map[string]call.Staged // by part name
 	fields map[string]string
+	// names are the files' names as the uploader gave them, by part
+	// name: what the call's file fields show.
+	names map[string]string
+}
+
+// fileName is the name of the file in a part, as the uploader gave it, or
+// else the staging's.
+func (up *form) fileName(part string) string {
+	if n := up.names[part]; n != "" {
+		return n
+	}
+	return up.files[part].Name()
 }
 
 func discard(ctx context.Context, files map[string]call.Staged) {
@@ -162,7 +174,7 @@ func (s *Service) receive(r *http.Request) (*form, error) {
 	if err != nil {
 		return nil, reply.Errorf(http.StatusBadRequest, "reading the form: %v", err)
 	}
-	up := &form{files: map[string]call.Staged{}, fields: map[string]string{}}
+	up := &form{files: map[string]call.Staged{}, fields: map[string]string{}, names: map[string]string{}}
 	fail := func(err error) (*form, error) {
 		discard(ctx, up.files)
 		var tooBig *http.MaxBytesError
@@ -194,6 +206,9 @@ func (s *Service) receive(r *http.Request) (*form, error) {
 				return fail(err)
 			}
 			up.files[name] = f
+			if fn := p.FileName(); fn != "" && fn != "." {
+				up.names[name] = call.ClipLabel(fn)
+			}
 		case "name", "rep", "customer", "rep_channel", "started_at":
 			b, err := io.ReadAll(io.LimitReader(p, maxFieldBytes+1))
 			if err != nil {
@@ -238,8 +253,12 @@ func (s *Service) validate(ctx context.Context, up *form) (call.Record, error) {
 	c.Close()
 	rec := call.Record{ID: call.NewID(8), Source: call.SourceUpload, State: call.StateAnalyzing, StartedAt: time.Now().UTC()}
 	rec.SetLabels(up.fields["name"], up.fields["rep"], up.fields["customer"])
-	if right {
-		rec.RepChannel = "right"
+	rec.SampleRate, rec.Channels = c.Format().SampleRate, c.Format().Channels
+	if _, ok := up.files["audio"]; ok {
+		rec.File = up.fileName("audio")
+		rec.SetChannels(c.Map.Rep, c.Map.Customer)
+	} else {
+		rec.RepFile, rec.CustomerFile = up.fileName("rep_audio"), up.fileName("customer_audio")
 	}
 	if v := up.fields["started_at"]; v != "" {
 		t, err := time.Parse(time.RFC3339, v)
@@ -250,8 +269,8 @@ func (s *Service) validate(ctx context.Context, up *form) (call.Record, error) {
 	}
 	if rec.Name == "" {
 		for _, part := range []string{"audio", "rep_audio"} {
-			if f, ok := up.files[part]; ok && rec.Name == "" {
-				rec.Name = "upload " + f.Name()
+			if _, ok := up.files[part]; ok && rec.Name == "" {
+				rec.Name = "upload " + up.fileName(part)
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 
 	"talkratio/call"
 	"talkratio/vad"
@@ -93,20 +92,17 @@ func (rw *reportWriter) writeJSON(r callResult) error {
 	return enc.Encode(rep)
 }
 
-// csvHeader is the file columns, then every metric.
-var csvHeader = append([]string{"file", "rep_file", "customer_file", "error", "sample_rate"}, vad.CSVHeader()...)
+// csvHeader is the columns the API's CSV has too.
+var csvHeader = call.CSVHeader()
 
 func csvRow(r callResult) []string {
-	row := []string{r.File, r.RepFile, r.CustomerFile, "", ""}
+	rec := call.Record{File: r.File, RepFile: r.RepFile, CustomerFile: r.CustomerFile}
 	if r.Err != nil {
-		row[3] = r.Err.Error()
-		for len(row) < len(csvHeader) {
-			row = append(row, "")
-		}
-		return row
+		rec.Error = r.Err.Error()
+	} else {
+		rec.SampleRate, rec.DurationS, rec.Result = r.Format.SampleRate, r.Result.DurationS, &r.Result
 	}
-	row[4] = strconv.Itoa(r.Format.SampleRate)
-	return append(row, r.Result.Metrics.CSVRow()...)
+	return rec.CSVRow()
 }
 
 // clock formats seconds as m:ss (or h:mm:ss).
