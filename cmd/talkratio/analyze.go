@@ -144,6 +144,14 @@ func runAnalyze(args []string, stdout, stderr io.Writer) int {
 		if err := out.write(r); err != nil {
 			fmt.Fprintf(stderr, "talkratio analyze: writing output: %v\n", err)
 		}
+		if prog.on {
+			// The report and the progress share the screen: the report
+			// goes out whole before the progress line is drawn under
+			// it, or the line's erasing would cut a report line in two.
+			if err := out.flush(); err != nil {
+				fmt.Fprintf(stderr, "talkratio analyze: writing output: %v\n", err)
+			}
+		}
 		prog.done()
 	})
 	prog.clear()
