@@ -97,12 +97,30 @@ func (a *Auth) Mint(subject string, g Grants, ttl time.Duration) (string, error)
 // Verify checks a token's signature, algorithm, issuer and expiry and
 // returns its grants and subject.
 func (a *Auth) Verify(token string) (*Grants, string, error) {
+	t, err := a.Check(token)
+	if err != nil {
+		return nil, "", err
+	}
+	return &t.Grants, t.Subject, nil
+}
+
+// Token is what a valid token says.
+type Token struct {
+	Grants  Grants
+	Subject string
+	// Expires is when the token stops being valid: a cookie that carries
+	// it should last no longer.
+	Expires time.Time
+}
+
+// Check is Verify, with the token's expiry.
+func (a *Auth) Check(token string) (Token, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return a.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(tokenIssuer), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second))
 	if err != nil {
-		return nil, "", fmt.Errorf("invalid token: %w", err)
+		return Token{}, fmt.Errorf("invalid token: %w", err)
 	}
-	return &c.Grants, c.Subject, nil
+	return Token{Grants: c.Grants, Subject: c.Subject, Expires: c.ExpiresAt.Time}, nil
 }

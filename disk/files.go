@@ -201,10 +201,16 @@ func (f *staged) Keep(_ context.Context, id, part string) error {
 	return syncDir(dir)
 }
 
+// Discard removes the file and, if it was kept with a call whose record
+// was never written, the call's directory it leaves empty: a refused
+// upload leaves nothing behind.
 func (f *staged) Discard(context.Context) error {
 	err := os.Remove(f.path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		err = nil
 	}
-	return err
+	if dir := filepath.Dir(f.path); dir != f.s.tmpDir() {
+		_ = os.Remove(dir) // fails, as it should, while the directory holds anything
+	}
+	return stripPath(err)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,24 +16,30 @@ const tokenCookie = "talkratio_token"
 
 func principalOf(r *http.Request) *auth.Principal { return auth.FromContext(r.Context()) }
 
-// bearer returns the request's token: the Authorization header, else the
-// cookie.
-func bearer(r *http.Request) string {
+// bearer returns the request's token and whether it came in a cookie: the
+// Authorization header (its scheme is case-insensitive, RFC 7235), else
+// the cookie.
+func bearer(r *http.Request) (tok string, fromCookie bool) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		if t, ok := strings.CutPrefix(h, "Bearer "); ok {
-			return strings.TrimSpace(t)
+		scheme, t, _ := strings.Cut(strings.TrimSpace(h), " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(t), false
 		}
-		return ""
+		return "", false
 	}
 	if c, err := r.Cookie(tokenCookie); err == nil {
-		return c.Value
+		return c.Value, true
 	}
-	return ""
+	return "", false
 }
 
 // authenticate attaches the caller's principal. With auth off, everyone is
 // allowed everything; with it on, a missing token is anonymous (allowed
-// only the public pages) and a bad token is refused at once.
+// only the public pages). A bad token in the Authorization header is
+// refused at once, except where no token is needed (health, sign-in and
+// out); a bad cookie (expired, or signed with an old key) means signed
+// out: it is cleared and the request goes on as anonymous, so that the
+// sign-in page shows rather than a 401.
 func (s *Server) authenticate(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Auth == nil {
@@ -40,17 +47,35 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			return
 		}
 		p := &auth.Principal{}
-		if tok := bearer(r); tok != "" {
-			g, sub, err := s.cfg.Auth.Verify(tok)
-			if err != nil {
+		if tok, fromCookie := bearer(r); tok != "" {
+			t, err := s.cfg.Auth.Check(tok)
+			switch {
+			case err == nil:
+				p.Grants, p.Subject = t.Grants, t.Subject
+			case fromCookie:
+				s.clearCookie(w, r)
+			case !tokenless(r.URL.Path):
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 				reply.WriteError(w, reply.Errorf(http.StatusUnauthorized, "%v", err))
 				return
 			}
-			p.Grants, p.Subject = *g, sub
 		}
 		h.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), p)))
 	})
+}
+
+// tokenless: the paths that never need a token, so that a stale one never
+// keeps anyone from checking health or signing in again.
+func tokenless(p string) bool { return publicPath(p) || p == "/login" || p == "/logout" }
+
+// secure reports whether the cookie must be Secure: the request came over
+// TLS, or the service sits behind a TLS-terminating proxy
+// (Config.SecureCookies).
+func (s *Server) secure(r *http.Request) bool { return r.TLS != nil || s.cfg.SecureCookies }
+
+func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: s.secure(r)})
 }
 
 // require wraps a handler with a permission check: 401 without a token,
@@ -72,7 +97,8 @@ func (s *Server) require(perm auth.Permission, h http.HandlerFunc) http.HandlerF
 }
 
 // handleLogin takes a token from the sign-in form and keeps it in a
-// cookie for the dashboard's requests (and its websocket).
+// cookie for the dashboard's requests (and its websocket), for as long as
+// the token is valid.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Auth == nil {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -80,24 +106,42 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	tok := strings.TrimSpace(r.PostFormValue("token"))
-	if _, _, err := s.cfg.Auth.Verify(tok); err != nil {
+	t, err := s.cfg.Auth.Check(tok)
+	if err != nil {
 		reply.WriteError(w, reply.Errorf(http.StatusUnauthorized, "%v", err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: tokenCookie, Value: tok, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int((30 * 24 * time.Hour).Seconds()),
+		Secure: s.secure(r), MaxAge: max(1, int(time.Until(t.Expires).Seconds())),
 	})
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
-		next = "/"
+	http.Redirect(w, r, SafeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// SafeNext returns where to send a user after sign-in: next if it is a
+// path on this site, else "/". It refuses anything a browser could resolve
+// to another host: a scheme or host, "//", backslashes (browsers read
+// them as slashes) and control characters (browsers drop tabs and
+// newlines, so "/\t/evil" becomes "//evil").
+func SafeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') {
+		return "/"
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return next
 }
 
 // handleLogout forgets the dashboard's token.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	s.clearCookie(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

@@ -198,6 +198,10 @@ func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// maxRanges caps the ranges of one audio request: players ask for one;
+// thousands of tiny ones would cost more than the whole file.
+const maxRanges = 4
+
 // handleCallAudio answers GET /api/calls/{id}/audio: the call's audio as
 // WAV (16-bit PCM, rep left, customer right), with Range support so that
 // players can seek.
@@ -220,6 +224,11 @@ func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer b.Close()
+	if n := strings.Count(r.Header.Get("Range"), ",") + 1; r.Header.Get("Range") != "" && n > maxRanges {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", b.Size()))
+		reply.WriteError(w, reply.Errorf(http.StatusRequestedRangeNotSatisfiable, "%d ranges in one request; at most %d", n, maxRanges))
+		return
+	}
 	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	http.ServeContent(w, r, "call-"+id+".wav", b.ModTime(), b)

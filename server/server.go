@@ -62,6 +62,14 @@ type Config struct {
 	// Auth, when set, requires tokens (see auth.Grants); nil lets everyone
 	// do everything, which is only right on a loopback address.
 	Auth *auth.Auth
+	// AllowedHosts are the host names (besides loopback names and
+	// addresses, always allowed) that requests may name in Host and
+	// Origin; "*" allows any. Anything else is refused, which stops DNS
+	// rebinding.
+	AllowedHosts []string
+	// SecureCookies marks the sign-in cookie Secure even on plain HTTP:
+	// for a service behind a TLS-terminating proxy.
+	SecureCookies bool
 	// WHIPRate and UploadRate cap requests per client IP and second
 	// (bursts of 10 and 3); defaults 2 and 0.2.
 	WHIPRate, UploadRate float64
@@ -203,7 +211,14 @@ func (s *Server) Handler() http.Handler {
 		handle("GET /reps/{rep}", "page", s.page("reps.html"))
 		handle("GET /assets/", "static", noDirListing(http.FileServerFS(s.cfg.Static)).ServeHTTP)
 	}
-	return securityHeaders(s.authenticate(mux))
+	return securityHeaders(s.guard(s.authenticate(mux)))
+}
+
+// AdminOnly serves h to admins only (to everyone in open mode), behind the
+// same host, origin and token checks as the service: for a side listener
+// such as profiling.
+func (s *Server) AdminOnly(h http.Handler) http.Handler {
+	return securityHeaders(s.guard(s.authenticate(s.require(auth.Admin, h.ServeHTTP))))
 }
 
 func (s *Server) handleLivez(w http.ResponseWriter, r *http.Request) {

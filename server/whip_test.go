@@ -53,6 +53,8 @@ func TestWHIPBadRequests(t *testing.T) {
 		{"wrong content type", "application/json", "", `{"sdp": "v=0"}`, 415, "application/sdp"},
 		{"no content type", "", "", whiptest.Opus, 415, "application/sdp"},
 		{"malformed SDP", "application/sdp", "", "this is not SDP", 400, "malformed"},
+		{"empty SDP", "application/sdp", "", "", 400, "empty"},
+		{"blank SDP", "application/sdp", "", " \r\n", 400, "empty"},
 		{"truncated SDP", "application/sdp", "", whiptest.Offer(whiptest.Opus)[:40], 400, "SDP"},
 		{"no audio", "application/sdp", "", whiptest.Offer(whiptest.Video), 422, "no audio"},
 		{"only unsupported codecs", "application/sdp", "", whiptest.Offer(whiptest.G722), 422, "no supported audio codec"},

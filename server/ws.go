@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -27,18 +25,6 @@ const (
 	wsReadLimit = 512
 )
 
-// sameOrigin accepts browser requests only from this service's own pages,
-// which blocks cross-site websocket hijacking. Clients that send no Origin
-// (not browsers) are let through.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
 // handleWS streams a call's snapshots: GET /ws/calls/{id}.
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
@@ -48,7 +34,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		reply.WriteError(w, err)
 		return
 	}
-	if !sameOrigin(r) {
+	if !s.sameOrigin(r) {
 		reply.WriteError(w, reply.Errorf(http.StatusForbidden, "websocket from another origin refused"))
 		return
 	}
@@ -80,7 +66,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	up := websocket.Upgrader{CheckOrigin: sameOrigin}
+	up := websocket.Upgrader{CheckOrigin: s.sameOrigin}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return // Upgrade has answered with an error status

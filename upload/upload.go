@@ -265,6 +265,9 @@ func (s *Service) validate(ctx context.Context, up *form) (call.Record, error) {
 		if err != nil {
 			return call.Record{}, reply.Errorf(http.StatusBadRequest, "started_at %q: want RFC 3339, e.g. 2026-11-26T10:00:00Z", v)
 		}
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return call.Record{}, reply.Errorf(http.StatusBadRequest, "started_at %q: the year must be from 0001 to 9999", v)
+		}
 		rec.StartedAt = t.UTC()
 	}
 	if rec.Name == "" {

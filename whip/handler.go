@@ -110,7 +110,7 @@ func (s *Server) callFor(ctx context.Context, plan rolePlan, q map[string][]stri
 	if id != "" {
 		if c := s.cfg.Calls.Get(id); c != nil {
 			if rep := get("rep"); rep != "" && !strings.EqualFold(rep, c.Record().Rep) {
-				return nil, false, reply.Errorf(http.StatusForbidden, "call %s is %s's call", id, c.Record().Rep)
+				return nil, false, reply.Errorf(http.StatusForbidden, "call %s is another rep's call", id)
 			}
 			return c, false, nil
 		}

@@ -82,6 +82,9 @@ type audioMedia struct {
 // inspectOffer parses the SDP and checks that it can be served: at least
 // one audio m-line that offers a codec talkratio decodes.
 func inspectOffer(body []byte) (*offerInfo, error) {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, reply.Errorf(http.StatusBadRequest, "malformed SDP offer: the body is empty")
+	}
 	var sd sdp.SessionDescription
 	if err := sd.Unmarshal(body); err != nil {
 		return nil, reply.Errorf(http.StatusBadRequest, "malformed SDP offer: %v", err)

@@ -63,7 +63,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	maxUpload := fs.Int64("max-upload", upload.DefaultMaxUpload, "largest upload accepted, in bytes")
 	keyFile := fs.String("token-key-file", "", "file with the token key (talkratio token -new-key); required unless -addr is loopback; or set TALKRATIO_TOKEN_KEY")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default; off loopback it needs a token key and the admin grant")
+	allowedHosts := fs.String("allowed-hosts", "", "comma-separated host names that requests may name (Host, Origin), besides loopback names, the -addr host and -public-ip; * for any (default: those, plus this machine's addresses when -addr has no host)")
+	secureCookies := fs.Bool("secure-cookies", false, "mark the sign-in cookie Secure on plain HTTP too: set it behind a TLS-terminating proxy")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -108,6 +110,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			"  talkratio token -key-file talkratio.key -admin    # then sign in at /login\n", *addr, *addr)
 		return exitUsage
 	}
+	if *pprofAddr != "" && tokens == nil && !loopbackOnly(*pprofAddr) {
+		fmt.Fprintf(stderr, "talkratio serve: -pprof-addr %s is reachable from other machines: profiling then needs a token key (-token-key-file) and is served to admins only\n", *pprofAddr)
+		return exitUsage
+	}
 	// The call library is a data directory: records, audio and uploads.
 	dir, err := disk.Open(*dataDir, log)
 	if err != nil {
@@ -131,6 +137,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		WHIPRate:          *whipRate,
 		UploadRate:        *uploadRate,
 		Static:            web.FS(),
+		SecureCookies:     *secureCookies,
 		Logger:            log,
 	}
 	if *nudge == 0 {
@@ -145,6 +152,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.PublicIPs = append(cfg.PublicIPs, strings.TrimSpace(ip))
 		}
 	}
+	cfg.AllowedHosts = allowedHostsFor(*addr, cfg.PublicIPs, *allowedHosts)
 	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
@@ -171,7 +179,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			// A separate listener, so that profiling is never exposed on
 			// the service's own address by accident.
 			log.Info("profiling", "url", "http://"+*pprofAddr+"/debug/pprof/")
-			if err := http.ListenAndServe(*pprofAddr, pprofMux()); err != nil {
+			ps := &http.Server{Addr: *pprofAddr, Handler: srv.AdminOnly(pprofMux()), ReadHeaderTimeout: readHeaderTimeout}
+			if err := ps.ListenAndServe(); err != nil {
 				log.Error("pprof listener", "err", err)
 			}
 		}()
@@ -225,6 +234,29 @@ func loopbackOnly(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// allowedHostsFor is the host allow-list: the -addr host (or, for a
+// wildcard address, every address of this machine), the public IPs, and
+// what -allowed-hosts adds. Loopback names are always allowed.
+func allowedHostsFor(addr string, publicIPs []string, extra string) []string {
+	hosts := append([]string{}, publicIPs...)
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		hosts = append(hosts, host)
+	} else if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok {
+				hosts = append(hosts, n.IP.String())
+			}
+		}
+	}
+	for _, h := range strings.Split(extra, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
 }
 
 // displayAddr turns a listen address into something a browser can open.

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Issue 10, point 10: profiling off loopback follows -addr's rule: no
+// token key, no start.
+func TestPprofOffLoopbackNeedsKey(t *testing.T) {
+	t.Setenv("TALKRATIO_TOKEN_KEY", "")
+	var stderr bytes.Buffer
+	code := runServe([]string{"-addr", "localhost:0", "-pprof-addr", "0.0.0.0:0", "-data", t.TempDir()}, &bytes.Buffer{}, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "-pprof-addr 0.0.0.0:0 is reachable from other machines") {
+		t.Errorf("exit %d, %q", code, stderr.String())
+	}
+}
+
+// Issue 10, point 6: the host allow-list is the -addr host, or every
+// address of the machine for a wildcard, plus -public-ip and
+// -allowed-hosts.
+func TestAllowedHostsFor(t *testing.T) {
+	got := allowedHostsFor("talkratio.example:8080", []string{"203.0.113.7"}, "a.example, b.example,")
+	if want := []string{"203.0.113.7", "talkratio.example", "a.example", "b.example"}; !slices.Equal(got, want) {
+		t.Errorf("named host: %q, want %q", got, want)
+	}
+	if got := allowedHostsFor(":8080", nil, ""); !slices.Contains(got, "127.0.0.1") {
+		t.Errorf("wildcard: %q lacks the machine's addresses", got)
+	}
+	if got := allowedHostsFor("0.0.0.0:8080", nil, "*"); got[len(got)-1] != "*" {
+		t.Errorf("-allowed-hosts *: %q", got)
+	}
+}
