@@ -47,7 +47,7 @@ func FuzzWebsocketInput(f *testing.F) {
 	f.Add([]byte("\xf7/"))
 	// Fuzzing opens connections faster than the server notices closed
 	// ones; the per-call viewer cap is not what this tests.
-	srv, err := New(Config{Logger: quietLogger(), MaxViewersPerCall: 1 << 20})
+	srv, err := New(Config{Logger: quietLogger(), MaxViewersPerCall: 1 << 20, AllowedHosts: []string{"talkratio.test"}})
 	if err != nil {
 		f.Fatal(err)
 	}
