@@ -97,13 +97,14 @@ func (s *Server) setupWebRTC() error {
 		}
 	}
 	ir := &interceptor.Registry{}
-	// Receiver reports and NACKs keep senders' rate control and loss
-	// repair working; no video interceptors are needed.
+	// Receiver reports keep senders' rate control (and Opus FEC) informed
+	// of loss. No NACK: audio is not worth a retransmission here.
+	// Chromium offers no nack feedback for Opus, and under 10% loss
+	// (TestLossAndJitter) the same share of packets stayed lost with the
+	// NACK interceptors as without them, which cost ~10% of the service's
+	// CPU per call. No video interceptors are needed.
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return fmt.Errorf("rtcp reports: %w", err)
-	}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return fmt.Errorf("nack: %w", err)
 	}
 	se := webrtc.SettingEngine{}
 	se.SetICETimeouts(s.cfg.ICEDisconnected, s.cfg.ICEFailed, keepAlive)
