@@ -31,10 +31,10 @@ func TestSortLiveFirst(t *testing.T) {
 		q    ListQuery
 		want string
 	}{
-		{ListQuery{}, "live-new live-old c b d a"},
+		{ListQuery{}, "live-new live-old c d b a"},
 		{ListQuery{Asc: true}, "live-new live-old a b d c"},
 		{ListQuery{Sort: "listen_pct", Asc: true}, "live-new live-old c b d a"},
-		{ListQuery{Sort: "listen_pct"}, "live-new live-old a b d c"},
+		{ListQuery{Sort: "listen_pct"}, "live-new live-old a d b c"},
 	} {
 		r := slices.Clone(rows)
 		Sort(r, tc.q)

@@ -5,6 +5,7 @@ package inmem
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"talkratio/call"
@@ -24,6 +25,9 @@ func NewStore() *Store { return &Store{calls: map[string]*call.Record{}} }
 
 // Put implements call.Store.
 func (s *Store) Put(_ context.Context, r *call.Record) error {
+	if !call.ValidID(r.ID) {
+		return fmt.Errorf("store call %q: bad id", r.ID)
+	}
 	c := *r
 	s.mu.Lock()
 	defer s.mu.Unlock()
