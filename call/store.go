@@ -93,3 +93,20 @@ type Staged interface {
 	// Discard removes the file.
 	Discard(ctx context.Context) error
 }
+
+// BlobStore keeps named files (keys such as "audio/ID.wav", slash
+// separated): a local directory, or S3-compatible object storage shared by
+// every node. AudioStore and Staging are built on one.
+type BlobStore interface {
+	// Create starts writing a blob. It appears under key on Commit,
+	// whole, replacing any blob there; on Abort nothing is left.
+	Create(ctx context.Context, key string) (AudioWriter, error)
+	// Open opens a blob, or returns ErrNotFound.
+	Open(ctx context.Context, key string) (Blob, error)
+	// Move renames a blob (replacing one at to), or returns ErrNotFound.
+	Move(ctx context.Context, from, to string) error
+	// Delete removes a blob; a missing one is no error.
+	Delete(ctx context.Context, key string) error
+	// List returns the keys that start with prefix, sorted.
+	List(ctx context.Context, prefix string) ([]string, error)
+}

@@ -17,7 +17,6 @@ type columns struct {
 	durationS, progress                    float64
 	errText                                string
 	hasAudio                               int64
-	repChannel                             string
 	listenPct                              sql.NullFloat64
 	listenSort, monologueS                 float64
 	onTarget, live                         int64
@@ -31,12 +30,12 @@ type columns struct {
 // callColumns are the calls table's columns, in the order of
 // columns.args.
 const callColumns = `id, name, rep, customer, source, state, started_at, started_ns, day,
-	duration_s, progress, error, has_audio, rep_channel, listen_pct, listen_sort,
+	duration_s, progress, error, has_audio, listen_pct, listen_sort,
 	longest_rep_monologue_s, on_target, live, rep_key, rep_sort, name_sort,
 	listen_tenths, monologue_ms`
 
 // numCallColumns is how many callColumns there are.
-const numCallColumns = 24
+const numCallColumns = 23
 
 // listenNone sorts calls without a listen % (nobody spoke) below all
 // others, as call.Sort does.
@@ -56,7 +55,7 @@ func columnsOf(r *call.Record) columns {
 		id: r.ID, name: r.Name, rep: r.Rep, customer: r.Customer, source: r.Source, state: r.State,
 		startedAt: r.StartedAt.Format(time.RFC3339Nano), startedNs: ns, day: dayOf(ns),
 		durationS: r.DurationS, progress: r.Progress, errText: r.Error, hasAudio: b2i(r.HasAudio),
-		repChannel: r.RepChannel, listenSort: listenNone, monologueS: sum.LongestRepMonologueS,
+		listenSort: listenNone, monologueS: sum.LongestRepMonologueS,
 		onTarget: b2i(sum.OnTarget), live: b2i(r.State == call.StateLive),
 		repKey: call.FoldRep(r.Rep), repSort: strings.ToLower(r.Rep), nameSort: strings.ToLower(r.Name),
 		monologueMs: call.Millis(sum.LongestRepMonologueS),
@@ -72,31 +71,10 @@ func columnsOf(r *call.Record) columns {
 func (c *columns) args() []any {
 	return []any{
 		c.id, c.name, c.rep, c.customer, c.source, c.state, c.startedAt, c.startedNs, c.day,
-		c.durationS, c.progress, c.errText, c.hasAudio, c.repChannel, c.listenPct, c.listenSort,
+		c.durationS, c.progress, c.errText, c.hasAudio, c.listenPct, c.listenSort,
 		c.monologueS, c.onTarget, c.live, c.repKey, c.repSort, c.nameSort,
 		c.listenTenths, c.monologueMs,
 	}
-}
-
-// recordColumns are what Get reads of a call's row, then its details.
-const recordColumns = `c.id, c.name, c.rep, c.customer, c.source, c.state, c.started_at,
-	c.duration_s, c.progress, c.error, c.has_audio, c.rep_channel`
-
-func (c *columns) recordDest(body *[]byte) []any {
-	return []any{&c.id, &c.name, &c.rep, &c.customer, &c.source, &c.state, &c.startedAt,
-		&c.durationS, &c.progress, &c.errText, &c.hasAudio, &c.repChannel, body}
-}
-
-func (c *columns) record() (*call.Record, error) {
-	t, err := time.Parse(time.RFC3339Nano, c.startedAt)
-	if err != nil {
-		return nil, fmt.Errorf("started_at %q: %w", c.startedAt, err)
-	}
-	return &call.Record{
-		ID: c.id, Name: c.name, Rep: c.rep, Customer: c.customer, Source: c.source, State: c.state,
-		StartedAt: t, DurationS: c.durationS, Progress: c.progress, Error: c.errText,
-		HasAudio: c.hasAudio != 0, RepChannel: c.repChannel,
-	}, nil
 }
 
 // summaryColumns are what a list reads: never the details.

@@ -8,18 +8,14 @@ import (
 	"io"
 
 	"talkratio/call"
-	"talkratio/vad"
 )
 
-// detail is what call_details keeps of a call: the big part of its record
-// (segments, meter), which the list never needs.
-type detail struct {
-	Result *vad.Result `json:"result"`
-	Meter  *vad.Meter  `json:"meter"`
-}
+// call_details keeps a call's whole record, as JSON (the format the data
+// directory used), gzip-compressed: the big part (segments, meter) the list
+// never needs, and every field the record gains without a migration.
 
 func (s *Store) compressDetail(r *call.Record) ([]byte, error) {
-	js, err := json.Marshal(detail{Result: r.Result, Meter: r.Meter})
+	js, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("encode analysis: %w", err)
 	}
@@ -37,19 +33,18 @@ func (s *Store) compressDetail(r *call.Record) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func decompressDetail(body []byte, r *call.Record) error {
+func decompressDetail(body []byte) (*call.Record, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("analysis: %w", err)
+		return nil, fmt.Errorf("record: %w", err)
 	}
 	js, err := io.ReadAll(zr)
 	if err != nil {
-		return fmt.Errorf("analysis: %w", err)
+		return nil, fmt.Errorf("record: %w", err)
 	}
-	var d detail
-	if err := json.Unmarshal(js, &d); err != nil {
-		return fmt.Errorf("analysis: %w", err)
+	var r call.Record
+	if err := json.Unmarshal(js, &r); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
 	}
-	r.Result, r.Meter = d.Result, d.Meter
-	return nil
+	return &r, nil
 }

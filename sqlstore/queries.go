@@ -67,9 +67,8 @@ func buildQueries(d Dialect) queries {
 			ON CONFLICT (id) DO UPDATE SET body = excluded.body`),
 		deleteDetail: r(`DELETE FROM call_details WHERE id = $1`),
 		deleteCall:   r(`DELETE FROM calls WHERE id = $1`),
-		selectRecord: r(`SELECT ` + recordColumns + `, d.body FROM calls c
-			LEFT JOIN call_details d ON d.id = c.id WHERE c.id = $1`),
-		recountDay: r(`SELECT ` + daySums + ` FROM calls WHERE rep = $1 AND day = $2`),
+		selectRecord: r(`SELECT body FROM call_details WHERE id = $1`),
+		recountDay:   r(`SELECT ` + daySums + ` FROM calls WHERE rep = $1 AND day = $2`),
 		upsertDay: r(`INSERT INTO rep_days (` + dayCols + `) VALUES (` + placeholders(1, 10) +
 			`) ON CONFLICT (rep, day) DO UPDATE SET ` + updateAll(dayCols, 2)),
 		deleteDay:  r(`DELETE FROM rep_days WHERE rep = $1 AND day = $2`),

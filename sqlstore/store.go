@@ -180,18 +180,12 @@ func (s *Store) put(ctx context.Context, tx *sql.Tx, r *call.Record, t touched) 
 	if _, err := tx.ExecContext(ctx, s.q.upsertCall, c.args()...); err != nil {
 		return err
 	}
-	if r.Result != nil || r.Meter != nil {
-		body, err := s.compressDetail(r)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, s.q.upsertDetail, r.ID, body); err != nil {
-			return err
-		}
-	} else if found {
-		if _, err := tx.ExecContext(ctx, s.q.deleteDetail, r.ID); err != nil {
-			return err
-		}
+	body, err := s.compressDetail(r)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.upsertDetail, r.ID, body); err != nil {
+		return err
 	}
 	now := repDay{rep: r.Rep, day: c.day}
 	// A live call's checkpoints and an analysis's progress change nothing
@@ -211,23 +205,17 @@ func (s *Store) Get(ctx context.Context, id string) (*call.Record, error) {
 	if !call.ValidID(id) {
 		return nil, call.ErrNotFound
 	}
-	var c columns
 	var body []byte
-	err := s.db.QueryRowContext(ctx, s.q.selectRecord, id).Scan(c.recordDest(&body)...)
+	err := s.db.QueryRowContext(ctx, s.q.selectRecord, id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, call.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read call %s: %w", id, err)
 	}
-	r, err := c.record()
+	r, err := decompressDetail(body)
 	if err != nil {
 		return nil, fmt.Errorf("read call %s: %w", id, err)
-	}
-	if body != nil {
-		if err := decompressDetail(body, r); err != nil {
-			return nil, fmt.Errorf("read call %s: %w", id, err)
-		}
 	}
 	r.ApplyListenRule()
 	return r, nil

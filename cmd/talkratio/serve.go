@@ -21,7 +21,6 @@ import (
 
 	"talkratio/auth"
 	"talkratio/call"
-	"talkratio/disk"
 	"talkratio/server"
 	"talkratio/upload"
 	"talkratio/web"
@@ -58,7 +57,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	whipRate := fs.Float64("whip-rate", 2, "WHIP offers allowed per client IP and second, bursts of 10 (raise it when many reps share one NAT address)")
 	uploadRate := fs.Float64("upload-rate", 0.2, "uploads allowed per client IP and second, bursts of 3")
 	drain := fs.Duration("drain-timeout", 20*time.Second, "on SIGTERM, how long to wait for live calls to end and be stored")
-	dataDir := fs.String("data", "talkratio-data", "data directory for the call library (created if missing)")
+	dataDir := fs.String("data", "talkratio-data", "data directory (created if missing): the SQLite database and the audio, unless -db and -blob put them elsewhere")
+	dbURL := fs.String("db", "", "the call library's database: postgres://USER@HOST/DB?sslmode=... (default: SQLite in the data directory)")
+	blobURL := fs.String("blob", "", "where audio and uploads go: s3://BUCKET/PREFIX, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_ENDPOINT (default: the data directory)")
 	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
 	maxUpload := fs.Int64("max-upload", upload.DefaultMaxUpload, "largest upload accepted, in bytes")
 	keyFile := fs.String("token-key-file", "", "file with the token key (talkratio token -new-key); required unless -addr is loopback; or set TALKRATIO_TOKEN_KEY")
@@ -114,18 +115,39 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "talkratio serve: -pprof-addr %s is reachable from other machines: profiling then needs a token key (-token-key-file) and is served to admins only\n", *pprofAddr)
 		return exitUsage
 	}
-	// The call library is a data directory: records, audio and uploads.
-	dir, err := disk.Open(*dataDir, log)
+	// The call library: records in a database (SQLite in the data
+	// directory unless -db says otherwise), audio and uploads in a blob
+	// store (a directory there unless -blob says otherwise).
+	lib, err := openLibrary(context.Background(), *dbURL, *blobURL, *dataDir, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 		return exitFail
 	}
+	defer lib.Close()
+	if old, err := lib.oldFormat(context.Background(), *dataDir); err != nil || old {
+		if err == nil {
+			err = fmt.Errorf("%s holds calls in the format of an earlier talkratio (one directory per call); import them first:\n"+
+				"  talkratio migrate -from %s%s\n"+
+				"(the old files are kept; the import can be run again, and resumes where it stopped)", *dataDir, *dataDir, libFlags(*dataDir, *dbURL, *blobURL))
+		}
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitFail
+	}
+	if *dbURL == "" {
+		// One node owns an SQLite library: a live call found there is one
+		// this service did not end (a crash). With a shared database the
+		// live calls may be other nodes'.
+		if err := lib.store.InterruptLive(context.Background()); err != nil {
+			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+			return exitFail
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := server.Config{
-		Store:             dir,
-		Audio:             dir,
-		Staging:           dir,
+		Store:             lib.store,
+		Audio:             lib.files,
+		Staging:           lib.files,
 		Metrics:           reg,
 		Auth:              tokens,
 		RecordAudio:       *record,
@@ -172,7 +194,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", tokens != nil, "data", *dataDir)
+	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", tokens != nil, "db", lib.desc)
 
 	if *pprofAddr != "" {
 		go func() {

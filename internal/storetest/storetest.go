@@ -47,7 +47,9 @@ func testRoundTrip(t *testing.T, s call.Store) {
 	g := callgen.New(3, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, 1)
 	full := g.Record(1)
 	full.StartedAt = time.Date(2026, 3, 4, 5, 6, 7, 891234567, time.FixedZone("", 5*3600+1800))
-	full.RepChannel, full.Progress, full.Error = "right", 0.5, "some error"
+	full.SetChannels(1, 0)
+	full.File, full.SampleRate, full.Channels = "call.wav", 8000, 2
+	full.Progress, full.Error = 0.5, "some error"
 	bare := &call.Record{ID: "bare", State: call.StateAnalyzing, Source: call.SourceUpload, StartedAt: time.Unix(0, 0).UTC()}
 	nobodySpoke := g.Record(2)
 	res := *nobodySpoke.Result

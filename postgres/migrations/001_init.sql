@@ -13,7 +13,6 @@ CREATE TABLE calls (
 	progress DOUBLE PRECISION NOT NULL,
 	error TEXT COLLATE "C" NOT NULL,
 	has_audio BIGINT NOT NULL,
-	rep_channel TEXT COLLATE "C" NOT NULL,
 	listen_pct DOUBLE PRECISION,
 	listen_sort DOUBLE PRECISION NOT NULL,
 	longest_rep_monologue_s DOUBLE PRECISION NOT NULL,
@@ -41,6 +40,8 @@ CREATE INDEX calls_rep_name ON calls (rep_key, name_sort, started_ns, id);
 -- The rollup's recount, and live calls (listed first).
 CREATE INDEX calls_rep_day ON calls (rep, day);
 CREATE INDEX calls_live ON calls (live, started_ns, id);
+-- Uploads being analyzed (resumed at start), and any other state.
+CREATE INDEX calls_state ON calls (state, started_ns, id);
 
 CREATE TABLE call_details (
 	id TEXT COLLATE "C" PRIMARY KEY REFERENCES calls (id) ON DELETE CASCADE,

@@ -1,0 +1,131 @@
+// Package blobfiles keeps calls' audio and uploads' files in a blob store
+// (a directory, S3): it implements call.AudioStore and call.Staging on any
+// call.BlobStore. With a shared blob store, an upload received by one node
+// can be analyzed, or its analysis resumed, by any other.
+//
+// Keys:
+//
+//	audio/ID.wav        a call's audio
+//	staging/NAME        an upload's file being received, or received and
+//	                    not yet accepted
+//	kept/ID/PART.wav    an accepted upload's files until its analysis is
+//	                    stored
+package blobfiles
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"talkratio/call"
+)
+
+// Files is a call.AudioStore and call.Staging on a blob store.
+type Files struct {
+	b call.BlobStore
+}
+
+var (
+	_ call.AudioStore = (*Files)(nil)
+	_ call.Staging    = (*Files)(nil)
+)
+
+// New returns the files kept in b.
+func New(b call.BlobStore) *Files { return &Files{b: b} }
+
+func audioKey(id string) string   { return "audio/" + id + ".wav" }
+func keptPrefix(id string) string { return "kept/" + id + "/" }
+
+// CreateAudio implements call.AudioStore.
+func (f *Files) CreateAudio(ctx context.Context, id string) (call.AudioWriter, error) {
+	if !call.ValidID(id) {
+		return nil, call.ErrNotFound
+	}
+	return f.b.Create(ctx, audioKey(id))
+}
+
+// OpenAudio implements call.AudioStore.
+func (f *Files) OpenAudio(ctx context.Context, id string) (call.Blob, error) {
+	if !call.ValidID(id) {
+		return nil, call.ErrNotFound
+	}
+	return f.b.Open(ctx, audioKey(id))
+}
+
+// DeleteAudio implements call.AudioStore: the audio goes, and any upload
+// files still kept for the call (a call deleted while being analyzed).
+func (f *Files) DeleteAudio(ctx context.Context, id string) error {
+	if !call.ValidID(id) {
+		return nil
+	}
+	keys, err := f.b.List(ctx, keptPrefix(id))
+	if err != nil {
+		return err
+	}
+	for _, k := range append(keys, audioKey(id)) {
+		if err := f.b.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stage implements call.Staging.
+func (f *Files) Stage(ctx context.Context, r io.Reader) (call.Staged, error) {
+	name := "upload-" + call.NewID(8) + ".wav"
+	w, err := f.b.Create(ctx, "staging/"+name)
+	if err != nil {
+		return nil, fmt.Errorf("staging: %w", err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		w.Abort()
+		return nil, err
+	}
+	if err := w.Commit(); err != nil {
+		return nil, fmt.Errorf("staging: %w", err)
+	}
+	return &staged{f: f, key: "staging/" + name, name: name}, nil
+}
+
+// Kept implements call.Staging.
+func (f *Files) Kept(ctx context.Context, id string) (map[string]call.Staged, error) {
+	if !call.ValidID(id) {
+		return nil, call.ErrNotFound
+	}
+	keys, err := f.b.List(ctx, keptPrefix(id))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]call.Staged{}
+	for _, k := range keys {
+		part := strings.TrimSuffix(path.Base(k), ".wav")
+		out[part] = &staged{f: f, key: k, name: "upload-" + part + ".wav"}
+	}
+	return out, nil
+}
+
+// staged is an uploaded file in the blob store.
+type staged struct {
+	f         *Files
+	key, name string
+}
+
+func (s *staged) Name() string { return s.name }
+
+func (s *staged) Open(ctx context.Context) (call.Blob, error) { return s.f.b.Open(ctx, s.key) }
+
+func (s *staged) Keep(ctx context.Context, id, part string) error {
+	if !call.ValidID(id) || part == "" || strings.ContainsAny(part, "/\\") || part == "." || part == ".." {
+		return fmt.Errorf("keep upload as %q of %q: bad name", part, id)
+	}
+	to := keptPrefix(id) + part + ".wav"
+	if err := s.f.b.Move(ctx, s.key, to); err != nil {
+		return fmt.Errorf("keep upload: %w", err)
+	}
+	s.key = to
+	return nil
+}
+
+func (s *staged) Discard(ctx context.Context) error { return s.f.b.Delete(ctx, s.key) }

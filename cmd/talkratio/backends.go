@@ -1,0 +1,18 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"talkratio/call"
+	"talkratio/sqlstore"
+)
+
+func openPostgres(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
+	return nil, errors.New("postgres: not built yet")
+}
+
+func openS3(ctx context.Context, url string) (call.BlobStore, error) {
+	return nil, errors.New("s3: not built yet")
+}
