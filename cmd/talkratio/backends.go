@@ -6,11 +6,12 @@ import (
 	"log/slog"
 
 	"talkratio/call"
+	"talkratio/postgres"
 	"talkratio/sqlstore"
 )
 
 func openPostgres(ctx context.Context, url string, log *slog.Logger) (*sqlstore.Store, error) {
-	return nil, errors.New("postgres: not built yet")
+	return postgres.Open(ctx, url, log)
 }
 
 func openS3(ctx context.Context, url string) (call.BlobStore, error) {
