@@ -17,15 +17,18 @@ type Rules struct {
 	// TargetListen is the listen share (0-1) reps aim for; 0 for
 	// DefaultTargetListen.
 	TargetListen float64
-	// MonologueNudge: the dashboard nudges the rep after talking this long
-	// in one run; 0 for DefaultMonologueNudge, negative to never nudge.
+	// MonologueNudge is the one monologue threshold: the dashboard nudges
+	// the rep after talking this long in one run, the replay marks such
+	// runs as long monologues, and the reps page flags calls with one. 0
+	// for DefaultMonologueNudge; negative never nudges (and the markers
+	// and flags keep the default).
 	MonologueNudge time.Duration
 }
 
 // Defaults of Rules.
 const (
 	DefaultTargetListen   = 0.8
-	DefaultMonologueNudge = 60 * time.Second
+	DefaultMonologueNudge = time.Duration(vad.DefaultLongMonologueSec) * time.Second
 )
 
 // MeterStepS: a stored call's meter is sampled once a second, which is
@@ -56,6 +59,9 @@ func (r Rules) Validate() error {
 func (r Rules) Tally() vad.TallyConfig {
 	t := vad.DefaultTallyConfig()
 	t.TargetListen = r.TargetListen
+	if r.MonologueNudge > 0 {
+		t.LongMonologueSec = r.MonologueNudge.Seconds()
+	}
 	return t
 }
 

@@ -31,7 +31,7 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	target := 100 * s.rules.TargetListen
 	if vr := principalOf(r).ViewRep(); vr != "" {
 		if q.Rep != "" && !strings.EqualFold(q.Rep, vr) {
-			reply.JSON(w, map[string]any{"calls": []call.Summary{}, "total": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": target})
+			reply.JSON(w, map[string]any{"calls": []call.Summary{}, "total": 0, "live": 0, "offset": q.Offset, "limit": q.Size, "target_listen_pct": target, "long_monologue_s": s.rules.Tally().LongMonologueSec})
 			return
 		}
 		q.Rep = vr
@@ -44,9 +44,19 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	if rows == nil {
 		rows = []call.Summary{}
 	}
+	// How many of the total are live, so that a page can tell the
+	// library's size apart from the calls in progress.
+	lq := q
+	lq.State, lq.Offset, lq.Size = call.StateLive, 0, 1
+	_, live, err := s.store.List(r.Context(), lq)
+	if err != nil {
+		reply.WriteError(w, err)
+		return
+	}
 	reply.JSON(w, map[string]any{
-		"calls": rows, "total": total, "offset": q.Offset, "limit": q.Size,
-		"target_listen_pct": target, "max_upload_bytes": s.uploads.MaxUpload(),
+		"calls": rows, "total": total, "live": live, "offset": q.Offset, "limit": q.Size,
+		"target_listen_pct": target, "long_monologue_s": s.rules.Tally().LongMonologueSec,
+		"max_upload_bytes": s.uploads.MaxUpload(),
 	})
 }
 
@@ -245,5 +255,5 @@ func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
 	if reps == nil {
 		reps = []call.RepStats{}
 	}
-	reply.JSON(w, map[string]any{"reps": reps, "target_listen_pct": 100 * s.rules.TargetListen})
+	reply.JSON(w, map[string]any{"reps": reps, "target_listen_pct": 100 * s.rules.TargetListen, "long_monologue_s": s.rules.Tally().LongMonologueSec})
 }

@@ -30,10 +30,14 @@ type TallyConfig struct {
 	// meter shows beside the whole-call figure.
 	RecentWindowSec float64
 	// LongMonologueSec: rep runs at least this long are listed as long
-	// monologues, for replay markers: half a minute of uninterrupted
-	// pitching is where a coach wants to look.
+	// monologues. The service uses one threshold for them, the live nudge
+	// and the reps page's flags (call.Rules.MonologueNudge): a minute of
+	// uninterrupted pitching is where a coach wants to look.
 	LongMonologueSec float64
 }
+
+// DefaultLongMonologueSec is the default TallyConfig.LongMonologueSec.
+const DefaultLongMonologueSec = 60
 
 // DefaultTallyConfig returns the documented defaults.
 func DefaultTallyConfig() TallyConfig {
@@ -44,7 +48,7 @@ func DefaultTallyConfig() TallyConfig {
 		InterruptMinOverlapSec: 0.25,
 		LongSilenceSec:         3.0,
 		RecentWindowSec:        120,
-		LongMonologueSec:       30,
+		LongMonologueSec:       DefaultLongMonologueSec,
 	}
 }
 

@@ -111,12 +111,12 @@ func TestTallyHandComputed(t *testing.T) {
 			},
 		},
 		{
-			// Runs of 30 s and more are listed for replay markers; a
+			// Runs of a minute and more are listed for replay markers; a
 			// customer story of any length is not a monologue.
 			name: "long monologues",
-			rep:  segs(0, 20, 20.5, 35, 40, 50, 60, 100), cust: segs(36, 38, 101, 140), dur: 140,
+			rep:  segs(0, 40, 40.5, 70, 75, 85, 90, 150, 152, 211), cust: segs(71, 73, 151, 151.5, 212, 290), dur: 290,
 			check: func(t *testing.T, m Metrics) {
-				want := []Run{{0, 35, 35}, {60, 100, 40}}
+				want := []Run{{0, 70, 70}, {90, 150, 60}}
 				if !reflect.DeepEqual(m.LongMonologues, want) {
 					t.Errorf("long monologues %+v, want %+v", m.LongMonologues, want)
 				}

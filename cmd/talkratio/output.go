@@ -121,7 +121,7 @@ func writeText(w io.Writer, r callResult, rules call.Rules) {
 	if m.ListenPct == nil {
 		fmt.Fprintf(w, "  %-14s none: nobody spoke\n", "Listen")
 	} else {
-		fmt.Fprintf(w, "  %-14s %.1f%%  (rep talked %.0f%% of the call, customer %.0f%%)\n", "Listen", *m.ListenPct, m.RepSharePct, m.CustomerSharePct)
+		fmt.Fprintf(w, "  %-14s %.1f%% of the talk time  (of the call time, silences included: rep %.0f%%, customer %.0f%%)\n", "Listen", *m.ListenPct, m.RepSharePct, m.CustomerSharePct)
 	}
 	fmt.Fprintf(w, "  %-14s rep %.1f s, customer %.1f s, both at once %.1f s, nobody %.1f s\n", "Talk", m.RepTalkS, m.CustomerTalkS, m.OverlapS, m.MutualSilenceS)
 	fmt.Fprintf(w, "  %-14s rep %.1f s (at %s), customer story %.1f s (at %s)\n", "Longest", m.LongestRepMonologue.Dur, clock(m.LongestRepMonologue.Start), m.LongestCustomerStory.Dur, clock(m.LongestCustomerStory.Start))

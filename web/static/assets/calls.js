@@ -222,12 +222,20 @@ function anyAnalyzing() {
 
 // ---------------------------------------------------------------- render
 
+// libraryTotal is how many calls are over (stored): the API's total counts
+// the live ones too, which have their own section.
+function libraryTotal(data) {
+  const all = Array.isArray(data.calls) ? data.calls : [];
+  const live = isNum(data.live) ? data.live : all.filter((c) => c && c.state === 'live').length;
+  return Math.max(0, (isNum(data.total) ? data.total : all.length) - live);
+}
+
 function renderList(data) {
   if (!data) return;
   target = isNum(data.target_listen_pct) ? data.target_listen_pct : target;
   const all = Array.isArray(data.calls) ? data.calls : [];
   const stored = all.filter((c) => c && c.state !== 'live');
-  const total = isNum(data.total) ? data.total : stored.length;
+  const total = isNum(data.total) ? libraryTotal(data) : stored.length;
   const offset = isNum(data.offset) ? data.offset : view.page * PAGE;
 
   // merge this page's uploads that the server does not list (yet)
@@ -390,7 +398,7 @@ async function loadReps() {
     reps = Array.isArray(d.reps) ? d.reps : [];
     if (isNum(d.target_listen_pct)) target = d.target_listen_pct;
     renderReps();
-    if (lastData) renderSummary(lastData, isNum(lastData.total) ? lastData.total : 0);
+    if (lastData) renderSummary(lastData, libraryTotal(lastData));
   } catch {
     if (!reps) ui.repsMini.innerHTML = '<li class="rm-empty">Can’t load the reps right now.</li>';
   } finally {

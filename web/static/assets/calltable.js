@@ -6,7 +6,12 @@ import {
   DASH, fmtPct, onTarget, fmtClock, fmtDur, fmtDay, fmtTime, fmtFull, isNum, zoneOf, setText, setAttr, esc, callHref, repHref,
 } from './common.js';
 
-export const MONOLOGUE_FLAG_S = 120;
+// The one monologue threshold (serve's -monologue-nudge): the live nudge,
+// the replay's markers and these flags. The API tells it (long_monologue_s);
+// setMonologueFlag takes it.
+let monoFlagS = 60;
+export function setMonologueFlag(s) { if (isNum(s) && s > 0) monoFlagS = s; }
+export function monologueFlagS() { return monoFlagS; }
 
 /** Columns; `sort` is the API's sort key, `first` the order a first click asks for. */
 const COLUMNS = [
@@ -156,8 +161,8 @@ export function createCallTable(table, options = {}) {
     const mono = scored && isNum(c.longest_rep_monologue_s) && (c.longest_rep_monologue_s > 0 || lp !== null) ? c.longest_rep_monologue_s : null;
     if (row.mono) {
       setText(row.mono, mono === null ? DASH : fmtDur(mono));
-      row.mono.classList.toggle('tone-warn', mono !== null && mono > MONOLOGUE_FLAG_S);
-      row.mono.classList.toggle('muted', mono === null || mono <= MONOLOGUE_FLAG_S);
+      row.mono.classList.toggle('tone-warn', mono !== null && mono >= monoFlagS);
+      row.mono.classList.toggle('muted', mono === null || mono < monoFlagS);
       setAttr(row.mono, 'title', mono === null ? '' : `${mono.toFixed(1)} s`);
     }
 
@@ -227,7 +232,7 @@ function flagsHTML(c, lp, mono, target) {
   }
   const out = [];
   if (c.state === 'live') out.push(`<span class="flag flag-live"><span class="dot"></span>Live now</span>`);
-  if (mono !== null && mono > MONOLOGUE_FLAG_S) out.push(`<span class="flag flag-warn" title="Longest rep monologue ${esc(fmtDur(mono))}">${ICON_MONO}Monologue &gt; 2 min</span>`);
+  if (mono !== null && mono >= monoFlagS) out.push(`<span class="flag flag-warn" title="Longest rep monologue ${esc(fmtDur(mono))}">${ICON_MONO}Monologue ≥ ${esc(fmtDur(monoFlagS))}</span>`);
   if (lp !== null && !onTarget(lp, target) && c.state !== 'live') out.push(`<span class="flag flag-bad" title="Listened ${fmtPct(lp)}%, target ${target}%">${ICON_DOWN}Listen below target</span>`);
   if (!out.length && lp !== null && c.state !== 'live') out.push(`<span class="flag flag-good">${ICON_OK}On target</span>`);
   return out.join('');

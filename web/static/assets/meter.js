@@ -100,7 +100,7 @@ function template(opts) {
           </div>
           <div class="role-bottom">
             <div class="role-num"><span id="rep-talk-s">0.0</span><span class="unit">s</span></div>
-            <div class="role-share"><span class="sharebar"><i data-ref="repShare"></i></span><span><span id="rep-share-pct">0.0</span>% of call</span></div>
+            <div class="role-share"><span class="sharebar"><i data-ref="repShare"></i></span><span><span id="rep-share-pct">0.0</span>% of the talk</span></div>
           </div>
         </div>
         <div class="role cust" data-ref="roleCust" data-speaking="false">
@@ -110,7 +110,7 @@ function template(opts) {
           </div>
           <div class="role-bottom">
             <div class="role-num"><span id="customer-talk-s">0.0</span><span class="unit">s</span></div>
-            <div class="role-share"><span class="sharebar"><i data-ref="custShare"></i></span><span><span id="customer-share-pct">0.0</span>% of call</span></div>
+            <div class="role-share"><span class="sharebar"><i data-ref="custShare"></i></span><span><span id="customer-share-pct">0.0</span>% of the talk</span></div>
           </div>
         </div>
       </section>
@@ -517,22 +517,31 @@ export function mountMeter(container, callId, options = {}) {
     setAttr(ref.gaugeCard, 'data-zone', zoneOf(lp, target));
     ref.gValue.style.strokeDashoffset = String(100 - (lp ?? 0));
 
-    const rp = isNum(s.recent_listen_pct) ? s.recent_listen_pct : null;
+    const win = isNum(s.recent_window_s) ? s.recent_window_s : 120;
+    // Before a whole window has passed, "the last 2 minutes" is the whole
+    // call: the figure beside the gauge would only repeat it.
+    const full = isNum(s.now_s) && s.now_s >= win;
+    const rp = full && isNum(s.recent_listen_pct) ? s.recent_listen_pct : null;
     setText(el.recent, fmtPct(rp));
     setAttr(el.recent.parentElement, 'data-empty', String(rp === null));
     setAttr(ref.side, 'data-zone', zoneOf(rp, target));
     setAttr(ref.zonebar, 'data-empty', String(rp === null));
     ref.zbMark.style.transform = `translateX(${Math.min(100, Math.max(0, rp ?? 0))}%)`;
-    const win = isNum(s.recent_window_s) ? s.recent_window_s : 120;
-    setText(ref.recentLabel, win % 60 === 0 ? `Last ${win / 60} min` : `Last ${Math.round(win)} s`);
+    const winName = win % 60 === 0 ? `Last ${win / 60} min` : `Last ${Math.round(win)} s`;
+    setText(ref.recentLabel, full ? winName : `${winName} · from ${fmtClock(win)}`);
 
     // roles
     setText(el.repTalk, fmtSec1(s.rep_talk_s));
     setText(el.custTalk, fmtSec1(s.customer_talk_s));
-    setText(el.repShare, fmtSec1(s.rep_share_pct));
-    setText(el.custShare, fmtSec1(s.customer_share_pct));
-    ref.repShare.style.transform = `scaleX(${clamp01((s.rep_share_pct ?? 0) / 100)})`;
-    ref.custShare.style.transform = `scaleX(${clamp01((s.customer_share_pct ?? 0) / 100)})`;
+    // Each role's share of the talk time, beside the gauge's listen %:
+    // the customer's is the listen %, the rep's the rest, so they add up.
+    // (rep_share_pct is the share of the call time, silences included.)
+    const talk = (s.rep_talk_s ?? 0) + (s.customer_talk_s ?? 0);
+    const repTalkPct = talk > 0 ? (100 * s.rep_talk_s) / talk : 0, custTalkPct = talk > 0 ? (100 * s.customer_talk_s) / talk : 0;
+    setText(el.repShare, fmtSec1(repTalkPct));
+    setText(el.custShare, fmtSec1(custTalkPct));
+    ref.repShare.style.transform = `scaleX(${clamp01(repTalkPct / 100)})`;
+    ref.custShare.style.transform = `scaleX(${clamp01(custTalkPct / 100)})`;
     const sp = (!ended && s.speaking) || {};
     const repOn = !!sp.rep, custOn = !!sp.customer;
     setAttr(ref.roleRep, 'data-speaking', String(repOn));

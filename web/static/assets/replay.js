@@ -16,8 +16,10 @@ import {
 import { arcPath, gaugePoint, roundRect, missingHatch, GX, GY, GR, ZR } from './meter.js';
 
 const ANALYZE_POLL_MS = 1000;
-const LONG_MONO_S = 30;
-const MONO_FLAG_S = 120;
+// The one monologue threshold: the live nudge, these markers and the reps
+// page's flags all use the service's (thresholds.long_monologue_s).
+let MONO_S = 60;
+let recentWindowS = 120;
 const SKIP_S = 10;
 const KEY_SKIP_S = 5;
 const DEFAULT_TARGET = 80;
@@ -134,6 +136,8 @@ async function load() {
     setTimeout(load, 3000);
     return;
   }
+  if (d && d.thresholds && isNum(d.thresholds.long_monologue_s) && d.thresholds.long_monologue_s > 0) MONO_S = d.thresholds.long_monologue_s;
+  if (d && d.thresholds && isNum(d.thresholds.recent_window_s)) recentWindowS = d.thresholds.recent_window_s;
   showError('');
   call = d;
   setHeader(d);
@@ -502,8 +506,8 @@ function showFrame(force, tOverride) {
   const run = runs.find((r) => r[0] <= t && t < r[1] + 0.001);
   const cur = run ? t - run[0] : 0;
   setText(ui.monoV, run ? fmtDur(cur) : DASH);
-  ui.monoBar.style.transform = `scaleX(${Math.min(1, cur / MONO_FLAG_S)})`;
-  setAttr(ui.mono, 'data-level', !run ? 'none' : cur >= MONO_FLAG_S ? 'bad' : cur >= LONG_MONO_S ? 'warn' : 'ok');
+  ui.monoBar.style.transform = `scaleX(${Math.min(1, cur / MONO_S)})`;
+  setAttr(ui.mono, 'data-level', !run ? 'none' : cur >= MONO_S ? 'bad' : cur >= MONO_S * 0.75 ? 'warn' : 'ok');
   highlightMoment(t);
 
   const i = idxAt(t);
@@ -516,7 +520,9 @@ function showFrame(force, tOverride) {
   setAttr(ui.gauge, 'data-zone', zoneOf(lp, target));
   gaugeValue.style.strokeDashoffset = String(100 - (lp ?? 0));
 
-  const rp = num(meter.recent[i]);
+  // Before a whole window has passed the recent figure is the whole
+  // call's: show none rather than repeat it.
+  const rp = i * meter.step >= recentWindowS ? num(meter.recent[i]) : null;
   setText(ui.recent, fmtPct(rp));
   setAttr(ui.recentNum, 'data-empty', String(rp === null));
   setAttr(ui.side, 'data-zone', zoneOf(rp, target));
@@ -526,8 +532,10 @@ function showFrame(force, tOverride) {
   const rt = num(meter.rep[i]) ?? 0, ct = num(meter.cust[i]) ?? 0;
   setText(ui.repTalk, fmtSec1(rt));
   setText(ui.custTalk, fmtSec1(ct));
-  const el = i * meter.step;
-  const rs = el > 0 ? Math.min(100, (rt / el) * 100) : 0, cs = el > 0 ? Math.min(100, (ct / el) * 100) : 0;
+  // Each role's share of the talk time: the rep's is 100 minus the listen
+  // %, so the cards and the gauge always add up.
+  const talk = rt + ct;
+  const rs = talk > 0 ? (rt / talk) * 100 : 0, cs = talk > 0 ? (ct / talk) * 100 : 0;
   setText(ui.repShare, fmtSec1(rs));
   setText(ui.custShare, fmtSec1(cs));
   ui.repBar.style.transform = `scaleX(${rs / 100})`;
@@ -588,7 +596,7 @@ function renderVerdict(d) {
   const mono = d.longest_rep_monologue && isNum(d.longest_rep_monologue.duration_s) ? d.longest_rep_monologue.duration_s : num(d.longest_rep_monologue_s);
   const tips = [];
   if (!on && lp !== null) tips.push('Ask an open question and let the customer talk: why, who, what problem, what is it worth, when?');
-  if (mono !== null && mono > MONO_FLAG_S) tips.push(`The longest monologue ran ${fmtDur(mono)} — hand the turn back within a minute.`);
+  if (mono !== null && mono >= MONO_S) tips.push(`The longest monologue ran ${fmtDur(mono)} — hand the turn back within ${fmtDur(MONO_S)}.`);
   ui.verdict.innerHTML = `<span class="v-ic">${on ? ICON.ok : ICON.warn}</span>
     <div class="v-text"><div class="v-main"><b>${esc(head)}</b>${rest.length ? `<span>: ${esc(rest.join(':').trim())}</span>` : ''}</div>${tips.length ? `<div class="v-tip">${esc(tips.join(' '))}</div>` : ''}</div>
     <div class="v-num num tone-${zone}">${lp === null ? DASH : `${fmtPct(lp)}<small>%</small>`}<span>listened</span></div>`;
@@ -602,14 +610,14 @@ function renderFinal(d) {
     ? ` <button type="button" class="seek-link num" data-seek="${r.start_s}">at ${esc(fmtClock(r.start_s))}</button>` : '');
   const runDur = (r, fallback) => (r && isNum(r.duration_s) ? r.duration_s : fallback);
   const repMono = d.longest_rep_monologue, custStory = d.longest_customer_story;
-  const lm = Array.isArray(d.long_monologues) ? d.long_monologues : [];
+  const lm = (Array.isArray(d.long_monologues) ? d.long_monologues : []).filter((r) => r && isNum(r.duration_s) && r.duration_s >= MONO_S);
   const ls = Array.isArray(d.long_silences) ? d.long_silences : [];
   const monoS = runDur(repMono, n('longest_rep_monologue_s'));
   const groups = [
     ['Talk', [
       ['Rep listened', lp === null ? DASH : `<b class="tone-${zoneOf(lp, target)}">${fmtPct(lp)}%</b>`, `of the talk time · target ≥ ${target}%`],
-      ['Rep talked', s1(n('rep_talk_s')), n('rep_share_pct') === null ? '' : `${n('rep_share_pct').toFixed(1)}% of the call`],
-      ['Customer talked', s1(n('customer_talk_s')), n('customer_share_pct') === null ? '' : `${n('customer_share_pct').toFixed(1)}% of the call`],
+      ['Rep talked', s1(n('rep_talk_s')), n('rep_share_pct') === null ? '' : `${n('rep_share_pct').toFixed(1)}% of the call time, silences included`],
+      ['Customer talked', s1(n('customer_talk_s')), n('customer_share_pct') === null ? '' : `${n('customer_share_pct').toFixed(1)}% of the call time, silences included`],
       ['Overlap', s1(n('overlap_s')), 'both talking at once'],
       ['Mutual silence', s1(n('mutual_silence_s')), 'nobody talking'],
       ...(n('missing_audio_s') > 0 ? [['No audio', `<span id="replay-missing-audio-s">${s1(n('missing_audio_s'))}</span>`, 'audio that never arrived: not counted as silence']] : []),
@@ -622,9 +630,9 @@ function renderFinal(d) {
       ['Interruptions by the customer', n('interruptions_by_customer') === null ? DASH : String(n('interruptions_by_customer')), ''],
     ]],
     ['Monologues and silences', [
-      ['Longest rep monologue', monoS === null ? DASH : `<b class="${monoS > MONO_FLAG_S ? 'tone-warn' : ''}">${esc(fmtDur(monoS))}</b>${seekLink(repMono)}`, monoS !== null && monoS > MONO_FLAG_S ? 'over 2 minutes' : ''],
+      ['Longest rep monologue', monoS === null ? DASH : `<b class="${monoS >= MONO_S ? 'tone-warn' : ''}">${esc(fmtDur(monoS))}</b>${seekLink(repMono)}`, monoS !== null && monoS >= MONO_S ? `at or over the ${fmtDur(MONO_S)} limit` : ''],
       ['Longest customer story', runDur(custStory, null) === null ? DASH : `${esc(fmtDur(custStory.duration_s))}${seekLink(custStory)}`, ''],
-      ['Long monologues', String(lm.length), `rep runs of ${LONG_MONO_S} s or more${lm.length ? ` · ${fmtDur(lm.reduce((s, r) => s + (r.duration_s || 0), 0))} in total` : ''}`],
+      ['Long monologues', String(lm.length), `rep runs of ${fmtDur(MONO_S)} or more${lm.length ? ` · ${fmtDur(lm.reduce((s, r) => s + (r.duration_s || 0), 0))} in total` : ''}`],
       ['Long silences', String(ls.length), n('long_silence_s') === null ? '' : `${n('long_silence_s').toFixed(1)} s in total`],
       ['Duration', isNum(D) ? esc(fmtClock(D)) : DASH, `${D.toFixed(1)} s`],
     ]],
@@ -645,7 +653,8 @@ function buildMoments(d) {
   for (const r of Array.isArray(d.long_monologues) ? d.long_monologues : []) {
     if (!r || !isNum(r.start_s)) continue;
     const dur = isNum(r.duration_s) ? r.duration_s : (r.end_s - r.start_s);
-    out.push({ kind: 'mono', a: r.start_s, b: isNum(r.end_s) ? r.end_s : r.start_s + dur, dur, title: dur > MONO_FLAG_S ? 'Monologue over 2 min' : 'Long monologue', sub: `rep talked ${fmtDur(dur)} without a break` });
+    if (dur < MONO_S) continue; // a call analyzed under an older, lower threshold
+    out.push({ kind: 'mono', a: r.start_s, b: isNum(r.end_s) ? r.end_s : r.start_s + dur, dur, title: 'Long monologue', sub: `rep talked ${fmtDur(dur)} without a break` });
   }
   for (const e of Array.isArray(d.interruptions) ? d.interruptions : []) {
     if (!e || !isNum(e.at_s)) continue;
@@ -851,8 +860,8 @@ function buildStatic() {
   for (const m of moments) {
     if (m.kind !== 'mono') continue;
     const x = X(m.a), w = Math.max(2, X(m.b) - x);
-    const col = m.dur > MONO_FLAG_S ? colors.bad : colors.warn;
-    g.fillStyle = m.dur > MONO_FLAG_S ? 'rgba(239,68,68,0.13)' : 'rgba(245,158,11,0.14)';
+    const col = colors.warn;
+    g.fillStyle = 'rgba(245,158,11,0.14)';
     g.fillRect(x, L.rep.y, w, L.rep.h);
     g.strokeStyle = col;
     g.lineWidth = 2;
@@ -983,7 +992,7 @@ function showTip(x, clientY) {
   for (const m of moments) {
     const hit = m.kind === 'int' ? Math.abs(m.a - t) <= tol : t >= m.a - tol && t <= m.b + tol;
     if (!hit || m.kind === 'story') continue;
-    const cls = m.kind === 'int' ? 'int' : m.kind === 'sil' ? 'sil' : m.dur > MONO_FLAG_S ? 'bad' : 'mono';
+    const cls = m.kind === 'int' ? 'int' : m.kind === 'sil' ? 'sil' : 'mono';
     const span = m.b > m.a + 0.5 ? ` · ${fmtClock(m.a)}–${fmtClock(m.b)}` : ` · at ${fmtClock(m.a)}`;
     lines.push(`<div class="tt-row ${cls}"><i></i><b>${esc(m.kind === 'mono' ? `${m.title} · ${fmtDur(m.dur)}` : m.kind === 'sil' ? `Long silence · ${m.dur.toFixed(1)} s` : m.title)}</b><span>${esc(span.slice(3))}</span></div>`);
   }

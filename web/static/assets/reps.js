@@ -5,7 +5,7 @@ import {
   DASH, fmtPct, onTarget, fmtDur, fmtDay, fmtTime, fmtShortDay, fmtFull, isNum, zoneOf, setText, esc, getJSON,
   repHref, replayHref, avatar, pathParam,
 } from './common.js';
-import { createCallTable, MONOLOGUE_FLAG_S } from './calltable.js';
+import { createCallTable, setMonologueFlag, monologueFlagS } from './calltable.js';
 
 const DEFAULT_TARGET = 80;
 const PAGE = 50;
@@ -59,6 +59,7 @@ function teamView() {
       const d = await getJSON('/api/reps');
       reps = Array.isArray(d.reps) ? d.reps.filter((r) => r && r.rep) : [];
       if (isNum(d.target_listen_pct)) target = d.target_listen_pct;
+      setMonologueFlag(d.long_monologue_s);
       showError('');
       render();
     } catch (e) {
@@ -109,7 +110,7 @@ function teamView() {
           </div>
         </td>
         <td class="r num td-on"><span class="on-v">${share === null ? DASH : Math.round(share * 100) + '%'}</span>${onN === null ? '' : `<span class="on-sub">${onN} of ${r.calls} on target</span>`}</td>
-        <td class="r num td-mono${mono !== null && mono > MONOLOGUE_FLAG_S ? ' tone-warn' : ''}">${mono === null ? DASH : esc(fmtDur(mono))}</td>
+        <td class="r num td-mono${mono !== null && mono >= monologueFlagS() ? ' tone-warn' : ''}">${mono === null ? DASH : esc(fmtDur(mono))}</td>
         <td class="r num td-calls">${isNum(r.calls) ? r.calls : DASH}</td>
         <td class="r td-last"><span title="${esc(fmtFull(r.last_call_at))}">${r.last_call_at ? esc(fmtDay(r.last_call_at)) : DASH}</span></td>
       </tr>`;
@@ -185,6 +186,7 @@ function repView(rep) {
       const d = await getJSON('/api/calls?' + q.toString());
       if (my !== pageSeq) return;
       if (isNum(d.target_listen_pct)) target = d.target_listen_pct;
+      setMonologueFlag(d.long_monologue_s);
       const calls = (d.calls || []).filter((c) => c && c.rep === rep);
       const total = isNum(d.total) ? d.total : calls.length;
       tableEl.classList.remove('stale');
@@ -218,6 +220,7 @@ function repView(rep) {
         getJSON('/api/calls?' + new URLSearchParams({ rep, limit: String(TREND_LIMIT), offset: '0', sort: 'started_at', order: 'desc' })),
       ]);
       if (isNum(r.target_listen_pct)) target = r.target_listen_pct;
+      setMonologueFlag(r.long_monologue_s);
       summary = (r.reps || []).find((x) => x && x.rep === rep) || null;
       const all = (t.calls || []).filter((c) => c && c.rep === rep && c.state !== 'live');
       trendTotal = isNum(t.total) ? t.total : all.length;
@@ -252,7 +255,7 @@ function repView(rep) {
     if (share === null && scored.length) share = scored.filter((c) => (typeof c.on_target === 'boolean' ? c.on_target : onTarget(c.listen_pct, target))).length / scored.length;
     let mono = summary && isNum(summary.mean_longest_monologue_s) ? summary.mean_longest_monologue_s : null;
     if (mono === null && scored.length) mono = scored.reduce((s, c) => s + (c.longest_rep_monologue_s || 0), 0) / scored.length;
-    const over2 = scored.filter((c) => isNum(c.longest_rep_monologue_s) && c.longest_rep_monologue_s > MONOLOGUE_FLAG_S).length;
+    const over2 = scored.filter((c) => isNum(c.longest_rep_monologue_s) && c.longest_rep_monologue_s >= monologueFlagS()).length;
     const last = summary && summary.last_call_at ? summary.last_call_at : scored.length ? scored[scored.length - 1].started_at : '';
 
     const k1 = $('kpi-listen');
@@ -271,8 +274,8 @@ function repView(rep) {
 
     const k3 = $('kpi-mono');
     setText(k3.querySelector('.v'), mono === null ? DASH : fmtDur(mono));
-    k3.classList.toggle('warn', mono !== null && mono > MONOLOGUE_FLAG_S);
-    setText(k3.querySelector('.kpi-sub'), scored.length ? `${over2} ${over2 === 1 ? 'call' : 'calls'} with a monologue over 2 min` : '');
+    k3.classList.toggle('warn', mono !== null && mono >= monologueFlagS());
+    setText(k3.querySelector('.kpi-sub'), scored.length ? `${over2} ${over2 === 1 ? 'call' : 'calls'} with a monologue of ${fmtDur(monologueFlagS())} or more` : '');
 
     const k4 = $('kpi-calls');
     setText(k4.querySelector('.v'), String(calls));

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"talkratio/call"
+	"talkratio/disk"
+	"talkratio/server"
+	"talkratio/vad"
+	"talkratio/web"
+)
+
+// synthCall is a call made up of turns: the rep and the customer take
+// turns of the given lengths (seconds) with short pauses, from 1 s on.
+// rnd varies the turns around their means, reproducibly.
+func synthCall(rnd *rand.Rand, dur, repMean, custMean float64) vad.Segments {
+	var segs vad.Segments
+	at := 1.0
+	rep := true
+	for at < dur-1 {
+		mean := custMean
+		if rep {
+			mean = repMean
+		}
+		l := math.Round(mean*(0.4+1.2*rnd.Float64())*100) / 100
+		end := math.Min(at+l, dur-0.5)
+		s := vad.Segment{Start: math.Round(at*100) / 100, End: math.Round(end*100) / 100}
+		if rep {
+			segs.Rep = append(segs.Rep, s)
+		} else {
+			segs.Customer = append(segs.Customer, s)
+		}
+		at = end + 0.3 + rnd.Float64()
+		rep = !rep
+	}
+	return segs
+}
+
+// analyzedRecord is the record of an analyzed call with these segments,
+// as the service stores one: the tally's figures and the meter series.
+func analyzedRecord(id, name, rep, cust, state string, started time.Time, dur float64, segs vad.Segments) *call.Record {
+	rules := call.Rules{}.WithDefaults()
+	ty := vad.NewTally(rules.Tally())
+	for _, s := range segs.Rep {
+		ty.Add(vad.Rep, s)
+	}
+	for _, s := range segs.Customer {
+		ty.Add(vad.Customer, s)
+	}
+	res := vad.Result{Metrics: ty.Report(dur), Segments: segs}
+	if res.Segments.Missing == nil {
+		res.Segments.Missing = []vad.Segment{}
+	}
+	meter := rules.Meter(&res)
+	rec := &call.Record{ID: id, Source: call.SourceUpload, State: state, StartedAt: started, DurationS: res.DurationS, Result: &res, Meter: &meter, SampleRate: 16000, Channels: 2}
+	rec.SetLabels(name, rep, cust)
+	if state == call.StateLive {
+		rec.Source, rec.Meter = call.SourceLive, nil
+	}
+	return rec
+}
+
+// truthService is a service on a data directory whose store the test
+// fills itself, and a browser tab on it.
+type truthService struct {
+	st   *disk.Store
+	base string
+	tab  context.Context
+}
+
+func newTruthService(t *testing.T, width, height int) *truthService {
+	chrome := needChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	diag := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("diagnostics:\n%s", diag.String())
+		}
+	})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := disk.Open(t.TempDir(), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Audio: st, Staging: st, Static: web.FS(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	opts := browserOptions(t, chrome, diag, chromedp.WindowSize(width, height))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelTab)
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("start %s: %v", chrome, err)
+	}
+	go collectConsole(tab, diag, "page")
+	return &truthService{st: st, base: ts.URL, tab: tab}
+}
+
+func (s *truthService) put(t *testing.T, recs ...*call.Record) {
+	t.Helper()
+	for _, r := range recs {
+		if err := s.st.Put(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// text polls until the element's text satisfies ok, and returns it.
+func (s *truthService) text(t *testing.T, sel string, ok func(string) bool, what string) string {
+	t.Helper()
+	var got string
+	for i := 0; i < 100; i++ {
+		v, err := chromedp.Run(s.tab, chromedp.Evaluate[string](`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return e ? e.textContent.trim().replace(/\s+/g, ' ') : ''; })()`))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got = v
+		if ok(got) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s shows %q", what, sel, got)
+	return ""
+}
+
+func (s *truthService) screenshot(t *testing.T, name string) {
+	t.Helper()
+	time.Sleep(300 * time.Millisecond)
+	png, err := chromedp.Run(s.tab, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveScreenshot(t, name, png)
+}
+
+var day = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+
+// Points 1, 3, 4 and 5 of issue 11, in a browser: an ended call's page
+// shows its length and its whole timeline; the library does not count
+// live calls as stored ones; the rep's and the customer's shares beside
+// the gauge add up with it; the last-2-minutes figure is not shown before
+// two minutes have passed.
+func TestBrowserScreensTellTheTruth(t *testing.T) {
+	s := newTruthService(t, 1280, 900)
+	rnd := rand.New(rand.NewPCG(11, 1))
+
+	// Only live calls: the library is empty.
+	for i, rep := range []string{"Dana", "Lee", "Sam", "Kim"} {
+		r := analyzedRecord("live"+strconv.Itoa(i), "Live call "+rep, rep, "Acme", call.StateLive, time.Now().Add(-time.Minute), 60, synthCall(rnd, 60, 8, 6))
+		s.put(t, r)
+	}
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#live-count", func(v string) bool { return v == "4" }, "live count")
+	count := s.text(t, "#empty-title", func(v string) bool { return v != "" }, "library empty state")
+	if count != "No calls yet" {
+		t.Errorf("library with 4 live calls and none stored: empty state %q, want \"No calls yet\"", count)
+	}
+	libCount, _ := chromedp.Run(s.tab, chromedp.Evaluate[string](`document.getElementById('lib-count').textContent.trim()`))
+	if strings.Contains(libCount, "4") {
+		t.Errorf("library count %q: counts the live calls as stored ones", libCount)
+	}
+
+	// An ended call of 4:13.
+	segs := synthCall(rnd, 253, 12, 5)
+	ended := analyzedRecord("ended413", "Initech discovery", "Dana", "Initech", call.StateEnded, day, 253, segs)
+	s.put(t, ended)
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/calls/ended413")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#call-clock", func(v string) bool { return v == "4:13" }, "ended call's clock")
+	s.text(t, "#call-state", func(v string) bool { return v != "connecting" }, "ended call's state")
+	if banner, err := chromedp.Run(s.tab, chromedp.Evaluate[bool](`/final numbers · 4:13/.test(document.body.innerText)`)); err != nil || !banner {
+		t.Errorf("the ended call's banner does not say \"final numbers · 4:13\" (%v)", err)
+	}
+	lp, _ := strconv.ParseFloat(s.text(t, "#listen-pct", func(v string) bool { return v != "–" }, "listen %"), 64)
+	rs, _ := strconv.ParseFloat(s.text(t, "#rep-share-pct", func(v string) bool { return v != "0.0" }, "rep share"), 64)
+	cs, _ := strconv.ParseFloat(s.text(t, "#customer-share-pct", func(v string) bool { return v != "" }, "customer share"), 64)
+	if math.Abs(lp-cs) > 0.1 || math.Abs(lp+rs-100) > 0.15 {
+		t.Errorf("gauge %v%% listened; cards: rep %v%%, customer %v%% of the talk: they do not add up", lp, rs, cs)
+	}
+	recent := s.text(t, "#recent-listen-pct", func(v string) bool { return v != "" }, "recent listen")
+	if want := *vad.ListenShare(tailTalk(segs.Customer, 253-120, 253), tailTalk(segs.Rep, 253-120, 253)); recent != strconv.FormatFloat(want, 'f', 1, 64) {
+		t.Errorf("last 2 min: %q, want %.1f", recent, want)
+	}
+	s.screenshot(t, "screenshot-ended.png")
+
+	// An ended call of 1:40: no last-2-minutes figure.
+	short := analyzedRecord("short100", "Quick check-in", "Lee", "Globex", call.StateEnded, day.Add(time.Hour), 100, synthCall(rnd, 100, 6, 6))
+	s.put(t, short)
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/calls/short100")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#call-clock", func(v string) bool { return v == "1:40" }, "short call's clock")
+	if got := s.text(t, "#recent-listen-pct", func(v string) bool { return v != "" }, "recent listen"); got != "–" {
+		t.Errorf("last 2 min of a 1:40 call: %q, want – (it would repeat the whole call's figure)", got)
+	}
+
+	// The library now counts the two stored calls, not the live ones.
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#live-count", func(v string) bool { return v == "4" }, "live count")
+	s.text(t, "#lib-count", func(v string) bool { return v == "2 calls" }, "library count")
+	s.text(t, "#summary", func(v string) bool { return strings.Contains(v, "4 live") && strings.Contains(v, "2 calls") }, "summary chips")
+	s.screenshot(t, "screenshot-home.png")
+}
+
+// tailTalk is the talk of sorted segments inside [from, to).
+func tailTalk(segs []vad.Segment, from, to float64) float64 {
+	var x float64
+	for _, s := range segs {
+		a, b := math.Max(s.Start, from), math.Min(s.End, to)
+		if b > a {
+			x += b - a
+		}
+	}
+	return x
+}
