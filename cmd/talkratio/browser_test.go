@@ -229,6 +229,19 @@ func TestBrowserLiveCall(t *testing.T) {
 		t.Errorf("capture page warns: %q", warn)
 	}
 
+	// The capture page's own compact meter follows the call, and the tab's
+	// title carries the live figure (issue 11, point 8).
+	if _, err := chromedp.Run(capCtx, chromedp.Poll[bool](`(() => {
+  const v = document.getElementById('mini-listen-pct');
+  return !!v && /^[0-9.]+$/.test(v.textContent) && / listening/.test(document.title);
+})()`, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		mini, _ := chromedp.Run(capCtx, chromedp.Evaluate[string](`(document.getElementById('mini-slot') || {}).innerText + ' | ' + document.title`))
+		t.Errorf("the capture page's mini meter shows no live figure: %q (%v)", mini, err)
+	}
+	if capShot, err := chromedp.Run(capCtx, chromedp.FullScreenshot(100)); err == nil {
+		saveScreenshot(t, "screenshot-capture.png", capShot)
+	}
+
 	// Tab 2: the call page, in the same browser. It opens as a tab of the
 	// same window, in front, as a rep would open it: the capture page goes
 	// to the background, where it stops painting but keeps sending. (Two

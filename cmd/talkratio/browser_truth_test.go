@@ -235,3 +235,82 @@ func tailTalk(segs []vad.Segment, from, to float64) float64 {
 	}
 	return x
 }
+
+// The rep's compact meter (issue 11, point 8) follows the snapshots it is
+// given, keeps the tab's title on the live figure, and alerts once each
+// time the nudge fires: a sound and a desktop notification, each only when
+// opted into.
+func TestBrowserMiniMeterNudge(t *testing.T) {
+	s := newTruthService(t, 1280, 900)
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/capture")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#start", func(v string) bool { return v != "" }, "capture page")
+	// Stand-ins for the browser's sound and notifications that count what
+	// the page asks of them.
+	const setup = `(async () => {
+  window.__beeps = 0; window.__notes = [];
+  window.AudioContext = class { constructor() { window.__beeps++; this.currentTime = 0; this.destination = {}; }
+    createOscillator() { return { frequency: {}, connect: (g) => g, start() {}, stop() {} }; }
+    createGain() { const g = { gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, connect: (d) => d }; return g; }
+    close() { return Promise.resolve(); } };
+  window.Notification = class { constructor(title, o) { window.__notes.push(title + ': ' + o.body); } };
+  window.Notification.permission = 'granted';
+  window.Notification.requestPermission = async () => 'granted';
+  const m = await import('/assets/minimeter.js');
+  const slot = document.getElementById('mini-slot');
+  slot.hidden = false;
+  window.__mini = m.createMiniMeter(slot, { callId: 'c1', title: true });
+  return true;
+})()`
+	if _, err := chromedp.Run(s.tab, chromedp.Evaluate[bool](setup, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(now, listen, cur float64, nudge bool) string {
+		return `window.__mini.update({call: {name: 'Acme discovery', state: 'live'}, now_s: ` + ff(now) + `, target_listen_pct: 80, listen_pct: ` + ff(listen) +
+			`, monologue: {current_s: ` + ff(cur) + `, nudge_after_s: 60, nudge: ` + strconv.FormatBool(nudge) + `}})`
+	}
+	type state struct {
+		Pct, Mono, Title, Nudge, Alerts string
+		Beeps                           int
+		Notes                           []string
+	}
+	read := func() state {
+		st, err := chromedp.Run(s.tab, chromedp.Evaluate[state](`({pct: document.getElementById('mini-listen-pct').textContent, mono: document.getElementById('mini-monologue-s').textContent,
+  title: document.title, nudge: document.getElementById('mini-meter').dataset.nudge, alerts: document.getElementById('mini-meter').dataset.alerts,
+  beeps: window.__beeps, notes: window.__notes})`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	do := func(js string) {
+		t.Helper()
+		if _, err := chromedp.Run(s.tab, chromedp.Evaluate[chromedp.Void](js)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Nudges fire with neither sound nor notification chosen: counted, silent.
+	do(snap(30, 71.26, 12, false))
+	if st := read(); st.Pct != "71.3" || st.Mono != "12" || !strings.HasPrefix(st.Title, "71.3% listening") || st.Nudge != "false" {
+		t.Errorf("after a snapshot: %+v; want 71.3%%, 12 s, the title on 71.3%%, no nudge", st)
+	}
+	do(snap(90, 40, 61, true))
+	if st := read(); st.Nudge != "true" || st.Alerts != "1" || st.Beeps != 0 || len(st.Notes) != 0 || !strings.Contains(st.Title, "hand it back") {
+		t.Errorf("a nudge with no alert chosen: %+v; want nudging, 1 alert, no sound, no notification", st)
+	}
+	// Opted in: the next nudge (not every snapshot of it) plays and notifies.
+	do(`document.getElementById('nudge-sound').click(); document.getElementById('nudge-notify').click();`)
+	time.Sleep(200 * time.Millisecond) // the permission check is a promise
+	do(snap(90.1, 40, 61.1, true))
+	do(snap(95, 41, 0, false))
+	do(snap(200, 35, 62, true))
+	do(snap(200.1, 35, 62.1, true))
+	st := read()
+	if st.Alerts != "2" || st.Beeps != 1 || len(st.Notes) != 1 || !strings.Contains(st.Notes[0], "60 s") {
+		t.Errorf("a second nudge, sound and notification on: %+v; want 2 alerts, 1 sound, 1 notification naming 60 s", st)
+	}
+	s.screenshot(t, "screenshot-capture-mini.png")
+}
+
+func ff(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }

@@ -8,6 +8,7 @@
 // the same module as the call page.
 
 import { mountMeter } from './meter.js';
+import { createMiniMeter } from './minimeter.js';
 import { errorText } from './common.js';
 
 const ICE_TIMEOUT_MS = 3000;
@@ -30,7 +31,7 @@ const ui = {
   pill: $('publish-pill'), state: $('publish-state'),
   callIdWrap: $('call-id-wrap'), callId: $('call-id'), callLink: $('call-link'),
   note: $('publish-note'), error: $('publish-error'),
-  slot: $('meter-slot'),
+  slot: $('meter-slot'), miniSlot: $('mini-slot'),
 };
 
 let audioCtx = null;
@@ -39,6 +40,7 @@ let display = null;        // cached tab/system capture: { stream, track }
 let pc = null;
 let sessionURL = '';
 let meter = null;
+let mini = null;           // the compact meter beside the controls (and popped out)
 let publishing = false;
 let busy = false;
 let connectHintTimer = 0;
@@ -527,7 +529,12 @@ async function start() {
 
     if (!sessionURL) setNote('The server sent no session URL (Location header): Stop cannot end the call on the server.');
     if (meter) meter.destroy();
-    meter = id ? mountMeter(ui.slot, id, {}) : null;
+    if (mini) mini.destroy();
+    // The compact meter stays in view beside the controls (or on top of
+    // the softphone, popped out), with the tab title on the live figure.
+    mini = id ? createMiniMeter(ui.miniSlot, { callId: id, title: true }) : null;
+    ui.miniSlot.hidden = !mini;
+    meter = id ? mountMeter(ui.slot, id, { onSnapshot: (snap) => mini && mini.update(snap) }) : null;
     if (meter && window.matchMedia('(max-width: 1100px)').matches) ui.slot.scrollIntoView({ behavior: 'smooth', block: 'start' });
     if (peer.connectionState === 'connected') setPublishState('live');
     clearTimeout(connectHintTimer);
