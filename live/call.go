@@ -245,11 +245,24 @@ func (c *Call) snapshot(l vad.Live, clock float64) call.Snapshot {
 // sends its viewers the final snapshot: the stored record's, the same a
 // viewer opening the ended call gets.
 func (c *Call) finish() {
-	// Whatever is already written is part of the call; nothing more comes.
+	// Whatever is already written is part of the call, and so is what
+	// waits in the queue; nothing more comes (deliver refuses it now).
+	for drained := false; !drained; {
+		select {
+		case p := <-c.in:
+			c.place(p)
+		default:
+			drained = true
+		}
+	}
 	c.anchorHeld()
 	c.analyze(max(c.tl.written[0], c.tl.written[1]))
 	c.an.Close()
 	c.closeSources()
+	if c.firstPkt.IsZero() {
+		c.forget()
+		return
+	}
 	res := c.an.Result()
 	meter := c.cfg.Rules.Meter(&res)
 	rec := c.rec
@@ -271,6 +284,28 @@ func (c *Call) finish() {
 	c.cfg.Bus.Forget(c.rec.ID)
 	c.parent.ended(c)
 	c.log.Info("call ended", "reason", c.endReason, "duration_s", res.DurationS, "listen_pct", res.ListenPct)
+}
+
+// forget ends a call that never received any audio (an offer that never
+// connected): it is not a call, so its record goes and nothing is
+// stored, which keeps such offers from filling the library with 0 s
+// calls. Its viewers get a final snapshot all the same.
+func (c *Call) forget() {
+	c.recording.abort()
+	ctx := context.Background()
+	if err := c.cfg.Store.Delete(ctx, c.rec.ID); err != nil && !errors.Is(err, call.ErrNotFound) {
+		c.log.Error("remove the record of a call without audio", "err", err)
+	}
+	c.cfg.Metrics.NoMedia()
+	c.cfg.Metrics.CallEnded(c.endReason)
+	rec := c.rec
+	rec.State = call.StateEnded
+	if msg, err := json.Marshal(c.cfg.Rules.FinalSnapshot(&rec)); err == nil {
+		_ = c.cfg.Bus.Publish(ctx, c.rec.ID, msg, true)
+	}
+	c.cfg.Bus.Forget(c.rec.ID)
+	c.parent.ended(c)
+	c.log.Info("call ended without any audio: not stored", "reason", c.endReason)
 }
 
 // Attach adds a source to the call; the roles it carries must be free.

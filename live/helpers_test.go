@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"testing"
+	"time"
 
 	"talkratio/call"
 	"talkratio/inmem"
@@ -20,7 +22,11 @@ type countMetrics struct {
 	analyzed, missing, speech    [2]float64
 	reasons                      []string
 	latencies                    int
+	noMedia, storeErrors         int
 }
+
+func (m *countMetrics) NoMedia()    { m.mu.Lock(); m.noMedia++; m.mu.Unlock() }
+func (m *countMetrics) StoreError() { m.mu.Lock(); m.storeErrors++; m.mu.Unlock() }
 
 func (m *countMetrics) add(v *[2]float64, r vad.Role, x float64) {
 	m.mu.Lock()
@@ -56,4 +62,17 @@ func (m *countMetrics) SnapshotLatency(float64)        { m.mu.Lock(); m.latencie
 // testRegistry is a registry on an in-memory store and bus.
 func testRegistry(m Metrics) *Registry {
 	return NewRegistry(Config{Store: inmem.NewStore(), Bus: inmem.NewBus(0), Rules: call.Rules{}.WithDefaults(), Metrics: m, Log: quietLogger()})
+}
+
+// feed gives a call one packet of audio: a call that never gets any is
+// not stored.
+func feed(t *testing.T, c *Call) {
+	t.Helper()
+	tr, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []vad.Role{vad.Rep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tr.Packet(1, 160, make([]byte, 160), time.Now()) {
+		t.Fatal("the call refused a packet")
+	}
 }

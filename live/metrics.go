@@ -24,6 +24,10 @@ type Metrics interface {
 	Speech(r vad.Role, seconds float64)
 	// SnapshotLatency: a packet's arrival to the first snapshot with it.
 	SnapshotLatency(seconds float64)
+	// NoMedia: a call ended without any audio, and is not stored.
+	NoMedia()
+	// StoreError: a write to the store failed (and is retried).
+	StoreError()
 }
 
 type nopMetrics struct{}
@@ -38,3 +42,5 @@ func (nopMetrics) Analyzed(vad.Role, float64) {}
 func (nopMetrics) Missing(vad.Role, float64)  {}
 func (nopMetrics) Speech(vad.Role, float64)   {}
 func (nopMetrics) SnapshotLatency(float64)    {}
+func (nopMetrics) NoMedia()                   {}
+func (nopMetrics) StoreError()                {}

@@ -75,3 +75,11 @@ func (r *recorder) close() bool {
 	}
 	return true
 }
+
+// abort throws the recording away.
+func (r *recorder) abort() {
+	if r != nil && r.wav != nil {
+		r.w.Abort()
+		r.wav = nil
+	}
+}

@@ -126,6 +126,7 @@ func TestShutdown(t *testing.T) {
 		}
 		s := &source{closed: make(chan struct{})}
 		c.Attach(s, []vad.Role{vad.Rep, vad.Customer})
+		feed(t, c)
 		srcs = append(srcs, s)
 	}
 	if err := reg.Shutdown(ctx); err != nil {
@@ -167,9 +168,33 @@ func TestCallUsesTheRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	feed(t, c)
 	c.End(EndDeleted)
 	<-c.Done()
 	if rec, err := reg.cfg.Store.Get(ctx, "r"); err != nil || rec.TargetListen != 30 {
 		t.Errorf("stored: %+v %v", rec, err)
+	}
+}
+
+// Issue 10, point 11: a call that never receives audio (an offer that
+// never connected) is not stored, and is counted.
+func TestCallWithoutMediaNotStored(t *testing.T) {
+	ctx := context.Background()
+	m := &countMetrics{}
+	reg := testRegistry(m)
+	c, err := reg.Start(ctx, call.Record{ID: "phantom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.cfg.Store.Get(ctx, "phantom"); err != nil {
+		t.Fatalf("a live call has no record while it runs: %v", err)
+	}
+	c.End(EndFailed)
+	<-c.Done()
+	if _, err := reg.cfg.Store.Get(ctx, "phantom"); !errors.Is(err, call.ErrNotFound) {
+		t.Errorf("a call without audio was kept: %v", err)
+	}
+	if m.noMedia != 1 || m.ended != 1 || reg.Len() != 0 {
+		t.Errorf("metrics %+v, %d live", m, reg.Len())
 	}
 }

@@ -32,6 +32,8 @@ type metrics struct {
 	latency       prometheus.Histogram
 	httpRequests  *prometheus.CounterVec // handler, code
 	uploadsActive prometheus.Gauge
+	noMedia       prometheus.Counter
+	storeErrors   prometheus.Counter
 
 	// Per-role children of the vectors above, indexed by vad.Role, looked
 	// up once: the packet path counts a hundred packets per call a second.
@@ -99,7 +101,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		uploadsActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "talkratio_uploads_analyzing", Help: "Uploaded calls being analyzed now.",
 		}),
+		noMedia: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "talkratio_calls_without_media_total", Help: "Live calls that ended without receiving any audio (offers that never connected): not stored.",
+		}),
+		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "talkratio_store_errors_total", Help: "Writes to the call library that failed (a full disk, a store that is down); each is retried or kept.",
+		}),
 	}
+	reg.MustRegister(m.noMedia, m.storeErrors)
 	reg.MustRegister(
 		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate, m.rtpAhead, m.missing,
 		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
@@ -166,3 +175,10 @@ func (m *metrics) Speech(r vad.Role, s float64) { m.speechBy[r].Add(s) }
 
 // SnapshotLatency implements live.Metrics.
 func (m *metrics) SnapshotLatency(s float64) { m.latency.Observe(s) }
+
+// NoMedia implements live.Metrics.
+func (m *metrics) NoMedia() { m.noMedia.Inc() }
+
+// StoreError implements live.Metrics and counts the failed writes of
+// uploads too.
+func (m *metrics) StoreError() { m.storeErrors.Inc() }

@@ -73,12 +73,19 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sess, answer, err := s.newSession(r.Context(), c, plan, string(body))
+	sess, answer, err := s.newSession(r.Context(), c, plan, string(bundleOne(body, info)))
+	if err == nil && !accepted(answer) {
+		sess.end(live.EndError)
+		err = reply.Errorf(http.StatusUnprocessableEntity, "no audio m-line of the offer could be accepted: offer opus, PCMU or PCMA over one bundled transport (a=group:BUNDLE)")
+	}
 	if err != nil {
 		if created {
 			c.End(live.EndError)
 		}
 		return err
+	}
+	if !info.bundled {
+		answer = unbundle(answer)
 	}
 	loc := "/whip/sessions/" + sess.token
 	w.Header().Set("Content-Type", "application/sdp")
@@ -92,7 +99,9 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 }
 
 // callFor finds the call a session joins (call=ID for per-role sessions)
-// or starts a new one.
+// or starts a new one. Joining is atomic: two sessions of one call=ID
+// posted at the same moment both join the one call, whichever starts it
+// (the registry's insert is the one place that decides).
 func (s *Server) callFor(ctx context.Context, plan rolePlan, q map[string][]string) (*live.Call, bool, error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
@@ -107,14 +116,20 @@ func (s *Server) callFor(ctx context.Context, plan rolePlan, q map[string][]stri
 	if id != "" && plan.mode != perRole {
 		return nil, false, reply.Errorf(http.StatusBadRequest, "call=ID joins per-role sessions: add role=rep or role=customer")
 	}
+	join := func(c *live.Call) (*live.Call, bool, error) {
+		if rep := get("rep"); rep != "" && !strings.EqualFold(rep, c.Record().Rep) {
+			return nil, false, reply.Errorf(http.StatusForbidden, "call %s is another rep's call", id)
+		}
+		return c, false, nil
+	}
 	if id != "" {
 		if c := s.cfg.Calls.Get(id); c != nil {
-			if rep := get("rep"); rep != "" && !strings.EqualFold(rep, c.Record().Rep) {
-				return nil, false, reply.Errorf(http.StatusForbidden, "call %s is another rep's call", id)
-			}
-			return c, false, nil
+			return join(c)
 		}
-		if _, err := s.cfg.Store.Get(ctx, id); err == nil {
+		// A stored record that is not live is a call that is over; a live
+		// one is being started by a session posted at the same moment,
+		// which this one joins below.
+		if rec, err := s.cfg.Store.Get(ctx, id); err == nil && rec.State != call.StateLive {
 			return nil, false, reply.Errorf(http.StatusConflict, "call %s has already ended", id)
 		}
 	} else {
@@ -128,7 +143,10 @@ func (s *Server) callFor(ctx context.Context, plan rolePlan, q map[string][]stri
 	case errors.As(err, &full):
 		return nil, false, &reply.Error{Code: http.StatusServiceUnavailable, Msg: full.Error(), RetryAfter: CapacityRetrySeconds}
 	case errors.Is(err, live.ErrExists):
-		return nil, false, reply.Errorf(http.StatusConflict, "call %s exists", id)
+		if c := s.cfg.Calls.Get(id); c != nil {
+			return join(c)
+		}
+		return nil, false, reply.Errorf(http.StatusConflict, "call %s has already ended", id)
 	case err != nil:
 		return nil, false, err
 	}

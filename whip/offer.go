@@ -70,6 +70,10 @@ func supportedCodec(name string) bool {
 type offerInfo struct {
 	audio  []audioMedia
 	codecs []string // every audio codec offered, for error messages
+	// bundled: the offer has an a=group:BUNDLE; media is the number of
+	// m-lines of any kind.
+	bundled bool
+	media   int
 }
 
 type audioMedia struct {
@@ -89,7 +93,10 @@ func inspectOffer(body []byte) (*offerInfo, error) {
 	if err := sd.Unmarshal(body); err != nil {
 		return nil, reply.Errorf(http.StatusBadRequest, "malformed SDP offer: %v", err)
 	}
-	info := &offerInfo{}
+	info := &offerInfo{media: len(sd.MediaDescriptions)}
+	if g, ok := sd.Attribute(sdp.AttrKeyGroup); ok && strings.HasPrefix(g, "BUNDLE") {
+		info.bundled = true
+	}
 	seen := map[string]bool{}
 	for _, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "audio" || md.MediaName.Port.Value == 0 {
@@ -131,6 +138,9 @@ func inspectOffer(body []byte) (*offerInfo, error) {
 	}
 	if len(info.audio) > 2 {
 		return nil, reply.Errorf(http.StatusUnprocessableEntity, "the offer has %d audio tracks: send two (rep and customer), one stereo track, or one per session with role=", len(info.audio))
+	}
+	if !info.bundled && info.media > 1 {
+		return nil, reply.Errorf(http.StatusUnprocessableEntity, "the offer's %d m-lines are not bundled: talkratio takes media over one transport; add a=group:BUNDLE, or send one audio m-line per session (role=rep, role=customer)", info.media)
 	}
 	for _, am := range info.audio {
 		ok := false
@@ -206,4 +216,53 @@ func planRoles(info *offerInfo, q map[string][]string) (rolePlan, error) {
 	p.byMid[info.audio[0].mid] = vad.Rep
 	p.byMid[info.audio[1].mid] = vad.Customer
 	return p, nil
+}
+
+// bundleOne makes an offer of one m-line without a=group:BUNDLE one that
+// pion answers: pion rejects (port 0) every m-line outside a BUNDLE group,
+// and one m-line on its own transport is the same as a group of one. The
+// answer's group line is dropped again (unbundle), so that the client
+// gets what it offered.
+func bundleOne(offer []byte, info *offerInfo) []byte {
+	if info.bundled || info.media != 1 || len(info.audio) != 1 || info.audio[0].mid == "" {
+		return offer
+	}
+	s := string(offer)
+	nl := "\r\n"
+	if !strings.Contains(s, nl) {
+		nl = "\n"
+	}
+	i := strings.Index(s, nl+"m=")
+	if i < 0 {
+		return offer
+	}
+	return []byte(s[:i] + nl + "a=group:BUNDLE " + info.audio[0].mid + s[i:])
+}
+
+// unbundle removes the group line from an answer to an offer that had
+// none.
+func unbundle(answer string) string {
+	var out []string
+	for _, l := range strings.SplitAfter(answer, "\n") {
+		if !strings.HasPrefix(l, "a=group:BUNDLE") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+// accepted reports whether an answer takes some audio: pion rejects an
+// m-line it cannot serve with port 0, and an answer that rejects all of
+// them is no session.
+func accepted(answer string) bool {
+	var sd sdp.SessionDescription
+	if err := sd.Unmarshal([]byte(answer)); err != nil {
+		return false
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media == "audio" && md.MediaName.Port.Value != 0 {
+			return true
+		}
+	}
+	return false
 }
