@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // Call states, as the API shows them.
@@ -70,9 +70,9 @@ type Record struct {
 	CustomerChannel *int   `json:"customer_channel,omitempty"`
 	// Result is the full analysis: every metric and the segments, at the
 	// top level of the JSON as `talkratio analyze` prints them.
-	*vad.Result
+	*tally.Result
 	// Meter is the live meter sampled through the call, for replay.
-	Meter *vad.Meter `json:"meter,omitempty"`
+	Meter *tally.Meter `json:"meter,omitempty"`
 }
 
 // RepOnRight reports whether a stereo recording has the rep on its right
@@ -177,8 +177,8 @@ func (r *Record) ApplyListenRule() {
 	if m.RepTalkS+m.CustomerTalkS == 0 {
 		m.ListenPct = nil
 	} else if m.ListenPct != nil {
-		v := vad.RoundListen(*m.ListenPct)
+		v := tally.RoundListen(*m.ListenPct)
 		m.ListenPct = &v
 	}
-	m.OnTarget = vad.OnTarget(m.ListenPct, m.TargetListen)
+	m.OnTarget = tally.OnTarget(m.ListenPct, m.TargetListen)
 }

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // CSVHeader names the columns of a call as CSV. `talkratio analyze
@@ -13,7 +13,7 @@ import (
 // the call's place in the library (empty for a file analyzed by the CLI).
 func CSVHeader() []string {
 	h := []string{"file", "rep_file", "customer_file", "error", "sample_rate"}
-	h = append(h, vad.CSVHeader()...)
+	h = append(h, tally.CSVHeader()...)
 	return append(h, "id", "name", "rep", "customer", "source", "state", "started_at")
 }
 
@@ -29,7 +29,7 @@ func (r *Record) CSVRow() []string {
 		m.DurationS = r.DurationS // the record's duration is the call's (see UnmarshalJSON)
 		row = append(row, m.CSVRow()...)
 	} else {
-		row = append(row, make([]string, len(vad.CSVHeader()))...)
+		row = append(row, make([]string, len(tally.CSVHeader()))...)
 	}
 	started := ""
 	if !r.StartedAt.IsZero() {

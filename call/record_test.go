@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // A 4:13 call written and read back (as every store does, through JSON)
@@ -13,13 +13,13 @@ import (
 // call's end, and its CSV row says how long it was.
 func TestRecordReadBackKeepsDuration(t *testing.T) {
 	rules := Rules{}.WithDefaults()
-	segs := vad.Segments{
-		Rep:      []vad.Segment{{Start: 1, End: 40}, {Start: 200, End: 250}},
-		Customer: []vad.Segment{{Start: 41, End: 199}},
+	segs := tally.Segments{
+		Rep:      []tally.Segment{{Start: 1, End: 40}, {Start: 200, End: 250}},
+		Customer: []tally.Segment{{Start: 41, End: 199}},
 	}
-	res := vad.Result{Segments: segs}
+	res := tally.Result{Segments: segs}
 	res.DurationS, res.RepTalkS, res.CustomerTalkS = 253, 89, 158
-	res.ListenPct = vad.ListenShare(158, 89)
+	res.ListenPct = tally.ListenShare(158, 89)
 	res.TargetListen = 80
 	rec := &Record{ID: "c1", State: StateEnded, StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), DurationS: 253, Result: &res}
 	b, err := json.Marshal(rec)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // RepStats is one rep's figures over their ended calls.
@@ -79,7 +79,7 @@ func (t RepTotals) Stats(rep string) RepStats {
 	if t.ListenN > 0 {
 		// The mean of the calls' figures, rounded as they are, so that
 		// the page shows and judges it as it does a call's.
-		m := vad.RoundListen(float64(t.ListenTenths) / float64(10*t.ListenN))
+		m := tally.RoundListen(float64(t.ListenTenths) / float64(10*t.ListenN))
 		s.MeanListenPct = &m
 	}
 	if t.Calls > 0 {

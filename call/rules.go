@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // Rules are how calls are judged, configured once (serve's -target and
@@ -28,7 +28,7 @@ type Rules struct {
 // Defaults of Rules.
 const (
 	DefaultTargetListen   = 0.8
-	DefaultMonologueNudge = time.Duration(vad.DefaultLongMonologueSec) * time.Second
+	DefaultMonologueNudge = time.Duration(tally.DefaultLongMonologueSec) * time.Second
 )
 
 // MeterStepS: a stored call's meter is sampled once a second, which is
@@ -56,8 +56,8 @@ func (r Rules) Validate() error {
 
 // Tally is the tally configuration of these rules: the one place where
 // the settings become the analysis's.
-func (r Rules) Tally() vad.TallyConfig {
-	t := vad.DefaultTallyConfig()
+func (r Rules) Tally() tally.Config {
+	t := tally.DefaultConfig()
 	t.TargetListen = r.TargetListen
 	if r.MonologueNudge > 0 {
 		t.LongMonologueSec = r.MonologueNudge.Seconds()
@@ -69,8 +69,8 @@ func (r Rules) Tally() vad.TallyConfig {
 func (r Rules) NudgeAfterS() float64 { return r.MonologueNudge.Seconds() }
 
 // Meter samples an analyzed call's meter for replay.
-func (r Rules) Meter(res *vad.Result) vad.Meter {
-	return vad.MeterSeries(res.Segments, res.DurationS, MeterStepS, r.Tally())
+func (r Rules) Meter(res *tally.Result) tally.Meter {
+	return tally.MeterSeries(res.Segments, res.DurationS, MeterStepS, r.Tally())
 }
 
 // ParseChannel reads a channel as people name one: left or right (l, r;

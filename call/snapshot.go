@@ -3,7 +3,7 @@ package call
 import (
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // TimelineWindowS of segments go out with each snapshot.
@@ -75,15 +75,15 @@ type Monologue struct {
 
 // Timeline is the segments of the last TimelineWindowS.
 type Timeline struct {
-	FromS    float64       `json:"from_s"`
-	ToS      float64       `json:"to_s"`
-	Rep      []vad.Segment `json:"rep"`
-	Customer []vad.Segment `json:"customer"`
-	Missing  []vad.Segment `json:"missing"`
+	FromS    float64         `json:"from_s"`
+	ToS      float64         `json:"to_s"`
+	Rep      []tally.Segment `json:"rep"`
+	Customer []tally.Segment `json:"customer"`
+	Missing  []tally.Segment `json:"missing"`
 }
 
 // NewSnapshot turns the analysis's view of a call into the message.
-func (r Rules) NewSnapshot(info Info, l vad.Live) Snapshot {
+func (r Rules) NewSnapshot(info Info, l tally.Live) Snapshot {
 	m := l.Metrics
 	nudgeAfter := r.NudgeAfterS()
 	msg := Snapshot{
@@ -92,10 +92,10 @@ func (r Rules) NewSnapshot(info Info, l vad.Live) Snapshot {
 		RepTalkS:      m.RepTalkS, CustomerTalkS: m.CustomerTalkS,
 		RepSharePct: m.RepSharePct, CustomerSharePct: m.CustomerSharePct,
 		OnTarget: m.OnTarget, OverlapS: m.OverlapS, MutualSilenceS: m.MutualSilenceS, MissingAudioS: m.MissingAudioS,
-		Speaking: RoleFlags{l.Talking[vad.Rep], l.Talking[vad.Customer]},
+		Speaking: RoleFlags{l.Talking[tally.Rep], l.Talking[tally.Customer]},
 		Monologue: Monologue{
-			CurrentS: Round3(l.RunS[vad.Rep]), NudgeAfterS: nudgeAfter,
-			Nudge: nudgeAfter > 0 && l.RunS[vad.Rep] >= nudgeAfter, LongestS: m.LongestRepMonologue.Dur,
+			CurrentS: Round3(l.RunS[tally.Rep]), NudgeAfterS: nudgeAfter,
+			Nudge: nudgeAfter > 0 && l.RunS[tally.Rep] >= nudgeAfter, LongestS: m.LongestRepMonologue.Dur,
 		},
 		CurrentSilenceS: Round3(l.SilenceS),
 		LongSilences:    len(m.LongSilences),
@@ -103,7 +103,7 @@ func (r Rules) NewSnapshot(info Info, l vad.Live) Snapshot {
 		TurnSwitches:    m.TurnSwitches, TurnSwitchesPerMn: m.TurnSwitchesPerMinute,
 		Timeline: Timeline{
 			FromS: Round3(max(0, l.NowS-TimelineWindowS)), ToS: Round3(l.NowS),
-			Rep: nonNil(l.Timeline[vad.Rep]), Customer: nonNil(l.Timeline[vad.Customer]), Missing: nonNil(l.Missing),
+			Rep: nonNil(l.Timeline[tally.Rep]), Customer: nonNil(l.Timeline[tally.Customer]), Missing: nonNil(l.Missing),
 		},
 	}
 	msg.ListenPct = m.ListenPct
@@ -117,20 +117,20 @@ func (r Rules) NewSnapshot(info Info, l vad.Live) Snapshot {
 // FinalSnapshot is a stored call's snapshot: what a viewer of an ended call
 // gets, and a live call's viewers get last.
 func (r Rules) FinalSnapshot(rec *Record) Snapshot {
-	var l vad.Live
+	var l tally.Live
 	if res := rec.Result; res != nil {
 		l.Metrics = res.Metrics
 		l.NowS = res.DurationS
-		t := vad.NewTally(r.Tally())
+		t := tally.New(r.Tally())
 		for _, sg := range res.Segments.Rep {
-			t.Add(vad.Rep, sg)
+			t.Add(tally.Rep, sg)
 		}
 		for _, sg := range res.Segments.Customer {
-			t.Add(vad.Customer, sg)
+			t.Add(tally.Customer, sg)
 		}
-		l.RecentListenPct, l.RecentOK = t.RecentListenPct(res.DurationS, [2]vad.Segment{})
+		l.RecentListenPct, l.RecentOK = t.RecentListenPct(res.DurationS, [2]tally.Segment{})
 		from := res.DurationS - TimelineWindowS
-		for role, segs := range [2][]vad.Segment{res.Segments.Rep, res.Segments.Customer} {
+		for role, segs := range [2][]tally.Segment{res.Segments.Rep, res.Segments.Customer} {
 			for _, sg := range segs {
 				if sg.End > from {
 					l.Timeline[role] = append(l.Timeline[role], sg)
@@ -150,9 +150,9 @@ func (r Rules) FinalSnapshot(rec *Record) Snapshot {
 func Round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
 
 // nonNil makes an empty list show as [] rather than null.
-func nonNil(s []vad.Segment) []vad.Segment {
+func nonNil(s []tally.Segment) []tally.Segment {
 	if s == nil {
-		return []vad.Segment{}
+		return []tally.Segment{}
 	}
 	return s
 }

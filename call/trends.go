@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // RepDay is one rep's figures over the ended calls of one day (UTC): a
@@ -93,10 +93,10 @@ func (r *Record) Interrupt() {
 	r.State = StateInterrupted
 	if r.Result != nil {
 		if r.Segments.Rep == nil {
-			r.Segments.Rep = []vad.Segment{}
+			r.Segments.Rep = []tally.Segment{}
 		}
 		if r.Segments.Customer == nil {
-			r.Segments.Customer = []vad.Segment{}
+			r.Segments.Customer = []tally.Segment{}
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // Generator makes the records of one synthetic library.
@@ -26,8 +26,8 @@ type Generator struct {
 // analysis is one tallied call that records share: tallying every one of
 // a million calls would take longer than storing them.
 type analysis struct {
-	res   *vad.Result
-	meter *vad.Meter
+	res   *tally.Result
+	meter *tally.Meter
 }
 
 // templates is how many distinct analyses records draw from.
@@ -37,34 +37,34 @@ const templates = 97
 // over span.
 func New(reps int, from time.Time, span time.Duration, seed uint64) *Generator {
 	g := &Generator{Reps: reps, From: from, Span: span, Seed: seed}
-	cfg := vad.DefaultTallyConfig()
+	cfg := tally.DefaultConfig()
 	for i := range templates {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
 		dur := 60 + rng.Float64()*900
-		tally := vad.NewTally(cfg)
+		tl := tally.New(cfg)
 		// The rep speaks a share between 5% and 70% of the turns' time.
 		share := 0.05 + 0.65*rng.Float64()
 		for t := 0.5; t < dur-2; {
 			n := 1 + rng.Float64()*20
-			role := vad.Customer
+			role := tally.Customer
 			if rng.Float64() < share {
-				role = vad.Rep
+				role = tally.Rep
 			}
 			end := min(t+n, dur-1)
-			tally.Add(role, vad.Segment{Start: t, End: end})
+			tl.Add(role, tally.Segment{Start: t, End: end})
 			t = end + 0.2 + rng.Float64()*2
 		}
-		m := tally.Report(dur)
-		segs := vad.Segments{Rep: nonNil(tally.Segments(vad.Rep)), Customer: nonNil(tally.Segments(vad.Customer))}
-		meter := vad.MeterSeries(segs, dur, 1, cfg)
-		g.cache = append(g.cache, analysis{res: &vad.Result{Metrics: m, Segments: segs}, meter: &meter})
+		m := tl.Report(dur)
+		segs := tally.Segments{Rep: nonNil(tl.Segments(tally.Rep)), Customer: nonNil(tl.Segments(tally.Customer))}
+		meter := tally.MeterSeries(segs, dur, 1, cfg)
+		g.cache = append(g.cache, analysis{res: &tally.Result{Metrics: m, Segments: segs}, meter: &meter})
 	}
 	return g
 }
 
-func nonNil(s []vad.Segment) []vad.Segment {
+func nonNil(s []tally.Segment) []tally.Segment {
 	if s == nil {
-		return []vad.Segment{}
+		return []tally.Segment{}
 	}
 	return s
 }

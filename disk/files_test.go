@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // A live call's record left by a service that stopped without ending it
@@ -25,7 +25,7 @@ func TestLiveRecordInterruptedAtRestart(t *testing.T) {
 	}
 	start := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	checkpoint := &call.Record{ID: "crashed", Name: "n", Rep: "Dana", Source: call.SourceLive, State: call.StateLive, StartedAt: start, DurationS: 42.5,
-		Result: &vad.Result{Metrics: vad.Metrics{ListenPct: pct(61.5), RepTalkS: 10, CustomerTalkS: 16}}}
+		Result: &tally.Result{Metrics: tally.Metrics{ListenPct: pct(61.5), RepTalkS: 10, CustomerTalkS: 16}}}
 	for _, r := range []*call.Record{checkpoint, {ID: "started", Source: call.SourceLive, State: call.StateLive, StartedAt: start},
 		{ID: "done", Source: call.SourceLive, State: call.StateEnded, StartedAt: start}} {
 		if err := st.Put(ctx, r); err != nil {

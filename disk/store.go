@@ -14,7 +14,7 @@ import (
 	"sync"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // Store keeps calls in a data directory:
@@ -100,10 +100,10 @@ func (s *Store) interrupted(rec *call.Record) {
 	rec.State = call.StateInterrupted
 	if rec.Result != nil {
 		if rec.Segments.Rep == nil {
-			rec.Segments.Rep = []vad.Segment{}
+			rec.Segments.Rep = []tally.Segment{}
 		}
 		if rec.Segments.Customer == nil {
-			rec.Segments.Customer = []vad.Segment{}
+			rec.Segments.Customer = []tally.Segment{}
 		}
 	}
 	s.log.Warn("a live call was not ended by its service: kept as interrupted", "id", rec.ID, "duration_s", rec.DurationS)

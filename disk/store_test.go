@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -41,7 +41,7 @@ func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
 	}
 	var want []*call.Record
 	for i := range 5 {
-		res := &vad.Result{Metrics: vad.Metrics{ListenPct: pct(float64(60 + i)), RepTalkS: 10, CustomerTalkS: 15}, Segments: vad.Segments{Rep: []vad.Segment{{Start: 1, End: 2}}, Customer: []vad.Segment{}}}
+		res := &tally.Result{Metrics: tally.Metrics{ListenPct: pct(float64(60 + i)), RepTalkS: 10, CustomerTalkS: 15}, Segments: tally.Segments{Rep: []tally.Segment{{Start: 1, End: 2}}, Customer: []tally.Segment{}}}
 		rec := &call.Record{ID: fmt.Sprintf("call%d", i), Name: "n", Rep: []string{"Dana", "Lee"}[i%2], Source: call.SourceLive, State: call.StateEnded,
 			StartedAt: time.Date(2026, 11, 20+i, 10, 0, 0, 0, time.UTC), DurationS: 30, Result: res}
 		if err := st.Put(ctx, rec); err != nil {
@@ -123,7 +123,7 @@ func TestStoredRecordsJudgedByTheRule(t *testing.T) {
 	old := func(id string, listen, rep, cust float64, on bool) *call.Record {
 		v := listen
 		return &call.Record{ID: id, State: call.StateEnded, Source: call.SourceLive, StartedAt: time.Now(),
-			Result: &vad.Result{Metrics: vad.Metrics{ListenPct: &v, RepTalkS: rep, CustomerTalkS: cust, TargetListen: 80, OnTarget: on}}}
+			Result: &tally.Result{Metrics: tally.Metrics{ListenPct: &v, RepTalkS: rep, CustomerTalkS: cust, TargetListen: 80, OnTarget: on}}}
 	}
 	for _, r := range []*call.Record{old("near", 79.96, 20.04, 79.96, false), old("none", 0, 0, 0, false), old("under", 79.91, 20.09, 79.91, false)} {
 		if err := st.Put(ctx, r); err != nil {

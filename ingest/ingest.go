@@ -5,17 +5,17 @@ import (
 	"errors"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // Role is who a stream of audio belongs to. It is the analysis's own role
 // type, so the live call owner needs no mapping.
-type Role = vad.Role
+type Role = tally.Role
 
 // The two roles of a call.
 const (
-	Rep      = vad.Rep
-	Customer = vad.Customer
+	Rep      = tally.Rep
+	Customer = tally.Customer
 )
 
 // SampleRate is the rate (Hz) of the PCM adapters deliver: the live

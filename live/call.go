@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"talkratio/call"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -55,7 +56,7 @@ type Call struct {
 
 	mu      sync.Mutex
 	sources map[Source]struct{}
-	roles   map[vad.Role]Source // which source carries which role
+	roles   map[tally.Role]Source // which source carries which role
 
 	// owned by run
 	an        *vad.Analyzer
@@ -88,7 +89,7 @@ func newCall(cfg *Config, p parent, rec call.Record) (*Call, error) {
 		done:    make(chan struct{}),
 		over:    make(chan struct{}),
 		sources: map[Source]struct{}{},
-		roles:   map[vad.Role]Source{},
+		roles:   map[tally.Role]Source{},
 		an:      an,
 		tl:      newTimeline(int(ringDuration.Seconds() * AnalysisRate)),
 		savedAt: time.Now(),
@@ -174,7 +175,7 @@ func (c *Call) analyze(upto int64) {
 		if err != nil {
 			c.log.Error("analyze", "err", err)
 		}
-		for i, r := range vad.Roles {
+		for i, r := range tally.Roles {
 			if !known[i] {
 				c.cfg.Metrics.Missing(r, float64(len(rep))/AnalysisRate)
 			}
@@ -182,7 +183,7 @@ func (c *Call) analyze(upto int64) {
 		c.recording.write(rep, cust)
 	})
 	s := float64(c.tl.base) / AnalysisRate
-	for _, r := range vad.Roles {
+	for _, r := range tally.Roles {
 		c.cfg.Metrics.Analyzed(r, s-c.analyzedS)
 	}
 	c.analyzedS = s
@@ -222,10 +223,10 @@ func (c *Call) publish(now time.Time) {
 
 // checkpoint writes the call's record as it stands: its figures so far
 // (not yet its segments or meter).
-func (c *Call) checkpoint(l vad.Live) {
+func (c *Call) checkpoint(l tally.Live) {
 	rec := c.rec
 	rec.DurationS = call.Round3(l.NowS)
-	rec.Result = &vad.Result{Metrics: l.Metrics}
+	rec.Result = &tally.Result{Metrics: l.Metrics}
 	if err := c.cfg.Store.Put(context.Background(), &rec); err != nil {
 		c.log.Error("store live call", "err", err)
 	}
@@ -233,7 +234,7 @@ func (c *Call) checkpoint(l vad.Live) {
 
 // snapshot is the websocket message for the live call's view l; clock is
 // the meter's clock (see clockAt), at or past l.NowS.
-func (c *Call) snapshot(l vad.Live, clock float64) call.Snapshot {
+func (c *Call) snapshot(l tally.Live, clock float64) call.Snapshot {
 	msg := c.cfg.Rules.NewSnapshot(call.InfoOf(&c.rec, call.StateLive), l)
 	msg.NowS = call.Round3(max(l.NowS, clock))
 	msg.Timeline.ToS = msg.NowS
@@ -269,8 +270,8 @@ func (c *Call) finish() {
 	rec.Result, rec.Meter = &res, &meter
 	rec.DurationS, rec.State = res.DurationS, call.StateEnded
 	rec.HasAudio = c.recording.close()
-	c.cfg.Metrics.Speech(vad.Rep, res.RepTalkS)
-	c.cfg.Metrics.Speech(vad.Customer, res.CustomerTalkS)
+	c.cfg.Metrics.Speech(tally.Rep, res.RepTalkS)
+	c.cfg.Metrics.Speech(tally.Customer, res.CustomerTalkS)
 	ctx := context.Background()
 	if err := c.cfg.Store.Put(ctx, &rec); err != nil {
 		c.log.Error("store call", "err", err)
@@ -309,7 +310,7 @@ func (c *Call) forget() {
 }
 
 // Attach adds a source to the call; the roles it carries must be free.
-func (c *Call) Attach(s Source, roles []vad.Role) error {
+func (c *Call) Attach(s Source, roles []tally.Role) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	select {

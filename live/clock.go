@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // AnalysisRate is the one rate live calls are analyzed (and recorded) at:
@@ -94,10 +94,10 @@ const (
 // pcm is a decoded packet on its way from a track to its call.
 type pcm struct {
 	track   *trackClock
-	roles   []vad.Role  // the role of each decoded channel
-	seq     int64       // extended RTP sequence number
-	ts      int64       // unwrapped RTP timestamp
-	samples [][]float32 // per role; empty when the payload did not decode
+	roles   []tally.Role // the role of each decoded channel
+	seq     int64        // extended RTP sequence number
+	ts      int64        // unwrapped RTP timestamp
+	samples [][]float32  // per role; empty when the payload did not decode
 	at      time.Time
 	end     bool // not a packet: the track has ended
 }
@@ -318,7 +318,7 @@ func (c *Call) aheadOfRealTime(p pcm) {
 // lateLog logs a packet whose audio was analyzed before it came (its side
 // was more than maxSkew behind the other): once, then at most every
 // aheadLogEvery, with the count since.
-func (c *Call) lateLog(p pcm, r vad.Role, pos int64) {
+func (c *Call) lateLog(p pcm, r tally.Role, pos int64) {
 	k := p.track
 	k.late++
 	if k.lateLast.IsZero() || p.at.Sub(k.lateLast) >= aheadLogEvery {
@@ -329,7 +329,7 @@ func (c *Call) lateLog(p pcm, r vad.Role, pos int64) {
 	}
 }
 
-func roleNames(rs []vad.Role) []string {
+func roleNames(rs []tally.Role) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = r.String()

@@ -2,11 +2,11 @@ package live
 
 import (
 	"math"
-	"talkratio/call"
 	"testing"
 	"time"
 
-	"talkratio/vad"
+	"talkratio/call"
+	"talkratio/tally"
 )
 
 // simPacket is one 20 ms packet of a simulated track: its RTP sequence
@@ -32,7 +32,7 @@ func stream(track, first, count int, start time.Duration) []simPacket {
 // simulate runs packets through a call's placement and analysis, in
 // arrival order, as its goroutine does, then ends the call as finish does.
 // Track i carries role i (two tracks: rep, customer).
-func simulate(t *testing.T, pkts []simPacket) (res vad.Result, late, ahead float64) {
+func simulate(t *testing.T, pkts []simPacket) (res tally.Result, late, ahead float64) {
 	t.Helper()
 	m := &countMetrics{}
 	reg := testRegistry(m)
@@ -52,7 +52,7 @@ func simulate(t *testing.T, pkts []simPacket) (res vad.Result, late, ahead float
 		}
 	}
 	for _, p := range order {
-		x := pcm{track: tracks[p.track], roles: []vad.Role{vad.Role(p.track)}, seq: p.seq, ts: p.ts, at: t0.Add(p.at)}
+		x := pcm{track: tracks[p.track], roles: []tally.Role{tally.Role(p.track)}, seq: p.seq, ts: p.ts, at: t0.Add(p.at)}
 		if !p.noDecode {
 			s := make([]float32, p.samples)
 			for i := range s {
@@ -291,14 +291,14 @@ func TestEndedTrackNotWaitedFor(t *testing.T) {
 		t0 := time.Unix(1000, 0)
 		tracks := []*trackClock{{clockRate: 48000, sendStart: t0}, {clockRate: 48000, sendStart: t0}}
 		feed := func(p simPacket) {
-			c.place(pcm{track: tracks[p.track], roles: []vad.Role{vad.Role(p.track)}, seq: p.seq, ts: p.ts, at: t0.Add(p.at), samples: [][]float32{make([]float32, p.samples)}})
+			c.place(pcm{track: tracks[p.track], roles: []tally.Role{tally.Role(p.track)}, seq: p.seq, ts: p.ts, at: t0.Add(p.at), samples: [][]float32{make([]float32, p.samples)}})
 			c.analyze(c.commitTarget())
 		}
 		for _, p := range cat(stream(0, 0, 50, 0), stream(1, 0, 50, 0)) {
 			feed(p)
 		}
 		if ended {
-			c.place(pcm{track: tracks[1], roles: []vad.Role{vad.Customer}, end: true})
+			c.place(pcm{track: tracks[1], roles: []tally.Role{tally.Customer}, end: true})
 		}
 		for _, p := range stream(0, 50, 450, time.Second) { // the rep goes on to 10 s
 			feed(p)

@@ -7,7 +7,7 @@ import (
 	"github.com/pion/rtp"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // FuzzRTPPath sends arbitrary RTP packets (length-prefixed in the input)
@@ -37,7 +37,7 @@ func FuzzRTPPath(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr, err := c.NewTrack(TrackSpec{Codec: mime, Roles: []vad.Role{vad.Rep}})
+		tr, err := c.NewTrack(TrackSpec{Codec: mime, Roles: []tally.Role{tally.Rep}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 
 	"talkratio/call"
 	"talkratio/inmem"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -28,7 +28,7 @@ type countMetrics struct {
 func (m *countMetrics) NoMedia()    { m.mu.Lock(); m.noMedia++; m.mu.Unlock() }
 func (m *countMetrics) StoreError() { m.mu.Lock(); m.storeErrors++; m.mu.Unlock() }
 
-func (m *countMetrics) add(v *[2]float64, r vad.Role, x float64) {
+func (m *countMetrics) add(v *[2]float64, r tally.Role, x float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	v[r] += x
@@ -47,17 +47,17 @@ func (m *countMetrics) CallEnded(reason string) {
 	m.reasons = append(m.reasons, reason)
 	m.mu.Unlock()
 }
-func (m *countMetrics) Received(r vad.Role, lost int) {
+func (m *countMetrics) Received(r tally.Role, lost int) {
 	m.add(&m.received, r, 1)
 	m.add(&m.lost, r, float64(lost))
 }
-func (m *countMetrics) Late(r vad.Role)                { m.add(&m.late, r, 1) }
-func (m *countMetrics) Ahead(r vad.Role)               { m.add(&m.ahead, r, 1) }
-func (m *countMetrics) DecodeError(string)             { m.mu.Lock(); m.decodeErrors++; m.mu.Unlock() }
-func (m *countMetrics) Analyzed(r vad.Role, s float64) { m.add(&m.analyzed, r, s) }
-func (m *countMetrics) Missing(r vad.Role, s float64)  { m.add(&m.missing, r, s) }
-func (m *countMetrics) Speech(r vad.Role, s float64)   { m.add(&m.speech, r, s) }
-func (m *countMetrics) SnapshotLatency(float64)        { m.mu.Lock(); m.latencies++; m.mu.Unlock() }
+func (m *countMetrics) Late(r tally.Role)                { m.add(&m.late, r, 1) }
+func (m *countMetrics) Ahead(r tally.Role)               { m.add(&m.ahead, r, 1) }
+func (m *countMetrics) DecodeError(string)               { m.mu.Lock(); m.decodeErrors++; m.mu.Unlock() }
+func (m *countMetrics) Analyzed(r tally.Role, s float64) { m.add(&m.analyzed, r, s) }
+func (m *countMetrics) Missing(r tally.Role, s float64)  { m.add(&m.missing, r, s) }
+func (m *countMetrics) Speech(r tally.Role, s float64)   { m.add(&m.speech, r, s) }
+func (m *countMetrics) SnapshotLatency(float64)          { m.mu.Lock(); m.latencies++; m.mu.Unlock() }
 
 // testRegistry is a registry on an in-memory store and bus.
 func testRegistry(m Metrics) *Registry {
@@ -68,7 +68,7 @@ func testRegistry(m Metrics) *Registry {
 // not stored.
 func feed(t *testing.T, c *Call) {
 	t.Helper()
-	tr, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []vad.Role{vad.Rep}})
+	tr, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []tally.Role{tally.Rep}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 package live
 
-import "talkratio/vad"
+import "talkratio/tally"
 
 // Metrics is what live calls count. The server's Prometheus metrics
 // implement it; every method is cheap, for the packet path calls some of
@@ -10,18 +10,18 @@ type Metrics interface {
 	CallEnded(reason string)
 	// Received counts a packet of a role, and the packets found lost
 	// before it.
-	Received(r vad.Role, lost int)
+	Received(r tally.Role, lost int)
 	// Late: a packet came after its audio was analyzed.
-	Late(r vad.Role)
+	Late(r tally.Role)
 	// Ahead: a packet's clock ran too far ahead of real time.
-	Ahead(r vad.Role)
+	Ahead(r tally.Role)
 	DecodeError(codec string)
 	// Analyzed, Missing: seconds of call time analyzed, and of those, the
 	// ones whose audio never arrived.
-	Analyzed(r vad.Role, seconds float64)
-	Missing(r vad.Role, seconds float64)
+	Analyzed(r tally.Role, seconds float64)
+	Missing(r tally.Role, seconds float64)
 	// Speech found in an ended call.
-	Speech(r vad.Role, seconds float64)
+	Speech(r tally.Role, seconds float64)
 	// SnapshotLatency: a packet's arrival to the first snapshot with it.
 	SnapshotLatency(seconds float64)
 	// NoMedia: a call ended without any audio, and is not stored.
@@ -32,15 +32,15 @@ type Metrics interface {
 
 type nopMetrics struct{}
 
-func (nopMetrics) CallStarted()               {}
-func (nopMetrics) CallEnded(string)           {}
-func (nopMetrics) Received(vad.Role, int)     {}
-func (nopMetrics) Late(vad.Role)              {}
-func (nopMetrics) Ahead(vad.Role)             {}
-func (nopMetrics) DecodeError(string)         {}
-func (nopMetrics) Analyzed(vad.Role, float64) {}
-func (nopMetrics) Missing(vad.Role, float64)  {}
-func (nopMetrics) Speech(vad.Role, float64)   {}
-func (nopMetrics) SnapshotLatency(float64)    {}
-func (nopMetrics) NoMedia()                   {}
-func (nopMetrics) StoreError()                {}
+func (nopMetrics) CallStarted()                 {}
+func (nopMetrics) CallEnded(string)             {}
+func (nopMetrics) Received(tally.Role, int)     {}
+func (nopMetrics) Late(tally.Role)              {}
+func (nopMetrics) Ahead(tally.Role)             {}
+func (nopMetrics) DecodeError(string)           {}
+func (nopMetrics) Analyzed(tally.Role, float64) {}
+func (nopMetrics) Missing(tally.Role, float64)  {}
+func (nopMetrics) Speech(tally.Role, float64)   {}
+func (nopMetrics) SnapshotLatency(float64)      {}
+func (nopMetrics) NoMedia()                     {}
+func (nopMetrics) StoreError()                  {}

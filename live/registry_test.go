@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 type source struct{ closed chan struct{} }
@@ -39,20 +39,20 @@ func TestCallLifecycle(t *testing.T) {
 		t.Errorf("the same id twice: %v", err)
 	}
 	rep, cust := &source{closed: make(chan struct{})}, &source{closed: make(chan struct{})}
-	if err := c.Attach(rep, []vad.Role{vad.Rep}); err != nil {
+	if err := c.Attach(rep, []tally.Role{tally.Rep}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Attach(&source{}, []vad.Role{vad.Rep, vad.Customer}); !errors.Is(err, ErrRoleTaken) {
+	if err := c.Attach(&source{}, []tally.Role{tally.Rep, tally.Customer}); !errors.Is(err, ErrRoleTaken) {
 		t.Errorf("a role taken twice: %v", err)
 	}
-	if err := c.Attach(cust, []vad.Role{vad.Customer}); err != nil {
+	if err := c.Attach(cust, []tally.Role{tally.Customer}); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []vad.Role{vad.Rep}})
+	tr, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []tally.Role{tally.Rep}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []vad.Role{vad.Customer}})
+	tc, err := c.NewTrack(TrackSpec{Codec: "audio/PCMU", Roles: []tally.Role{tally.Customer}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestCallLifecycle(t *testing.T) {
 	if tr.Packet(200, 200*160, silence, time.Now()) {
 		t.Error("an ended call took a packet")
 	}
-	if err := c.Attach(&source{}, []vad.Role{vad.Rep}); !errors.Is(err, ErrCallOver) {
+	if err := c.Attach(&source{}, []tally.Role{tally.Rep}); !errors.Is(err, ErrCallOver) {
 		t.Errorf("attach to an ended call: %v", err)
 	}
 }
@@ -125,7 +125,7 @@ func TestShutdown(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &source{closed: make(chan struct{})}
-		c.Attach(s, []vad.Role{vad.Rep, vad.Customer})
+		c.Attach(s, []tally.Role{tally.Rep, tally.Customer})
 		feed(t, c)
 		srcs = append(srcs, s)
 	}

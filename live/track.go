@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"talkratio/audio"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // TrackSpec says what a track carries.
@@ -17,7 +17,7 @@ type TrackSpec struct {
 	Codec string
 	// Roles is the role of each channel the payload decodes to: one, or
 	// two for a stereo track (rep and customer in either order).
-	Roles []vad.Role
+	Roles []tally.Role
 	// SendStart: no packet of the track was sent before it (its
 	// connection came up); zero when not known, and then the track starts
 	// where its first packet arrives.
@@ -35,7 +35,7 @@ type TrackSpec struct {
 type Track struct {
 	c      *Call
 	log    *slog.Logger
-	roles  []vad.Role // one per decoded channel
+	roles  []tally.Role // one per decoded channel
 	names  []string
 	codec  string
 	dec    audio.PacketDecoder

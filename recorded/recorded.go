@@ -13,6 +13,7 @@ import (
 	"fmt"
 
 	"talkratio/audio"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -72,7 +73,7 @@ func (e *CustomerChannelError) Error() string {
 // SideError is a side's file of a pair that could not be used: Err is why
 // it did not open, or nil when it opened with Channels channels, not one.
 type SideError struct {
-	Role     vad.Role
+	Role     tally.Role
 	Name     string
 	Channels int
 	Err      error
@@ -98,9 +99,9 @@ func Open(in Input, open Opener) (*Call, error) {
 	c := &Call{Map: vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}}
 	var srcs []audio.Source
 	for _, side := range []struct {
-		role vad.Role
+		role tally.Role
 		name string
-	}{{vad.Rep, in.Rep}, {vad.Customer, in.Customer}} {
+	}{{tally.Rep, in.Rep}, {tally.Customer, in.Customer}} {
 		f, err := open(side.name)
 		if err != nil {
 			c.Close()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"talkratio/audio"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -72,11 +73,11 @@ func TestOpen(t *testing.T) {
 		{"same channel", Input{Stereo: "stereo", CustomerChannel: 0}, vad.ChannelMap{}, 0, func(err error) bool { return err != nil }},
 		{"stereo as a side", Input{Rep: "mono", Customer: "stereo"}, vad.ChannelMap{}, 0, func(err error) bool {
 			var e *SideError
-			return errors.As(err, &e) && e.Role == vad.Customer && e.Channels == 2 && e.Err == nil
+			return errors.As(err, &e) && e.Role == tally.Customer && e.Channels == 2 && e.Err == nil
 		}},
 		{"a side missing", Input{Rep: "nope", Customer: "mono"}, vad.ChannelMap{}, 0, func(err error) bool {
 			var e *SideError
-			return errors.As(err, &e) && e.Role == vad.Rep && errors.Is(err, fs.ErrNotExist)
+			return errors.As(err, &e) && e.Role == tally.Rep && errors.Is(err, fs.ErrNotExist)
 		}},
 		{"stereo missing", Input{Stereo: "nope"}, vad.ChannelMap{}, 0, func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},
 	} {

@@ -22,7 +22,7 @@ import (
 	"talkratio/call"
 	"talkratio/disk"
 	"talkratio/inmem"
-	"talkratio/vad"
+	"talkratio/tally"
 	"talkratio/whip"
 	"talkratio/whip/whiptest"
 	"talkratio/whipclient"
@@ -52,7 +52,7 @@ func listenPct(v float64) *float64 { return &v }
 func storeCalls(t *testing.T, srv *Server) {
 	t.Helper()
 	for i, rep := range []string{"Dana", "Lee"} {
-		res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7}}
+		res := &tally.Result{Metrics: tally.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7}}
 		if err := srv.store.Put(context.Background(), &call.Record{ID: fmt.Sprintf("call-%s", strings.ToLower(rep)), Rep: rep, State: call.StateEnded, Source: call.SourceLive,
 			StartedAt: time.Now().Add(-time.Duration(i) * time.Hour), Result: res}); err != nil {
 			t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"talkratio/audio"
 	"talkratio/call"
 	"talkratio/disk"
+	"talkratio/tally"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -210,7 +211,7 @@ func TestUploadStereoAndMono(t *testing.T) {
 			if err != nil || wr.Format().Channels != 2 || wr.Format().BitsPerSample != 16 {
 				t.Fatalf("stored audio: %v %+v", err, wr)
 			}
-			res, err := vad.Analyze(wr, wr.Format().SampleRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+			res, err := vad.Analyze(wr, wr.Format().SampleRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), tally.DefaultConfig())
 			if err != nil || math.Abs(res.RepTalkS-4) > 0.5 {
 				t.Errorf("stored audio's left channel should be the rep (4 s): %v %v", res.RepTalkS, err)
 			}
@@ -452,7 +453,7 @@ func TestInterruptedCallAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := &vad.Result{Metrics: vad.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7, TargetListen: 80}}
+	res := &tally.Result{Metrics: tally.Metrics{ListenPct: listenPct(70), RepTalkS: 3, CustomerTalkS: 7, TargetListen: 80}}
 	st.Put(context.Background(), &call.Record{ID: "crashed", Rep: "Dana", Source: call.SourceLive, State: call.StateLive, StartedAt: time.Now(), DurationS: 12, Result: res})
 	_, base := newDiskServer(t, dir, Config{})
 	m := getCall(t, base, "crashed")

@@ -18,6 +18,7 @@ import (
 	"talkratio/audio"
 	"talkratio/call"
 	"talkratio/live"
+	"talkratio/tally"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -75,13 +76,13 @@ func (r *sliceReader) Read(dst [][]float32) (int, error) {
 }
 
 // analyzeOffline is `talkratio analyze` on the given channels.
-func analyzeOffline(t testing.TB, rep, cust []float32) vad.Result {
+func analyzeOffline(t testing.TB, rep, cust []float32) tally.Result {
 	t.Helper()
 	n := max(len(rep), len(cust))
 	r := &sliceReader{}
 	r.ch[0] = append(rep, make([]float32, n-len(rep))...)
 	r.ch[1] = append(cust, make([]float32, n-len(cust))...)
-	res, err := vad.Analyze(r, live.AnalysisRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+	res, err := vad.Analyze(r, live.AnalysisRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), tally.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"talkratio/live"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // metrics are the service's Prometheus metrics, on the registry it is
@@ -35,7 +35,7 @@ type metrics struct {
 	noMedia       prometheus.Counter
 	storeErrors   prometheus.Counter
 
-	// Per-role children of the vectors above, indexed by vad.Role, looked
+	// Per-role children of the vectors above, indexed by tally.Role, looked
 	// up once: the packet path counts a hundred packets per call a second.
 	packetsBy, lostBy, lateBy, aheadBy, analyzedBy, speechBy, missingBy [2]prometheus.Counter
 }
@@ -116,7 +116,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	)
 	// Pre-create the label values people alert on, so that they read 0
 	// rather than missing before the first event.
-	for _, r := range vad.Roles {
+	for _, r := range tally.Roles {
 		n := r.String()
 		m.packetsBy[r] = m.rtpPackets.WithLabelValues(n)
 		m.lostBy[r] = m.rtpLost.WithLabelValues(n)
@@ -148,7 +148,7 @@ func (m *metrics) CallEnded(reason string) {
 }
 
 // Received implements live.Metrics.
-func (m *metrics) Received(r vad.Role, lost int) {
+func (m *metrics) Received(r tally.Role, lost int) {
 	m.packetsBy[r].Inc()
 	if lost > 0 {
 		m.lostBy[r].Add(float64(lost))
@@ -156,22 +156,22 @@ func (m *metrics) Received(r vad.Role, lost int) {
 }
 
 // Late implements live.Metrics.
-func (m *metrics) Late(r vad.Role) { m.lateBy[r].Inc() }
+func (m *metrics) Late(r tally.Role) { m.lateBy[r].Inc() }
 
 // Ahead implements live.Metrics.
-func (m *metrics) Ahead(r vad.Role) { m.aheadBy[r].Inc() }
+func (m *metrics) Ahead(r tally.Role) { m.aheadBy[r].Inc() }
 
 // DecodeError implements live.Metrics.
 func (m *metrics) DecodeError(codec string) { m.decodeErrors.WithLabelValues(codec).Inc() }
 
 // Analyzed implements live.Metrics.
-func (m *metrics) Analyzed(r vad.Role, s float64) { m.analyzedBy[r].Add(s) }
+func (m *metrics) Analyzed(r tally.Role, s float64) { m.analyzedBy[r].Add(s) }
 
 // Missing implements live.Metrics.
-func (m *metrics) Missing(r vad.Role, s float64) { m.missingBy[r].Add(s) }
+func (m *metrics) Missing(r tally.Role, s float64) { m.missingBy[r].Add(s) }
 
 // Speech implements live.Metrics.
-func (m *metrics) Speech(r vad.Role, s float64) { m.speechBy[r].Add(s) }
+func (m *metrics) Speech(r tally.Role, s float64) { m.speechBy[r].Add(s) }
 
 // SnapshotLatency implements live.Metrics.
 func (m *metrics) SnapshotLatency(s float64) { m.latency.Observe(s) }

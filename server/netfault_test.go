@@ -20,6 +20,7 @@ import (
 	"talkratio/audio"
 	"talkratio/call"
 	"talkratio/disk"
+	"talkratio/tally"
 	"talkratio/vad"
 	"talkratio/whipclient"
 )
@@ -128,7 +129,7 @@ func publishFixture(t *testing.T, v *virtualNet, lossPercent int64) (call.Snapsh
 
 // analyzeRecording is `talkratio analyze` on the audio a call kept: the
 // samples that actually arrived, where they were placed.
-func analyzeRecording(t *testing.T, srv *Server, id string) vad.Result {
+func analyzeRecording(t *testing.T, srv *Server, id string) tally.Result {
 	t.Helper()
 	f, err := srv.audio.OpenAudio(context.Background(), id)
 	if err != nil {
@@ -139,7 +140,7 @@ func analyzeRecording(t *testing.T, srv *Server, id string) vad.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := vad.Analyze(r, r.Format().SampleRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+	res, err := vad.Analyze(r, r.Format().SampleRate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), tally.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // readmeJSON returns the first ```json block after the heading in the
@@ -73,10 +73,10 @@ func sameKeys(t *testing.T, what string, doc, code any) {
 // The README's websocket example has the keys a snapshot has.
 func TestReadmeSnapshotExample(t *testing.T) {
 	doc := readmeJSON(t, "../README.md", "### Websocket schema")
-	l := vad.Live{NowS: 63.2, RecentOK: true}
-	l.Metrics = vad.Metrics{RepTalkS: 20.1, CustomerTalkS: 50, ListenPct: listenPct(71.3), TargetListen: 80}
-	l.Timeline = [2][]vad.Segment{{{Start: 1, End: 4.2}}, {{Start: 4.5, End: 9}}}
-	l.Missing = []vad.Segment{{Start: 30.1, End: 30.9}}
+	l := tally.Live{NowS: 63.2, RecentOK: true}
+	l.Metrics = tally.Metrics{RepTalkS: 20.1, CustomerTalkS: 50, ListenPct: listenPct(71.3), TargetListen: 80}
+	l.Timeline = [2][]tally.Segment{{{Start: 1, End: 4.2}}, {{Start: 4.5, End: 9}}}
+	l.Missing = []tally.Segment{{Start: 30.1, End: 30.9}}
 	msg := call.Rules{}.WithDefaults().NewSnapshot(call.Info{ID: "c7f3a1b2c3d4e5f6", State: call.StateLive, StartedAt: time.Now()}, l)
 	b, err := json.Marshal(msg)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 	"talkratio/whipclient"
 )
 
@@ -270,7 +270,7 @@ func TestFastClockPublisher(t *testing.T) {
 }
 
 // clippedSegs is the time of segs inside [from, to).
-func clippedSegs(segs []vad.Segment, from, to float64) float64 {
+func clippedSegs(segs []tally.Segment, from, to float64) float64 {
 	sum := 0.0
 	for _, s := range segs {
 		sum += max(0, min(s.End, to)-max(s.Start, from))

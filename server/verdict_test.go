@@ -9,29 +9,29 @@ import (
 	"time"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // verdictCall is an ended call whose customer talked 79.91% of the talk
 // time: 79.9%, below an 80% target, on every surface. With no customer
 // talk (customer false, rep false) it is a call with no speech.
 func verdictCall(id string, speech bool) *call.Record {
-	cfg := vad.DefaultTallyConfig()
-	tl := vad.NewTally(cfg)
+	cfg := tally.DefaultConfig()
+	tl := tally.New(cfg)
 	dur := 100.0
 	if speech {
-		tl.Add(vad.Customer, vad.Segment{Start: 0, End: 79.91})
-		tl.Add(vad.Rep, vad.Segment{Start: 79.91, End: 100})
+		tl.Add(tally.Customer, tally.Segment{Start: 0, End: 79.91})
+		tl.Add(tally.Rep, tally.Segment{Start: 79.91, End: 100})
 	}
 	tl.Settle(dur)
-	nonNil := func(s []vad.Segment) []vad.Segment {
+	nonNil := func(s []tally.Segment) []tally.Segment {
 		if s == nil {
-			return []vad.Segment{}
+			return []tally.Segment{}
 		}
 		return s
 	}
-	res := vad.Result{Metrics: tl.Report(dur), Segments: vad.Segments{Rep: nonNil(tl.Segments(vad.Rep)), Customer: nonNil(tl.Segments(vad.Customer))}}
-	meter := vad.MeterSeries(res.Segments, dur, call.MeterStepS, cfg)
+	res := tally.Result{Metrics: tl.Report(dur), Segments: tally.Segments{Rep: nonNil(tl.Segments(tally.Rep)), Customer: nonNil(tl.Segments(tally.Customer))}}
+	meter := tally.MeterSeries(res.Segments, dur, call.MeterStepS, cfg)
 	return &call.Record{ID: id, Name: id, Rep: "Dana", Customer: "Acme", Source: call.SourceUpload, State: call.StateEnded,
 		StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC), DurationS: dur, Result: &res, Meter: &meter}
 }

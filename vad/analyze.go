@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"talkratio/tally"
 )
 
 // Reader yields blocks of deinterleaved samples, one slice per channel, as
@@ -11,22 +13,6 @@ import (
 // io.EOF (with n == 0) at the end.
 type Reader interface {
 	Read(dst [][]float32) (n int, err error)
-}
-
-// Segments holds each role's speech segments, and the stretches of the call
-// whose audio never arrived (live calls only; offline analysis has none, and
-// then the key is left out).
-type Segments struct {
-	Rep      []Segment `json:"rep"`
-	Customer []Segment `json:"customer"`
-	Missing  []Segment `json:"missing,omitempty"`
-}
-
-// Result is the analysis of a whole call: every metric, plus the segments
-// they were computed from.
-type Result struct {
-	Metrics
-	Segments Segments `json:"segments"`
 }
 
 // ChannelMap says which input channel carries which role.
@@ -94,13 +80,13 @@ const pipeDepth = 4
 // on the block before. Every frame is measured and decided exactly as
 // Analyzer.Write would, in the same order, so the result does not depend
 // on timing.
-func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg TallyConfig) (Result, error) {
+func Analyze(r Reader, sampleRate int, m ChannelMap, cfg Config, tcfg tally.Config) (tally.Result, error) {
 	if err := m.Validate(); err != nil {
-		return Result{}, err
+		return tally.Result{}, err
 	}
 	a, err := NewAnalyzer(cfg, tcfg, sampleRate)
 	if err != nil {
-		return Result{}, err
+		return tally.Result{}, err
 	}
 	return a.analyzeFrom(r, m)
 }
@@ -115,7 +101,7 @@ type energyBlock struct {
 }
 
 // analyzeFrom is Analyze on a new analyzer.
-func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (Result, error) {
+func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (tally.Result, error) {
 	frames := max(1, pipeBlockBytes/(a.hop*2*m.Channels)) // per block
 	free := make(chan energyBlock, pipeDepth+2)
 	full := make(chan energyBlock, pipeDepth)
@@ -143,7 +129,7 @@ func (a *Analyzer) analyzeFrom(r Reader, m ChannelMap) (Result, error) {
 			break
 		}
 		if b.err != nil {
-			return Result{}, b.err
+			return tally.Result{}, b.err
 		}
 		free <- b
 	}
@@ -285,13 +271,13 @@ func readFullPCM16(r PCM16Reader, buf []byte, stride int) (int, error) {
 }
 
 // Result returns the final metrics and segments; call it after Close.
-func (a *Analyzer) Result() Result {
-	segs := Segments{Rep: a.Segments(Rep), Customer: a.Segments(Customer), Missing: a.tally.Missing()}
+func (a *Analyzer) Result() tally.Result {
+	segs := tally.Segments{Rep: a.Segments(tally.Rep), Customer: a.Segments(tally.Customer), Missing: a.tally.Missing()}
 	if segs.Rep == nil {
-		segs.Rep = []Segment{}
+		segs.Rep = []tally.Segment{}
 	}
 	if segs.Customer == nil {
-		segs.Customer = []Segment{}
+		segs.Customer = []tally.Segment{}
 	}
-	return Result{Metrics: a.Report(), Segments: segs}
+	return tally.Result{Metrics: a.Report(), Segments: segs}
 }

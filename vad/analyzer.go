@@ -3,6 +3,8 @@ package vad
 import (
 	"fmt"
 	"math"
+
+	"talkratio/tally"
 )
 
 // Sample rates the analyzer accepts: narrowband telephony up to full-band
@@ -187,7 +189,7 @@ type Analyzer struct {
 	energy     [2][]float64 // band power of a block's frames, per channel
 	frames     int64
 	samples    int64 // per channel, partial frames included
-	tally      *Tally
+	tally      *tally.Tally
 	absFloor   float64 // linear power of Config.AbsFloorDBFS
 	startRatio float64
 	stayRatio  float64
@@ -216,7 +218,7 @@ type Analyzer struct {
 }
 
 // NewAnalyzer returns an analyzer for audio at sampleRate Hz.
-func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error) {
+func NewAnalyzer(cfg Config, tcfg tally.Config, sampleRate int) (*Analyzer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("vad config: %w", err)
 	}
@@ -229,7 +231,7 @@ func NewAnalyzer(cfg Config, tcfg TallyConfig, sampleRate int) (*Analyzer, error
 		rate:       sampleRate,
 		hop:        hop,
 		frameSec:   float64(hop) / float64(sampleRate),
-		tally:      NewTally(tcfg),
+		tally:      tally.New(tcfg),
 		absFloor:   dbToPower(cfg.AbsFloorDBFS),
 		startRatio: dbToPower(cfg.StartSNRDB),
 		stayRatio:  dbToPower(cfg.StaySNRDB),
@@ -533,7 +535,7 @@ func (a *Analyzer) decide(t, end int64) {
 	lv := a.learn(t, end)
 	for c := range a.ch {
 		if s, ok := a.ch[c].det.push(lv[c]); ok {
-			a.tally.Add(Role(c), a.segment(s))
+			a.tally.Add(tally.Role(c), a.segment(s))
 		}
 	}
 }
@@ -571,8 +573,8 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 	return lv
 }
 
-func (a *Analyzer) segment(s span) Segment {
-	return Segment{float64(s.start) * a.frameSec, float64(s.end) * a.frameSec}
+func (a *Analyzer) segment(s span) tally.Segment {
+	return tally.Segment{Start: float64(s.start) * a.frameSec, End: float64(s.end) * a.frameSec}
 }
 
 // settle tells the tally how far both channels are final.
@@ -594,7 +596,7 @@ func (a *Analyzer) Close() {
 	a.decideUpTo(a.frames, a.frames)
 	for c := range a.ch {
 		if s, ok := a.ch[c].det.flush(); ok {
-			a.tally.Add(Role(c), a.segment(s))
+			a.tally.Add(tally.Role(c), a.segment(s))
 		}
 	}
 	a.tally.Settle(a.Now())
@@ -604,7 +606,7 @@ func (a *Analyzer) Close() {
 func (a *Analyzer) Duration() float64 { return float64(a.samples) / float64(a.rate) }
 
 // Report returns the final metrics; call it after Close.
-func (a *Analyzer) Report() Metrics { return a.tally.Report(a.Duration()) }
+func (a *Analyzer) Report() tally.Metrics { return a.tally.Report(a.Duration()) }
 
 // Segments returns a role's finished segments.
-func (a *Analyzer) Segments(r Role) []Segment { return a.tally.Segments(r) }
+func (a *Analyzer) Segments(r tally.Role) []tally.Segment { return a.tally.Segments(r) }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"talkratio/tally"
 )
 
 // Synthetic signals for detector tests. Levels are in dBFS of the signal's
@@ -104,15 +106,15 @@ func (s *signal) leak(o *signal, delay, db float64) *signal {
 }
 
 // analyze runs the analyzer over two signals in blocks of the given size.
-func analyze(t *testing.T, rep, cust *signal, block int) Result {
+func analyze(t *testing.T, rep, cust *signal, block int) tally.Result {
 	t.Helper()
 	return analyzeWith(t, DefaultConfig(), rep, cust, block)
 }
 
 // analyzeWith is analyze with a given configuration.
-func analyzeWith(t *testing.T, cfg Config, rep, cust *signal, block int) Result {
+func analyzeWith(t *testing.T, cfg Config, rep, cust *signal, block int) tally.Result {
 	t.Helper()
-	a, err := NewAnalyzer(cfg, DefaultTallyConfig(), rep.rate)
+	a, err := NewAnalyzer(cfg, tally.DefaultConfig(), rep.rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func analyzeWith(t *testing.T, cfg Config, rep, cust *signal, block int) Result 
 }
 
 // covered is the time of segs inside [from, to).
-func covered(segs []Segment, from, to float64) float64 {
+func covered(segs []tally.Segment, from, to float64) float64 {
 	return clippedTotal(segs, from, to)
 }
 
@@ -252,7 +254,7 @@ func TestDetectorBlockSizeIndependent(t *testing.T) {
 	}
 }
 
-func equalSegs(a, b []Segment) bool {
+func equalSegs(a, b []tally.Segment) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -457,4 +459,22 @@ func TestStartFollowsVoice(t *testing.T) {
 			t.Errorf("%d Hz: without the rule rep segments %v start after the room's onset: the signal does not test the rule", rate, without)
 		}
 	}
+}
+
+// total is the summed length of disjoint segments.
+func total(segs []tally.Segment) float64 {
+	t := 0.0
+	for _, s := range segs {
+		t += s.Dur()
+	}
+	return t
+}
+
+// clippedTotal sums the parts of disjoint segments inside [from, to).
+func clippedTotal(segs []tally.Segment, from, to float64) float64 {
+	sum := 0.0
+	for _, s := range segs {
+		sum += tally.Segment{Start: max(s.Start, from), End: min(s.End, to)}.Dur()
+	}
+	return sum
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"talkratio/tally"
 )
 
 // speechLike fills x with a crude talker: 150 Hz harmonics gated on and off
@@ -45,7 +47,7 @@ func BenchmarkAnalyzer(b *testing.B) {
 			b.SetBytes(int64(len(rep)) * 4)
 			b.ResetTimer()
 			for b.Loop() {
-				a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), rate)
+				a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), rate)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -112,7 +114,7 @@ func BenchmarkDecisions(b *testing.B) {
 	e := [2][]float64{make([]float64, len(rep)/hop), make([]float64, len(rep)/hop)}
 	newBandFilter(DefaultConfig().BandLowHz, DefaultConfig().BandHighHz, rate, hop).framesF32([2][]float32{rep, cust}, e)
 	for b.Loop() {
-		a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), rate)
+		a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), rate)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -168,7 +170,7 @@ func BenchmarkAnalyzePCM16(b *testing.B) {
 			src := newPCM16Source(rep, cust, 1<<20)
 			for b.Loop() {
 				src.pos = 0
-				if _, err := Analyze(src, rate, ChannelMap{Channels: pcm16SourceChannels, Rep: 2, Customer: 0}, DefaultConfig(), DefaultTallyConfig()); err != nil {
+				if _, err := Analyze(src, rate, ChannelMap{Channels: pcm16SourceChannels, Rep: 2, Customer: 0}, DefaultConfig(), tally.DefaultConfig()); err != nil {
 					b.Fatal(err)
 				}
 			}

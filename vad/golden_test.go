@@ -15,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"talkratio/tally"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -99,9 +101,9 @@ func quantize(x []float32) {
 // golden is what a golden file holds: the result, and a digest of every
 // frame's decision and of the models' state along the way.
 type golden struct {
-	Frames int64  `json:"frames"`
-	Trace  string `json:"trace_fnv64"`
-	Result Result `json:"result"`
+	Frames int64        `json:"frames"`
+	Trace  string       `json:"trace_fnv64"`
+	Result tally.Result `json:"result"`
 }
 
 // traceDigest hooks a digest onto a's trace: each frame's index, levels,
@@ -185,7 +187,7 @@ func TestGolden(t *testing.T) {
 			gc.build(rep, cust)
 			quantize(rep.x)
 			quantize(cust.x)
-			a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), gc.rate)
+			a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), gc.rate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +220,7 @@ func TestGolden(t *testing.T) {
 			}
 			// Read as the bytes of a 16-bit PCM file (decoded in the
 			// band filter's loop), the analysis is the same.
-			p, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), gc.rate)
+			p, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), gc.rate)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,7 +237,7 @@ func TestGolden(t *testing.T) {
 			}
 			// Written in small odd blocks, as the live path writes, the
 			// result is the same.
-			b, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), gc.rate)
+			b, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), gc.rate)
 			if err != nil {
 				t.Fatal(err)
 			}

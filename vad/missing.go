@@ -3,6 +3,8 @@ package vad
 import (
 	"fmt"
 	"math"
+
+	"talkratio/tally"
 )
 
 // WriteMissing tells the analyzer that n samples per channel of call time
@@ -72,7 +74,7 @@ func (a *Analyzer) addMissing(n int) {
 	f0 := math.Round(float64(a.samples) / hop)
 	f1 := math.Round(float64(a.samples+int64(n)) / hop)
 	if f1 > f0 {
-		a.tally.AddMissing(Segment{f0 * a.frameSec, f1 * a.frameSec})
+		a.tally.AddMissing(tally.Segment{Start: f0 * a.frameSec, End: f1 * a.frameSec})
 	}
 }
 
@@ -99,7 +101,7 @@ func (a *Analyzer) skipFrames(m int64) {
 			ch.lag.push(m)
 			ch.hist.push(0)
 			if s, ok := ch.det.push(quiet); ok {
-				a.tally.Add(Role(c), a.segment(s))
+				a.tally.Add(tally.Role(c), a.segment(s))
 			}
 		}
 		a.frames++

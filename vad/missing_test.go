@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"talkratio/tally"
 )
 
 // missingCall is a two-channel call at 16 kHz for the missing-audio tests:
@@ -47,7 +49,7 @@ func missingCall(customerTalks bool) (rep, cust []float32) {
 func liveFeed(t *testing.T, rep, cust []float32, gapFrom, gapTo float64, asSilence bool) *Analyzer {
 	t.Helper()
 	const rate, packet = 16000, 320
-	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), rate)
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), rate)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func liveFeed(t *testing.T, rep, cust []float32, gapFrom, gapTo float64, asSilen
 // audio finds it.
 func TestWriteMissingCountsApart(t *testing.T) {
 	rep, cust := missingCall(true)
-	want, err := Analyze(&sliceSource{ch: [2][]float32{rep, cust}}, 16000, ChannelMap{Channels: 2, Rep: 0, Customer: 1}, DefaultConfig(), DefaultTallyConfig())
+	want, err := Analyze(&sliceSource{ch: [2][]float32{rep, cust}}, 16000, ChannelMap{Channels: 2, Rep: 0, Customer: 1}, DefaultConfig(), tally.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,7 @@ func TestWriteMissingCountsApart(t *testing.T) {
 	if got.DurationS != want.DurationS || a.Now() != 10 {
 		t.Errorf("duration %v (now %v), want %v: missing audio is call time", got.DurationS, a.Now(), want.DurationS)
 	}
-	if got.MissingAudioS != 1 || len(got.Segments.Missing) != 1 || got.Segments.Missing[0] != (Segment{4, 5}) {
+	if got.MissingAudioS != 1 || len(got.Segments.Missing) != 1 || got.Segments.Missing[0] != (tally.Segment{Start: 4, End: 5}) {
 		t.Errorf("missing %v s %v, want 1 s at [4, 5)", got.MissingAudioS, got.Segments.Missing)
 	}
 	if d := want.MutualSilenceS - got.MutualSilenceS; math.Abs(d-1) > 0.02 {
@@ -139,7 +141,7 @@ func TestWriteMissingLeavesModelsAlone(t *testing.T) {
 // Call time moves in whole frames: a gap that starts or ends inside a frame
 // leaves the call exactly as long as the samples given.
 func TestWriteMissingPartialFrames(t *testing.T) {
-	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), 16000)
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestWriteMissingPartialFrames(t *testing.T) {
 
 // A snapshot across missing audio shows it in its window.
 func TestLiveShowsMissing(t *testing.T) {
-	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), 16000)
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +186,7 @@ func TestLiveShowsMissing(t *testing.T) {
 	a.WriteMissing(8000)
 	a.Write(x[:800], x[:800])
 	l := a.Live(300)
-	if len(l.Missing) != 1 || l.Missing[0] != (Segment{1, 1.5}) || l.MissingAudioS != 0.5 || l.NowS != 1.55 {
+	if len(l.Missing) != 1 || l.Missing[0] != (tally.Segment{Start: 1, End: 1.5}) || l.MissingAudioS != 0.5 || l.NowS != 1.55 {
 		t.Errorf("live: missing %v (%v s) now %v, want [1, 1.5) 0.5 s at 1.55", l.Missing, l.MissingAudioS, l.NowS)
 	}
 }
@@ -227,7 +229,7 @@ func TestWriteMissingKeepsSumsFinite(t *testing.T) {
 func TestMarkMissing(t *testing.T) {
 	rep, cust := missingCall(true)
 	want := liveFeed(t, rep, cust, 0, 0, false).Result()
-	a, err := NewAnalyzer(DefaultConfig(), DefaultTallyConfig(), 16000)
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +251,7 @@ func TestMarkMissing(t *testing.T) {
 	}
 	a.Close()
 	got := a.Result()
-	if got.MissingAudioS != 1 || len(got.Segments.Missing) != 1 || got.Segments.Missing[0] != (Segment{4, 5}) {
+	if got.MissingAudioS != 1 || len(got.Segments.Missing) != 1 || got.Segments.Missing[0] != (tally.Segment{Start: 4, End: 5}) {
 		t.Errorf("missing %v s %v, want 1 s at [4, 5)", got.MissingAudioS, got.Segments.Missing)
 	}
 	// The second is out of the mutual silence. (A little more goes: the

@@ -8,7 +8,7 @@ import (
 
 	"talkratio/call"
 	"talkratio/reply"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // roleMode says how a WHIP session's audio maps to the call's roles.
@@ -29,34 +29,34 @@ const (
 // rolePlan is how one session's tracks become roles.
 type rolePlan struct {
 	mode     roleMode
-	byMid    map[string]vad.Role // twoTracks
-	repRight bool                // stereoTrack: the rep is on the right channel
-	role     vad.Role            // perRole
+	byMid    map[string]tally.Role // twoTracks
+	repRight bool                  // stereoTrack: the rep is on the right channel
+	role     tally.Role            // perRole
 }
 
 // roles returns the role of each output channel of a track's decoder.
-func (p rolePlan) rolesFor(mid string) []vad.Role {
+func (p rolePlan) rolesFor(mid string) []tally.Role {
 	switch p.mode {
 	case stereoTrack:
 		if p.repRight {
-			return []vad.Role{vad.Customer, vad.Rep}
+			return []tally.Role{tally.Customer, tally.Rep}
 		}
-		return []vad.Role{vad.Rep, vad.Customer}
+		return []tally.Role{tally.Rep, tally.Customer}
 	case perRole:
-		return []vad.Role{p.role}
+		return []tally.Role{p.role}
 	}
 	if r, ok := p.byMid[mid]; ok {
-		return []vad.Role{r}
+		return []tally.Role{r}
 	}
 	return nil
 }
 
 // carried lists the roles the session brings to its call.
-func (p rolePlan) carried() []vad.Role {
+func (p rolePlan) carried() []tally.Role {
 	if p.mode == perRole {
-		return []vad.Role{p.role}
+		return []tally.Role{p.role}
 	}
-	return []vad.Role{vad.Rep, vad.Customer}
+	return []tally.Role{tally.Rep, tally.Customer}
 }
 
 // supportedCodec reports whether talkratio decodes an audio codec, by its
@@ -171,9 +171,9 @@ func planRoles(info *offerInfo, q map[string][]string) (rolePlan, error) {
 		}
 		switch role {
 		case "rep":
-			return rolePlan{mode: perRole, role: vad.Rep}, nil
+			return rolePlan{mode: perRole, role: tally.Rep}, nil
 		case "customer":
-			return rolePlan{mode: perRole, role: vad.Customer}, nil
+			return rolePlan{mode: perRole, role: tally.Customer}, nil
 		}
 		return rolePlan{}, reply.Errorf(http.StatusBadRequest, "role=%q: want rep or customer", role)
 	case len(info.audio) == 1:
@@ -193,28 +193,28 @@ func planRoles(info *offerInfo, q map[string][]string) (rolePlan, error) {
 		return rolePlan{mode: stereoTrack, repRight: right}, nil
 	}
 	// Two tracks: names first, then order.
-	p := rolePlan{mode: twoTracks, byMid: map[string]vad.Role{}}
-	named := map[vad.Role]string{}
+	p := rolePlan{mode: twoTracks, byMid: map[string]tally.Role{}}
+	named := map[tally.Role]string{}
 	for _, am := range info.audio {
 		for _, id := range []string{am.trackID, am.streamID} {
 			switch strings.ToLower(id) {
 			case "rep":
-				named[vad.Rep] = am.mid
+				named[tally.Rep] = am.mid
 			case "customer":
-				named[vad.Customer] = am.mid
+				named[tally.Customer] = am.mid
 			}
 		}
 	}
-	if len(named) == 2 && named[vad.Rep] != named[vad.Customer] {
-		p.byMid[named[vad.Rep]] = vad.Rep
-		p.byMid[named[vad.Customer]] = vad.Customer
+	if len(named) == 2 && named[tally.Rep] != named[tally.Customer] {
+		p.byMid[named[tally.Rep]] = tally.Rep
+		p.byMid[named[tally.Customer]] = tally.Customer
 		return p, nil
 	}
 	if info.audio[0].mid == "" || info.audio[1].mid == "" || info.audio[0].mid == info.audio[1].mid {
 		return rolePlan{}, reply.Errorf(http.StatusBadRequest, "the audio m-lines need distinct a=mid values")
 	}
-	p.byMid[info.audio[0].mid] = vad.Rep
-	p.byMid[info.audio[1].mid] = vad.Customer
+	p.byMid[info.audio[0].mid] = tally.Rep
+	p.byMid[info.audio[1].mid] = tally.Customer
 	return p, nil
 }
 

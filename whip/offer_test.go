@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"testing"
 
-	"talkratio/vad"
+	"talkratio/tally"
 	"talkratio/whip/whiptest"
 )
 
@@ -52,7 +52,7 @@ func FuzzWHIPOffer(f *testing.F) {
 		}
 		for _, am := range info.audio {
 			for _, r := range plan.rolesFor(am.mid) {
-				if r != vad.Rep && r != vad.Customer {
+				if r != tally.Rep && r != tally.Customer {
 					t.Fatalf("bad role %v", r)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"talkratio/audio"
 	"talkratio/call"
 	"talkratio/recorded"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -111,7 +112,7 @@ type callResult struct {
 	CustomerFile string
 	Format       audio.Format
 	Map          vad.ChannelMap
-	Result       vad.Result
+	Result       tally.Result
 	Err          error
 }
 

@@ -17,15 +17,15 @@ import (
 	"talkratio/call"
 	"talkratio/disk"
 	"talkratio/server"
-	"talkratio/vad"
+	"talkratio/tally"
 	"talkratio/web"
 )
 
 // synthCall is a call made up of turns: the rep and the customer take
 // turns of the given lengths (seconds) with short pauses, from 1 s on.
 // rnd varies the turns around their means, reproducibly.
-func synthCall(rnd *rand.Rand, dur, repMean, custMean float64) vad.Segments {
-	var segs vad.Segments
+func synthCall(rnd *rand.Rand, dur, repMean, custMean float64) tally.Segments {
+	var segs tally.Segments
 	at := 1.0
 	rep := true
 	for at < dur-1 {
@@ -35,7 +35,7 @@ func synthCall(rnd *rand.Rand, dur, repMean, custMean float64) vad.Segments {
 		}
 		l := math.Round(mean*(0.4+1.2*rnd.Float64())*100) / 100
 		end := math.Min(at+l, dur-0.5)
-		s := vad.Segment{Start: math.Round(at*100) / 100, End: math.Round(end*100) / 100}
+		s := tally.Segment{Start: math.Round(at*100) / 100, End: math.Round(end*100) / 100}
 		if rep {
 			segs.Rep = append(segs.Rep, s)
 		} else {
@@ -49,18 +49,18 @@ func synthCall(rnd *rand.Rand, dur, repMean, custMean float64) vad.Segments {
 
 // analyzedRecord is the record of an analyzed call with these segments,
 // as the service stores one: the tally's figures and the meter series.
-func analyzedRecord(id, name, rep, cust, state string, started time.Time, dur float64, segs vad.Segments) *call.Record {
+func analyzedRecord(id, name, rep, cust, state string, started time.Time, dur float64, segs tally.Segments) *call.Record {
 	rules := call.Rules{}.WithDefaults()
-	ty := vad.NewTally(rules.Tally())
+	ty := tally.New(rules.Tally())
 	for _, s := range segs.Rep {
-		ty.Add(vad.Rep, s)
+		ty.Add(tally.Rep, s)
 	}
 	for _, s := range segs.Customer {
-		ty.Add(vad.Customer, s)
+		ty.Add(tally.Customer, s)
 	}
-	res := vad.Result{Metrics: ty.Report(dur), Segments: segs}
+	res := tally.Result{Metrics: ty.Report(dur), Segments: segs}
 	if res.Segments.Missing == nil {
-		res.Segments.Missing = []vad.Segment{}
+		res.Segments.Missing = []tally.Segment{}
 	}
 	meter := rules.Meter(&res)
 	rec := &call.Record{ID: id, Source: call.SourceUpload, State: state, StartedAt: started, DurationS: res.DurationS, Result: &res, Meter: &meter, SampleRate: 16000, Channels: 2}
@@ -198,7 +198,7 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 		t.Errorf("gauge %v%% listened; cards: rep %v%%, customer %v%% of the talk: they do not add up", lp, rs, cs)
 	}
 	recent := s.text(t, "#recent-listen-pct", func(v string) bool { return v != "" }, "recent listen")
-	if want := *vad.ListenShare(tailTalk(segs.Customer, 253-120, 253), tailTalk(segs.Rep, 253-120, 253)); recent != strconv.FormatFloat(want, 'f', 1, 64) {
+	if want := *tally.ListenShare(tailTalk(segs.Customer, 253-120, 253), tailTalk(segs.Rep, 253-120, 253)); recent != strconv.FormatFloat(want, 'f', 1, 64) {
 		t.Errorf("last 2 min: %q, want %.1f", recent, want)
 	}
 	s.screenshot(t, "screenshot-ended.png")
@@ -225,7 +225,7 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 }
 
 // tailTalk is the talk of sorted segments inside [from, to).
-func tailTalk(segs []vad.Segment, from, to float64) float64 {
+func tailTalk(segs []tally.Segment, from, to float64) float64 {
 	var x float64
 	for _, s := range segs {
 		a, b := math.Max(s.Start, from), math.Min(s.End, to)

@@ -15,7 +15,7 @@ import (
 	"talkratio/call"
 	"talkratio/inmem"
 	"talkratio/server"
-	"talkratio/vad"
+	"talkratio/tally"
 	"talkratio/web"
 )
 
@@ -23,22 +23,22 @@ import (
 // quiet the customer talks cust seconds, then, after missing seconds of
 // audio that never arrived (a live call's), the rep talks rep seconds.
 func verdictRecord(id, rep string, cust, repTalk, missing float64) *call.Record {
-	cfg := vad.DefaultTallyConfig()
-	tl := vad.NewTally(cfg)
+	cfg := tally.DefaultConfig()
+	tl := tally.New(cfg)
 	if missing > 0 {
-		tl.AddMissing(vad.Segment{Start: 1 + cust, End: 1 + cust + missing})
+		tl.AddMissing(tally.Segment{Start: 1 + cust, End: 1 + cust + missing})
 	}
 	if cust > 0 {
-		tl.Add(vad.Customer, vad.Segment{Start: 1, End: 1 + cust})
+		tl.Add(tally.Customer, tally.Segment{Start: 1, End: 1 + cust})
 	}
 	if repTalk > 0 {
-		tl.Add(vad.Rep, vad.Segment{Start: 1 + cust + missing, End: 1 + cust + missing + repTalk})
+		tl.Add(tally.Rep, tally.Segment{Start: 1 + cust + missing, End: 1 + cust + missing + repTalk})
 	}
 	dur := 2 + cust + missing + repTalk
 	tl.Settle(dur)
-	segs := vad.Segments{Rep: append([]vad.Segment{}, tl.Segments(vad.Rep)...), Customer: append([]vad.Segment{}, tl.Segments(vad.Customer)...), Missing: tl.Missing()}
-	res := vad.Result{Metrics: tl.Report(dur), Segments: segs}
-	meter := vad.MeterSeries(segs, dur, 1, cfg)
+	segs := tally.Segments{Rep: append([]tally.Segment{}, tl.Segments(tally.Rep)...), Customer: append([]tally.Segment{}, tl.Segments(tally.Customer)...), Missing: tl.Missing()}
+	res := tally.Result{Metrics: tl.Report(dur), Segments: segs}
+	meter := tally.MeterSeries(segs, dur, 1, cfg)
 	src := "upload"
 	if missing > 0 {
 		src = "live"

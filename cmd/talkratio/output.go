@@ -9,11 +9,11 @@ import (
 	"math"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // jsonReport is what --format json prints for one call: every metric of
-// vad.Metrics at the top level, plus the segments and where they came from.
+// tally.Metrics at the top level, plus the segments and where they came from.
 // One call prints one indented object; a batch prints one object per line
 // (JSON Lines), failed files included with "error" set.
 type jsonReport struct {
@@ -26,7 +26,7 @@ type jsonReport struct {
 	RepChannel   *int   `json:"rep_channel,omitempty"`
 	CustChannel  *int   `json:"customer_channel,omitempty"`
 	Verdict      string `json:"verdict,omitempty"`
-	*vad.Result
+	*tally.Result
 }
 
 type reportWriter struct {

@@ -10,19 +10,19 @@ import (
 	"testing"
 
 	"talkratio/call"
-	"talkratio/vad"
+	"talkratio/tally"
 )
 
 // verdictResult is a call whose customer talked 79.91% of the talk time,
 // or, without speech, a call where nobody spoke.
-func verdictResult(speech bool) vad.Result {
-	tl := vad.NewTally(vad.DefaultTallyConfig())
+func verdictResult(speech bool) tally.Result {
+	tl := tally.New(tally.DefaultConfig())
 	if speech {
-		tl.Add(vad.Customer, vad.Segment{Start: 0, End: 79.91})
-		tl.Add(vad.Rep, vad.Segment{Start: 79.91, End: 100})
+		tl.Add(tally.Customer, tally.Segment{Start: 0, End: 79.91})
+		tl.Add(tally.Rep, tally.Segment{Start: 79.91, End: 100})
 	}
 	tl.Settle(100)
-	return vad.Result{Metrics: tl.Report(100), Segments: vad.Segments{Rep: []vad.Segment{}, Customer: []vad.Segment{}}}
+	return tally.Result{Metrics: tl.Report(100), Segments: tally.Segments{Rep: []tally.Segment{}, Customer: []tally.Segment{}}}
 }
 
 // One verdict in the report formats: 79.91% is 79.9% and below the target

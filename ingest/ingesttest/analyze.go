@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"talkratio/ingest"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -134,10 +135,10 @@ func (tl *Timeline) MissingS(r ingest.Role) float64 {
 // known the analyzer hears both; where one is missing it hears that side
 // and is told the other is missing; where both are, the time is missing
 // audio. It is what the live call owner does with placed media.
-func (tl *Timeline) Analyze() (vad.Result, error) {
-	a, err := vad.NewAnalyzer(vad.DefaultConfig(), vad.DefaultTallyConfig(), ingest.SampleRate)
+func (tl *Timeline) Analyze() (tally.Result, error) {
+	a, err := vad.NewAnalyzer(vad.DefaultConfig(), tally.DefaultConfig(), ingest.SampleRate)
 	if err != nil {
-		return vad.Result{}, err
+		return tally.Result{}, err
 	}
 	n := len(tl.PCM[0])
 	for i := 0; i < n; {
@@ -158,7 +159,7 @@ func (tl *Timeline) Analyze() (vad.Result, error) {
 			err = a.Write(rep, cust)
 		}
 		if err != nil {
-			return vad.Result{}, fmt.Errorf("analyze placed media: %w", err)
+			return tally.Result{}, fmt.Errorf("analyze placed media: %w", err)
 		}
 		i = j
 	}
@@ -167,22 +168,22 @@ func (tl *Timeline) Analyze() (vad.Result, error) {
 }
 
 // AnalyzeDelivered places what c was delivered and analyzes it.
-func AnalyzeDelivered(c *Call) (vad.Result, *Timeline, error) {
+func AnalyzeDelivered(c *Call) (tally.Result, *Timeline, error) {
 	tl, err := Place(c)
 	if err != nil {
-		return vad.Result{}, nil, err
+		return tally.Result{}, nil, err
 	}
 	res, err := tl.Analyze()
 	return res, tl, err
 }
 
 // AnalyzeChannels is `talkratio analyze` on two channels at rate Hz.
-func AnalyzeChannels(rep, cust []float32, rate int) (vad.Result, error) {
+func AnalyzeChannels(rep, cust []float32, rate int) (tally.Result, error) {
 	n := max(len(rep), len(cust))
 	r := &sliceReader{}
 	r.ch[0] = append(slices.Clone(rep), make([]float32, n-len(rep))...)
 	r.ch[1] = append(slices.Clone(cust), make([]float32, n-len(cust))...)
-	return vad.Analyze(r, rate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+	return vad.Analyze(r, rate, vad.ChannelMap{Channels: 2, Rep: 0, Customer: 1}, vad.DefaultConfig(), tally.DefaultConfig())
 }
 
 // sliceReader serves two channels from memory as a vad.Reader.
@@ -205,7 +206,7 @@ func (r *sliceReader) Read(dst [][]float32) (int, error) {
 
 // ListenDelta is |got - want| of the listen % in percentage points; an
 // error when either has no speech.
-func ListenDelta(got, want vad.Result) (float64, error) {
+func ListenDelta(got, want tally.Result) (float64, error) {
 	if got.ListenPct == nil || want.ListenPct == nil {
 		return 0, fmt.Errorf("no speech found (got %v, want %v)", got.ListenPct, want.ListenPct)
 	}

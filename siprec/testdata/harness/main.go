@@ -32,6 +32,7 @@ import (
 	"talkratio/audio"
 	"talkratio/ingest/ingesttest"
 	"talkratio/siprec"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -165,7 +166,7 @@ func analyze(args []string) error {
 		return err
 	}
 	defer f.Close()
-	res, err := vad.Analyze(f, f.Format().SampleRate, vad.ChannelMap{Channels: f.Format().Channels, Rep: 0, Customer: 1}, vad.DefaultConfig(), vad.DefaultTallyConfig())
+	res, err := vad.Analyze(f, f.Format().SampleRate, vad.ChannelMap{Channels: f.Format().Channels, Rep: 0, Customer: 1}, vad.DefaultConfig(), tally.DefaultConfig())
 	if err != nil {
 		return err
 	}

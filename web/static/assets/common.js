@@ -2,7 +2,7 @@
 
 export const DASH = '\u2013'; // shown for "no value yet"
 
-// The one verdict (see vad.RoundListen and vad.OnTarget): the listen %
+// The one verdict (see tally.RoundListen and tally.OnTarget): the listen %
 // rounded to a tenth is THE number, shown as such everywhere, and a call is
 // on target when that number reaches the target. The server already sends
 // listen figures rounded; figures the pages work out themselves (a mean, a

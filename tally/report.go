@@ -1,4 +1,4 @@
-package vad
+package tally
 
 import (
 	"fmt"
@@ -96,7 +96,7 @@ type Meter struct {
 // from 0 to its end: the talk so far per role, the listen % so far, and the
 // listen % over the last cfg.RecentWindowSec, as the live meter computed
 // them at that moment. It walks the segments once.
-func MeterSeries(segs Segments, duration, step float64, cfg TallyConfig) Meter {
+func MeterSeries(segs Segments, duration, step float64, cfg Config) Meter {
 	m := Meter{StepS: step}
 	if step <= 0 || duration < 0 {
 		return m

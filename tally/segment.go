@@ -1,4 +1,4 @@
-package vad
+package tally
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package vad
+package tally
 
 import (
 	"math"
@@ -20,7 +20,7 @@ func segs(xs ...float64) []Segment {
 // report runs a tally over complete segment lists, the way the analyzer
 // ends a call.
 func report(rep, cust []Segment, dur float64) Metrics {
-	t := NewTally(DefaultTallyConfig())
+	t := New(DefaultConfig())
 	for _, s := range rep {
 		t.Add(Rep, s)
 	}
@@ -186,7 +186,7 @@ func TestTallyIncrementalMatchesBatch(t *testing.T) {
 		rep, cust := randomCall(r, 300)
 		want := report(rep, cust, 300)
 
-		tl := NewTally(DefaultTallyConfig())
+		tl := New(DefaultConfig())
 		i, j := 0, 0
 		for i < len(rep) || j < len(cust) {
 			// Add whichever role comes next, sometimes lagging one role.
@@ -229,7 +229,7 @@ func TestTallySnapshotIsReportOfThePast(t *testing.T) {
 		return out
 	}
 	for _, now := range []float64{17.3, 60, 123.45, 199.99} {
-		tl := NewTally(DefaultTallyConfig())
+		tl := New(DefaultConfig())
 		// Everything that started before now, with the segment in
 		// progress at now passed as open.
 		var open [2]Segment
@@ -259,7 +259,7 @@ func TestTallySnapshotIsReportOfThePast(t *testing.T) {
 }
 
 func TestRecentListenPct(t *testing.T) {
-	tl := NewTally(DefaultTallyConfig()) // 120 s window
+	tl := New(DefaultConfig()) // 120 s window
 	tl.Add(Rep, Segment{0, 100})
 	tl.Add(Customer, Segment{100, 130})
 	tl.Add(Rep, Segment{130, 150})
@@ -269,13 +269,13 @@ func TestRecentListenPct(t *testing.T) {
 	if want := 40.0; !ok || got != want {
 		t.Errorf("recent listen %v %v, want %v", got, ok, want)
 	}
-	if _, ok := NewTally(DefaultTallyConfig()).RecentListenPct(10, [2]Segment{}); ok {
+	if _, ok := New(DefaultConfig()).RecentListenPct(10, [2]Segment{}); ok {
 		t.Error("empty tally reports a recent listen %")
 	}
 }
 
 func TestTallyAddIgnoresOverlapsAndSettledPast(t *testing.T) {
-	tl := NewTally(DefaultTallyConfig())
+	tl := New(DefaultConfig())
 	tl.Add(Rep, Segment{0, 5})
 	tl.Add(Rep, Segment{4, 6}) // overlaps the previous: clipped to 5-6
 	tl.Settle(10)
@@ -309,7 +309,7 @@ func TestTallyRunsAndBackchannels(t *testing.T) {
 				t.Errorf("longest rep monologue %.2f s (%+v), want %.2f", got, m.LongestRepMonologue, tc.want)
 			}
 			// The live path must agree with the final report.
-			tl := NewTally(DefaultTallyConfig())
+			tl := New(DefaultConfig())
 			for _, s := range tc.rep {
 				tl.Add(Rep, s)
 			}
@@ -325,7 +325,7 @@ func TestTallyRunsAndBackchannels(t *testing.T) {
 
 // reportMissing is report with stretches of missing audio.
 func reportMissing(rep, cust, miss []Segment, dur float64) Metrics {
-	t := NewTally(DefaultTallyConfig())
+	t := New(DefaultConfig())
 	for _, s := range miss {
 		t.AddMissing(s)
 	}
@@ -421,7 +421,7 @@ func TestTallyMissing(t *testing.T) {
 
 // The current silence of a live snapshot leaves missing audio out.
 func TestCurrentSilenceLeavesMissingOut(t *testing.T) {
-	tl := NewTally(DefaultTallyConfig())
+	tl := New(DefaultConfig())
 	tl.Add(Rep, Segment{0, 2})
 	tl.AddMissing(Segment{3, 4})
 	_, mo := tl.snapshot(6, [2][]Segment{})
@@ -433,7 +433,7 @@ func TestCurrentSilenceLeavesMissingOut(t *testing.T) {
 // Missing audio added in pieces, across settles, counts whole; pieces that
 // touch are one stretch.
 func TestTallyAddMissingAcrossSettle(t *testing.T) {
-	tl := NewTally(DefaultTallyConfig())
+	tl := New(DefaultConfig())
 	tl.AddMissing(Segment{2, 3})
 	tl.Settle(3)
 	tl.AddMissing(Segment{3, 4})
@@ -459,7 +459,7 @@ func TestTallyIncrementalMatchesBatchWithMissing(t *testing.T) {
 		}
 		want := reportMissing(rep, cust, miss, 300)
 
-		tl := NewTally(DefaultTallyConfig())
+		tl := New(DefaultConfig())
 		i, j, k := 0, 0, 0
 		for i < len(rep) || j < len(cust) || k < len(miss) {
 			h := 300.0

@@ -1,4 +1,4 @@
-package vad
+package tally
 
 import (
 	"encoding/json"
@@ -15,14 +15,14 @@ import (
 func TestMeterSeriesMatchesSnapshots(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	rep, cust := randomCall(r, 400)
-	cfg := DefaultTallyConfig()
+	cfg := DefaultConfig()
 	m := MeterSeries(Segments{Rep: rep, Customer: cust}, 400, 1, cfg)
 	if len(m.ListenPct) != 401 {
 		t.Fatalf("%d samples, want 401", len(m.ListenPct))
 	}
 	for _, i := range []int{0, 1, 17, 100, 250, 399, 400} {
 		now := float64(i)
-		tl := NewTally(cfg)
+		tl := New(cfg)
 		var open [2]Segment
 		for ri, list := range [][]Segment{rep, cust} {
 			for _, s := range list {
@@ -85,7 +85,7 @@ func TestListenRule(t *testing.T) {
 			}
 			// The same through a tally: the customer talks first, the
 			// rep after, on one line.
-			tl := NewTally(DefaultTallyConfig())
+			tl := New(DefaultConfig())
 			if tc.customer > 0 {
 				tl.Add(Customer, Segment{0, tc.customer})
 			}
