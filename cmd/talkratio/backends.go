@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 
 	"talkratio/call"
 	"talkratio/postgres"
+	"talkratio/s3blob"
 	"talkratio/sqlstore"
 )
 
@@ -15,5 +15,5 @@ func openPostgres(ctx context.Context, url string, log *slog.Logger) (*sqlstore.
 }
 
 func openS3(ctx context.Context, url string) (call.BlobStore, error) {
-	return nil, errors.New("s3: not built yet")
+	return s3blob.Open(ctx, s3blob.ConfigFromEnv(url))
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"talkratio/disk"
 	"talkratio/server"
 	"talkratio/web"
 )
@@ -38,8 +37,18 @@ import (
 // The screenshot of the replay page (after the second seek) goes to
 // docs/screenshot-replay.png with TALKRATIO_SCREENSHOTS=1, else to the
 // test's artifact directory (kept with go test -artifacts).
+//
+// It runs on the library as `talkratio serve` builds it (SQLite, audio in
+// a directory), and with the audio in S3 (an in-process fake): replay's
+// Range requests are served from either.
 func TestBrowserUploadReplay(t *testing.T) {
 	chrome := needChromium(t)
+	for _, blob := range []string{"dir", "s3"} {
+		t.Run(blob, func(t *testing.T) { testBrowserUploadReplay(t, chrome, blob) })
+	}
+}
+
+func testBrowserUploadReplay(t *testing.T, chrome, blob string) {
 
 	wavPath, err := filepath.Abs(browserFixture)
 	if err != nil {
@@ -57,13 +66,10 @@ func TestBrowserUploadReplay(t *testing.T) {
 	})
 	logger := slog.New(slog.NewTextHandler(diag, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	// The service as `talkratio serve -data DIR` builds it: uploads need a
-	// DiskStore.
-	st, err := disk.Open(t.TempDir(), logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, Audio: st, Staging: st, Static: web.FS(), Logger: logger})
+	// The library as `talkratio serve -data DIR` builds it, or with -blob
+	// s3://... .
+	lib := testLibrary(t, blob, logger)
+	srv, err := server.New(server.Config{Store: lib.store, Audio: lib.files, Staging: lib.files, Static: web.FS(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
