@@ -35,7 +35,12 @@ var (
 // New returns the files kept in b.
 func New(b call.BlobStore) *Files { return &Files{b: b} }
 
-func audioKey(id string) string   { return "audio/" + id + ".wav" }
+// AudioKey is the key of a call's audio.
+func AudioKey(id string) string { return "audio/" + id + ".wav" }
+
+// KeptKey is the key of an accepted upload's file: part of call id.
+func KeptKey(id, part string) string { return keptPrefix(id) + part + ".wav" }
+
 func keptPrefix(id string) string { return "kept/" + id + "/" }
 
 // CreateAudio implements call.AudioStore.
@@ -43,7 +48,7 @@ func (f *Files) CreateAudio(ctx context.Context, id string) (call.AudioWriter, e
 	if !call.ValidID(id) {
 		return nil, call.ErrNotFound
 	}
-	return f.b.Create(ctx, audioKey(id))
+	return f.b.Create(ctx, AudioKey(id))
 }
 
 // OpenAudio implements call.AudioStore.
@@ -51,7 +56,7 @@ func (f *Files) OpenAudio(ctx context.Context, id string) (call.Blob, error) {
 	if !call.ValidID(id) {
 		return nil, call.ErrNotFound
 	}
-	return f.b.Open(ctx, audioKey(id))
+	return f.b.Open(ctx, AudioKey(id))
 }
 
 // DeleteAudio implements call.AudioStore: the audio goes, and any upload
@@ -64,7 +69,7 @@ func (f *Files) DeleteAudio(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range append(keys, audioKey(id)) {
+	for _, k := range append(keys, AudioKey(id)) {
 		if err := f.b.Delete(ctx, k); err != nil {
 			return err
 		}
@@ -120,7 +125,7 @@ func (s *staged) Keep(ctx context.Context, id, part string) error {
 	if !call.ValidID(id) || part == "" || strings.ContainsAny(part, "/\\") || part == "." || part == ".." {
 		return fmt.Errorf("keep upload as %q of %q: bad name", part, id)
 	}
-	to := keptPrefix(id) + part + ".wav"
+	to := KeptKey(id, part)
 	if err := s.f.b.Move(ctx, s.key, to); err != nil {
 		return fmt.Errorf("keep upload: %w", err)
 	}

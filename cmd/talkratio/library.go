@@ -21,6 +21,7 @@ import (
 // database, the audio and uploads in a blob store.
 type library struct {
 	store *sqlstore.Store
+	blobs call.BlobStore
 	files *blobfiles.Files
 	desc  string // where it is, for the log
 }
@@ -68,7 +69,7 @@ func openLibrary(ctx context.Context, db, blob, dataDir string, log *slog.Logger
 		lib.store.Close()
 		return nil, err
 	}
-	lib.files = blobfiles.New(bs)
+	lib.blobs, lib.files = bs, blobfiles.New(bs)
 	return lib, nil
 }
 

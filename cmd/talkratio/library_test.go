@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"talkratio/call"
+	"talkratio/disk"
 )
 
 // serve on a data directory written by an earlier talkratio refuses to
@@ -55,4 +60,35 @@ func testLibrary(t *testing.T, blob string, log *slog.Logger) *library {
 	}
 	t.Cleanup(func() { lib.Close() })
 	return lib
+}
+
+// migrate imports an old data directory in place; serve then starts on it.
+func TestMigrateThenServe(t *testing.T) {
+	dir := t.TempDir()
+	old, err := disk.Open(dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := old.Put(ctx, &call.Record{ID: "abc123", Rep: "Dana", State: call.StateEnded, StartedAt: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"migrate", "-from", dir, "-data", dir}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("migrate: exit %d\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "1 calls found: 1 imported") || !strings.Contains(stderr.String(), "importing") {
+		t.Errorf("migrate said:\n%s\n%s", stdout.String(), stderr.String())
+	}
+	lib, err := openLibrary(ctx, "", "", dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	if oldFmt, err := lib.oldFormat(ctx, dir); oldFmt || err != nil {
+		t.Errorf("after migrate, serve still sees an old library: %v", err)
+	}
+	if r, err := lib.store.Get(ctx, "abc123"); err != nil || r.Rep != "Dana" {
+		t.Errorf("imported call: %+v %v", r, err)
+	}
 }

@@ -5,6 +5,7 @@
 //	talkratio analyze [flags] FILE...  analyze recorded calls (WAV)
 //	talkratio token [flags]            mint an access token
 //	talkratio healthcheck              probe a running service
+//	talkratio migrate -from DIR        import an old data directory
 //
 // main stays thin: it parses flags, wires packages together and turns
 // errors into exit codes. The work lives in the packages: analyze opens
@@ -40,6 +41,7 @@ Usage:
                                        analyze a call recorded as two mono WAVs
   talkratio token [flags]              mint an access token (needed when serving beyond localhost)
   talkratio healthcheck [-url URL]     exit 0 if the service answers /livez (for containers)
+  talkratio migrate -from OLD_DIR      import a data directory of an earlier talkratio
 
 Run 'talkratio COMMAND -h' for a command's flags.
 `
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAnalyze(args[1:], stdout, stderr)
 	case "serve":
 		return runServe(args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(args[1:], stdout, stderr)
 	case "healthcheck":
 		return runHealthcheck(args[1:], stdout, stderr)
 	case "token":
