@@ -186,7 +186,7 @@ func (a *Analyzer) measurePCM16(r PCM16Reader, m ChannelMap, frames int, free <-
 		}
 		k := rb.n / a.hop
 		b.e[0], b.e[1] = b.e[0][:k], b.e[1][:k]
-		a.filt.framesPCM16(rb.b[:k*a.hop*stride], stride, off, b.e)
+		a.filt.FramesPCM16(rb.b[:k*a.hop*stride], stride, off, b.e)
 		rawFree <- rb.b // never blocks: it holds every buffer
 		b.samples, b.err = rb.n, rb.err
 		select {
@@ -218,7 +218,7 @@ func (a *Analyzer) measureFloat(r Reader, m ChannelMap, frames int, free <-chan 
 		n, err := readFull(r, buf)
 		k := n / a.hop
 		b.e[0], b.e[1] = b.e[0][:k], b.e[1][:k]
-		a.filt.framesF32([2][]float32{buf[m.Rep][:k*a.hop], buf[m.Customer][:k*a.hop]}, b.e)
+		a.filt.FramesF32([2][]float32{buf[m.Rep][:k*a.hop], buf[m.Customer][:k*a.hop]}, b.e)
 		b.samples, b.err = n, err
 		select {
 		case full <- b:

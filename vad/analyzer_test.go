@@ -326,24 +326,6 @@ func TestBackgroundTalkersRejected(t *testing.T) {
 	}
 }
 
-// The fast logarithm stays within a thousandth of a dB of math.Log10 over
-// every power the detector meets (and far beyond).
-func TestPowerToDB(t *testing.T) {
-	worst := 0.0
-	for e := -300; e <= 300; e++ {
-		for k := range 100 {
-			p := math.Pow(10, float64(e)/10+float64(k)/1000)
-			worst = max(worst, math.Abs(powerToDB(p)-10*math.Log10(p)))
-		}
-	}
-	if worst > 0.001 {
-		t.Errorf("powerToDB is off by up to %.4f dB", worst)
-	}
-	if !math.IsInf(powerToDB(0), -1) || !math.IsInf(powerToDB(-1), -1) || !math.IsInf(powerToDB(math.NaN()), -1) {
-		t.Error("zero, negative or NaN power should be -Inf dB")
-	}
-}
-
 // A call that opens with speech is judged like the rest of it: the first
 // decisions wait for the warm-up, so the noise floor is not taken from the
 // opening words (issue: "speech at 0.14-2.50 s at -10 dBFS, entirely

@@ -3,6 +3,8 @@ package vad
 import (
 	"math"
 	"slices"
+
+	"talkratio/vad/internal/dsp"
 )
 
 // backgroundModel learns what a channel sounds like when its speaker is not
@@ -32,10 +34,10 @@ import (
 // speech: a steady hiss has a narrow spread and allows low thresholds,
 // babble has a wide one and raises them.
 type backgroundModel struct {
-	all, bg     histogram
-	iso         histogram    // smoothed levels of the isolated frames
-	quiet       histogram    // smoothed levels of the quiet blocks' frames
-	ring        [][2]float64 // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
+	all, bg     dsp.Histogram
+	iso         dsp.Histogram // smoothed levels of the isolated frames
+	quiet       dsp.Histogram // smoothed levels of the quiet blocks' frames
+	ring        [][2]float64  // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
 	pos         int
 	n           int64 // frames seen
 	toDecay     int   // frames until the next decay
@@ -51,10 +53,6 @@ type backgroundModel struct {
 }
 
 const (
-	histMinDB    = -110.0
-	histMaxDB    = 0.0
-	histBinDB    = 0.5
-	histBins     = int((histMaxDB - histMinDB) / histBinDB)
 	loudQuantile = 0.95
 	// loudBelowDB: frames within this of the loud level are "loud".
 	loudBelowDB = 6.0
@@ -72,62 +70,13 @@ const (
 	bgUpdateFrames = 25
 )
 
-type histogram struct {
-	w     [histBins]float64
-	total float64
-	// Every bin outside [lo, hi] is zero: no level ever fell there.
-	// Scaling and quantiles skip those bins, which changes nothing: a
-	// zero scales to zero, and a running sum of zeros stays zero.
-	lo, hi int
-}
-
-func newHistogram() histogram { return histogram{lo: histBins, hi: -1} }
-
-func (h *histogram) add(db float64) {
-	i := int((db - histMinDB) / histBinDB)
-	i = min(max(i, 0), histBins-1)
-	h.w[i]++
-	h.total++
-	if i < h.lo {
-		h.lo = i
-	}
-	if i > h.hi {
-		h.hi = i
-	}
-}
-
-func (h *histogram) scale(f float64) {
-	for i := h.lo; i <= h.hi; i++ {
-		h.w[i] *= f
-	}
-	h.total *= f
-}
-
-// quantile returns the level below which a fraction q of the weight lies:
-// the first bin where the running sum of the weights from the bottom
-// reaches q of the total.
-func (h *histogram) quantile(q float64) float64 {
-	target := q * h.total
-	if target <= 0 {
-		return histMinDB + 0.5*histBinDB // the first bin's sum, 0, reaches it
-	}
-	acc := 0.0
-	for i := h.lo; i <= h.hi; i++ {
-		acc += h.w[i]
-		if acc >= target {
-			return histMinDB + (float64(i)+0.5)*histBinDB
-		}
-	}
-	return histMaxDB
-}
-
 func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 	every := int(math.Round(1 / frameSec)) // once a second
 	return backgroundModel{
-		all:         newHistogram(),
-		bg:          newHistogram(),
-		iso:         newHistogram(),
-		quiet:       newHistogram(),
+		all:         dsp.NewHistogram(),
+		bg:          dsp.NewHistogram(),
+		iso:         dsp.NewHistogram(),
+		quiet:       dsp.NewHistogram(),
 		toDecay:     every,
 		ring:        make([][2]float64, max(1, isolationFrames)),
 		lastLoud:    math.MinInt64 / 2,
@@ -152,54 +101,54 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB float64) {
 	d := int64(len(m.ring))
 	if otherTalking {
-		m.bg.add(db)
+		m.bg.Add(db)
 	}
 	if m.n >= d && m.lastLoud < m.n-2*d {
 		// The smoothed level of a dominated frame can still carry this
 		// side's own speech nearby, so only isolation vouches for it.
 		old := m.ring[m.pos]
 		if !otherTalking {
-			m.bg.add(old[0])
+			m.bg.Add(old[0])
 		}
-		m.iso.add(old[1])
+		m.iso.Add(old[1])
 	}
 	if blk, ok := m.blocks.add(lin, sdb, textureDB); ok {
 		for _, v := range blk {
-			m.quiet.add(v)
+			m.quiet.Add(v)
 		}
 	}
 	m.ring[m.pos] = [2]float64{db, sdb}
 	if m.pos++; m.pos == len(m.ring) {
 		m.pos = 0
 	}
-	m.all.add(db)
+	m.all.Add(db)
 	if db >= m.loudDB {
 		m.lastLoud = m.n
 	}
 	m.n++
 	if m.toDecay--; m.toDecay == 0 {
 		m.toDecay = m.decayEvery
-		m.all.scale(m.decayFactor)
-		m.bg.scale(m.decayFactor)
-		m.iso.scale(m.decayFactor)
-		m.quiet.scale(m.decayFactor)
+		m.all.Scale(m.decayFactor)
+		m.bg.Scale(m.decayFactor)
+		m.iso.Scale(m.decayFactor)
+		m.quiet.Scale(m.decayFactor)
 	}
 	if m.n%bgUpdateFrames == 0 {
-		m.loudDB = m.all.quantile(loudQuantile) - loudBelowDB
-		if m.bg.total >= m.minWeight {
-			m.bgDB = m.bg.quantile(bgQuantile)
-			m.spreadDB = m.bgDB - m.bg.quantile(bgMidQuantile)
+		m.loudDB = m.all.Quantile(loudQuantile) - loudBelowDB
+		if m.bg.Total() >= m.minWeight {
+			m.bgDB = m.bg.Quantile(bgQuantile)
+			m.spreadDB = m.bgDB - m.bg.Quantile(bgMidQuantile)
 		}
 		// Of the two smoothed estimates, the lower: isolation is exact on
 		// a steady background but biased low or absent in babble; quiet
 		// blocks find babble but may take in some speech when the
 		// speaker talks most of the time.
 		s := math.Inf(1)
-		if m.iso.total >= m.minWeight {
-			s = m.iso.quantile(bgQuantile)
+		if m.iso.Total() >= m.minWeight {
+			s = m.iso.Quantile(bgQuantile)
 		}
-		if m.quiet.total >= m.minWeight {
-			s = min(s, m.quiet.quantile(bgQuantile))
+		if m.quiet.Total() >= m.minWeight {
+			s = min(s, m.quiet.Quantile(bgQuantile))
 		}
 		if !math.IsInf(s, 1) {
 			m.smoothDB = s
@@ -266,7 +215,7 @@ func (q *quietBlocks) add(lin, sdb, textureDB float64) ([]float64, bool) {
 	}
 	blk := q.cur
 	q.cur = q.cur[:0]
-	mean := powerToDB(q.sum / float64(q.len))
+	mean := dsp.PowerToDB(q.sum / float64(q.len))
 	q.sum = 0
 	pos := q.n % len(q.means)
 	if q.n >= len(q.means) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"talkratio/tally"
+	"talkratio/vad/internal/dsp"
 )
 
 // speechLike fills x with a crude talker: 150 Hz harmonics gated on and off
@@ -68,39 +69,6 @@ var benchRates = []int{8000, 16000, 48000}
 
 func rateName(rate int) string { return fmt.Sprintf("%dk", rate/1000) }
 
-// BenchmarkBandFilter measures the band filter alone on both channels'
-// frames, in x real time: "stereo" is the filter as analysis runs it (both
-// channels side by side), "ref" the one-channel reference it replaced, run
-// on one channel after the other.
-func BenchmarkBandFilter(b *testing.B) {
-	cfg := DefaultConfig()
-	for _, rate := range benchRates {
-		const secs = 60
-		rep, cust := make([]float32, secs*rate), make([]float32, secs*rate)
-		speechLike(rep, rate, 1)
-		speechLike(cust, rate, 2)
-		hop := rate / 100
-		b.Run(rateName(rate)+"/stereo", func(b *testing.B) {
-			e := [2][]float64{make([]float64, len(rep)/hop), make([]float64, len(rep)/hop)}
-			for b.Loop() {
-				newBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).framesF32([2][]float32{rep, cust}, e)
-			}
-			b.ReportMetric(float64(secs*b.N)/b.Elapsed().Seconds(), "x-realtime")
-		})
-		b.Run(rateName(rate)+"/ref", func(b *testing.B) {
-			for b.Loop() {
-				for _, x := range [][]float32{rep, cust} {
-					f := newRefBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate)
-					for i := 0; i+hop <= len(x); i += hop {
-						f.energy(x[i : i+hop])
-					}
-				}
-			}
-			b.ReportMetric(float64(secs*b.N)/b.Elapsed().Seconds(), "x-realtime")
-		})
-	}
-}
-
 // BenchmarkDecisions measures everything after the band filter (floors,
 // leak and background models, smoothing, detectors, tally) on frame
 // energies measured beforehand: the part whose cost per frame does not
@@ -112,7 +80,7 @@ func BenchmarkDecisions(b *testing.B) {
 	speechLike(cust, rate, 2)
 	hop := rate / 100
 	e := [2][]float64{make([]float64, len(rep)/hop), make([]float64, len(rep)/hop)}
-	newBandFilter(DefaultConfig().BandLowHz, DefaultConfig().BandHighHz, rate, hop).framesF32([2][]float32{rep, cust}, e)
+	dsp.NewBandFilter(DefaultConfig().BandLowHz, DefaultConfig().BandHighHz, rate, hop).FramesF32([2][]float32{rep, cust}, e)
 	for b.Loop() {
 		a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), rate)
 		if err != nil {
@@ -153,7 +121,7 @@ func BenchmarkBandFilterPCM16(b *testing.B) {
 		b.Run(rateName(rate), func(b *testing.B) {
 			e := [2][]float64{make([]float64, n), make([]float64, n)}
 			for b.Loop() {
-				newBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).framesPCM16(src.b[:n*hop*2*pcm16SourceChannels], 2*pcm16SourceChannels, [2]int{4, 0}, e)
+				dsp.NewBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).FramesPCM16(src.b[:n*hop*2*pcm16SourceChannels], 2*pcm16SourceChannels, [2]int{4, 0}, e)
 			}
 			b.ReportMetric(float64(60*b.N)/b.Elapsed().Seconds(), "x-realtime")
 		})

@@ -1,6 +1,10 @@
 package vad
 
-import "math"
+import (
+	"math"
+
+	"talkratio/vad/internal/dsp"
+)
 
 // Bleed: one side's voice leaking into the other side's channel (headset
 // echo, a speakerphone, line echo, a stereo recorder with crosstalk). The
@@ -134,7 +138,7 @@ func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
 func (h *history) dbAt(i int) float64 {
 	v := h.db[i]
 	if v != v {
-		v = powerToDB(h.p[i])
+		v = dsp.PowerToDB(h.p[i])
 		h.setDB(i, v)
 	}
 	return v
@@ -181,7 +185,7 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 			}
 			od := odb[i] // other.dbAt, inline
 			if od != od {
-				od = powerToDB(o)
+				od = dsp.PowerToDB(o)
 				other.setDB(other.pos+i, od)
 			}
 			r := atLeastLeakFloor(ownDB - od)
@@ -256,10 +260,10 @@ func (m *leakModel) predict(other *history) float64 {
 	return p * m.gainOf(m.ratioDB[k])
 }
 
-// gainOf is dbToPower(db), kept for the latest db.
+// gainOf is dsp.DBToPower(db), kept for the latest db.
 func (m *leakModel) gainOf(db float64) float64 {
 	if db != m.gainDB {
-		m.gainDB, m.gain = db, dbToPower(db)
+		m.gainDB, m.gain = db, dsp.DBToPower(db)
 	}
 	return m.gain
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"talkratio/vad/internal/dsp"
 )
 
 // refLeak is the leak model's learning as it was before it was made
@@ -22,7 +24,7 @@ type refHistory struct {
 }
 
 func (h *refHistory) push(v float64) {
-	h.p[h.pos], h.db[h.pos] = v, powerToDB(v)
+	h.p[h.pos], h.db[h.pos] = v, dsp.PowerToDB(v)
 	h.pos = (h.pos + 1) % len(h.p)
 }
 
@@ -83,7 +85,7 @@ func (m *refLeak) predict(other *refHistory) float64 {
 	if k+1 < len(m.ratioDB) {
 		p = max(p, ago(k+1))
 	}
-	return p * dbToPower(m.ratioDB[k])
+	return p * dsp.DBToPower(m.ratioDB[k])
 }
 
 // The leak model learns and predicts exactly what the reference does, frame by

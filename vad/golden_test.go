@@ -11,7 +11,6 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -266,37 +265,4 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// powerToDB (and powerToDB2) read the mantissa and exponent off the bits
-// as math.Frexp does, and give the same decibels, bit for bit, as the
-// series on Frexp's mantissa, at every power.
-func TestPowerToDBBits(t *testing.T) {
-	ref := func(p float64) float64 {
-		if p <= 0 || math.IsNaN(p) {
-			return math.Inf(-1)
-		}
-		if math.IsInf(p, 1) {
-			return p
-		}
-		m, e := math.Frexp(p)
-		return dbFromMantissa(m, e)
-	}
-	r := rand.New(rand.NewPCG(6, 6))
-	vals := []float64{0, math.Copysign(0, -1), -1, 1, 0.5, math.Sqrt2 / 2, math.Nextafter(math.Sqrt2/2, 0), math.SmallestNonzeroFloat64,
-		math.MaxFloat64, math.Inf(1), math.Inf(-1), math.NaN(), 0x1p-1022, math.Nextafter(0x1p-1022, 0)}
-	for range 200000 {
-		vals = append(vals, math.Float64frombits(r.Uint64()), math.Exp(-40*r.Float64()))
-	}
-	for i, p := range vals {
-		got, want := powerToDB(p), ref(p)
-		if math.Float64bits(got) != math.Float64bits(want) && !(math.IsNaN(got) && math.IsNaN(want)) {
-			t.Fatalf("powerToDB(%v) = %v, want %v", p, got, want)
-		}
-		q := vals[(i*7919)%len(vals)]
-		g1, g2 := powerToDB2(p, q)
-		if math.Float64bits(g1) != math.Float64bits(want) || math.Float64bits(g2) != math.Float64bits(ref(q)) {
-			t.Fatalf("powerToDB2(%v, %v) = %v, %v, want %v, %v", p, q, g1, g2, want, ref(q))
-		}
-	}
 }

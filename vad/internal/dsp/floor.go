@@ -1,13 +1,13 @@
-package vad
+package dsp
 
 import "math"
 
-// floorTracker follows a channel's noise floor by minimum statistics: the
+// FloorTracker follows a channel's noise floor by minimum statistics: the
 // floor is the lowest (lightly smoothed) frame power seen in the last window,
 // kept as the minima of a few sub-windows so that it can rise again when the
 // noise does, one sub-window at a time. Speech has pauses between words far
 // more often than once a window, so the minimum lands on noise, not voice.
-type floorTracker struct {
+type FloorTracker struct {
 	subLen  int       // frames per sub-window
 	mins    []float64 // minima of the last completed sub-windows (ring)
 	minMins float64   // the least of mins: it only changes as a sub-window completes
@@ -28,8 +28,8 @@ const floorSubWindows = 6
 // the full variance of the noise.
 const floorSmoothing = 0.5
 
-func newFloorTracker(windowFrames int, biasDB float64) floorTracker {
-	f := floorTracker{
+func NewFloorTracker(windowFrames int, biasDB float64) FloorTracker {
+	f := FloorTracker{
 		subLen:  max(1, windowFrames/floorSubWindows),
 		mins:    make([]float64, floorSubWindows),
 		cur:     math.Inf(1),
@@ -42,13 +42,13 @@ func newFloorTracker(windowFrames int, biasDB float64) floorTracker {
 	return f
 }
 
-// value is the current floor estimate.
-func (f *floorTracker) value() float64 {
+// Value is the current floor estimate.
+func (f *FloorTracker) Value() float64 {
 	return min(f.cur, f.minMins) * f.bias
 }
 
-// update adds a frame's power and returns the current floor estimate.
-func (f *floorTracker) update(p float64) float64 {
+// Update adds a frame's power and returns the current floor estimate.
+func (f *FloorTracker) Update(p float64) float64 {
 	if f.started {
 		f.smooth += floorSmoothing * (p - f.smooth)
 	} else {
@@ -58,12 +58,12 @@ func (f *floorTracker) update(p float64) float64 {
 	if f.count++; f.count == f.subLen {
 		f.complete()
 	}
-	return f.value()
+	return f.Value()
 }
 
 // complete closes the current sub-window. It is apart from update, which
 // is small enough to be inlined into every frame's work without it.
-func (f *floorTracker) complete() {
+func (f *FloorTracker) complete() {
 	f.mins[f.next] = f.cur
 	f.next = (f.next + 1) % len(f.mins)
 	f.cur, f.count = math.Inf(1), 0

@@ -1,6 +1,6 @@
 //go:build !purego
 
-package vad
+package dsp
 
 // runPairStereo is runPairStereoGo in SSE2 (every amd64 processor has it):
 // each packed instruction does one operation of both lanes, in the same

@@ -1,4 +1,4 @@
-package vad
+package dsp
 
 import (
 	"encoding/binary"
@@ -82,7 +82,7 @@ func decimationFor(rate, hop int) int {
 	return best
 }
 
-// bandFilter measures the band energy of both channels' frames: averaging
+// BandFilter measures the band energy of both channels' frames: averaging
 // down to ~8 kHz, then a 4th-order high-pass against mains hum, rumble and
 // DC, and a 4th-order low-pass where the averaged rate still leaves room for
 // hiss above the telephone band.
@@ -93,7 +93,7 @@ func decimationFor(rate, hop int) int {
 // channel fills it, which halves the cost of the analysis's hot loop without
 // a second core (see runPairStereo). Each lane computes exactly what a
 // one-channel filter computes, operation for operation.
-type bandFilter struct {
+type BandFilter struct {
 	hop, decim int
 	pairs      []sectionPair
 	buf        []float64 // one frame, averaged, interleaved: buf[2i] rep, buf[2i+1] customer
@@ -117,11 +117,11 @@ func newSectionPair(p, q biquad) sectionPair {
 	return sp
 }
 
-// newBandFilter builds the filter for frames of hop samples at rate Hz.
-func newBandFilter(lowHz, highHz float64, rate, hop int) *bandFilter {
+// NewBandFilter builds the filter for frames of hop samples at rate Hz.
+func NewBandFilter(lowHz, highHz float64, rate, hop int) *BandFilter {
 	d := decimationFor(rate, hop)
 	low := rate / d
-	f := &bandFilter{hop: hop, decim: d, buf: make([]float64, 2*(hop/d))}
+	f := &BandFilter{hop: hop, decim: d, buf: make([]float64, 2*(hop/d))}
 	q := butterworthQ
 	f.pairs = append(f.pairs, newSectionPair(newHighPass(lowHz, low, q[0]), newHighPass(lowHz, low, q[1])))
 	if highHz < lowPassMaxFraction*float64(low) {
@@ -133,7 +133,7 @@ func newBandFilter(lowHz, highHz float64, rate, hop int) *bandFilter {
 // measure filters the frame in buf and returns each channel's mean square
 // in the band. The sections run in turn over the frame, the output of one
 // the input of the next, and the last pair sums the squares of its output.
-func (f *bandFilter) measure() (e0, e1 float64) {
+func (f *BandFilter) measure() (e0, e1 float64) {
 	var sum [2]float64
 	for i := range f.pairs {
 		runPairStereo(&f.pairs[i].c, &f.pairs[i].z, f.buf, &sum)
@@ -144,7 +144,7 @@ func (f *bandFilter) measure() (e0, e1 float64) {
 
 // scale turns the sums of squares over a frame's hop/decim averaged
 // samples into mean squares over its hop samples.
-func (f *bandFilter) scale(sum [2]float64) (e0, e1 float64) {
+func (f *BandFilter) scale(sum [2]float64) (e0, e1 float64) {
 	d, hop := float64(f.decim), float64(f.hop)
 	return sum[0] * d / hop, sum[1] * d / hop
 }
@@ -156,9 +156,9 @@ func (p *sectionPair) flush() {
 	}
 }
 
-// framesF32 measures whole frames of float samples (x[0] and x[1] the same
+// FramesF32 measures whole frames of float samples (x[0] and x[1] the same
 // length, a multiple of the hop) into e[0] and e[1], one value per frame.
-func (f *bandFilter) framesF32(x [2][]float32, e [2][]float64) {
+func (f *BandFilter) FramesF32(x [2][]float32, e [2][]float64) {
 	hop, d := f.hop, f.decim
 	buf := f.buf
 	for i := range e[0] {
@@ -201,19 +201,19 @@ type pcm16Frame struct {
 	inv        [2]float64 // 1/decim, once per lane
 }
 
-// framesPCM16 measures whole frames of interleaved 16-bit little-endian
+// FramesPCM16 measures whole frames of interleaved 16-bit little-endian
 // PCM, as a WAV file stores it, into e[0] and e[1]: frames of hop sample
 // frames of stride bytes each, the two channels' samples at byte offsets
 // off[0] and off[1] of each.
 //
-// It computes exactly what framesF32 computes on the same samples decoded
+// It computes exactly what FramesF32 computes on the same samples decoded
 // to float32 (code/32768), as audio's decoders do. Those floats are
 // exact, and so are their sums in float32: at most decimatedMax codes of
 // 16 bits need 19 of float32's 24 bits. So the integer sum of the codes,
 // times 2^-15 (exact, a power of two), is bit for bit the float32 sum, and
 // the average is the same product with 1/decim (for decim 1 and 2, also
 // exact, as the float path's average is).
-func (f *bandFilter) framesPCM16(b []byte, stride int, off [2]int, e [2][]float64) {
+func (f *BandFilter) FramesPCM16(b []byte, stride int, off [2]int, e [2][]float64) {
 	inv := 1 / float64(f.decim)
 	args := pcm16Frame{stride: stride, off0: off[0], off1: off[1], decim: f.decim,
 		scale: [2]float64{pcm16Scale, pcm16Scale}, inv: [2]float64{inv, inv}}
@@ -233,9 +233,13 @@ func (f *bandFilter) framesPCM16(b []byte, stride int, off [2]int, e [2][]float6
 	}
 }
 
+// MaxRate is the highest sample rate the filter is built for: the
+// analyzer's (vad.MaxSampleRate, which vad holds to it).
+const MaxRate = 48000
+
 // decimatedMax bounds the averaging factor: decimationFor keeps the rate
-// at MaxSampleRate over decimatedMinHz, so at most 6 samples are averaged.
-const decimatedMax = MaxSampleRate / decimatedMinHz
+// at MaxRate over decimatedMinHz, so at most 6 samples are averaged.
+const decimatedMax = MaxRate / decimatedMinHz
 
 // pcm16PairStereoGo decodes and averages a frame of 16-bit PCM (src, laid
 // out as a says) into buf, both channels interleaved, then runs a pair of

@@ -1,6 +1,6 @@
 //go:build !amd64 || purego
 
-package vad
+package dsp
 
 // runPairStereo is runPairStereoGo where there is no assembly version.
 func runPairStereo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64) {

@@ -1,4 +1,4 @@
-package vad
+package dsp
 
 import (
 	"encoding/binary"
@@ -146,7 +146,7 @@ func filterTestSignal(n, rate int, seed uint64) []float32 {
 // reference does, at every rate's decimation and section count, from float
 // samples and from 16-bit PCM bytes.
 func TestBandFilterMatchesReference(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := testBand
 	for _, rate := range []int{8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000} {
 		hop := int(math.Round(float64(rate) * float64(cfg.FrameMS) / 1000))
 		frames := 1200
@@ -160,7 +160,7 @@ func TestBandFilterMatchesReference(t *testing.T) {
 			}
 		}
 		got := [2][]float64{make([]float64, frames), make([]float64, frames)}
-		newBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).framesF32(x, got)
+		NewBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).FramesF32(x, got)
 		compareEnergies(t, fmt.Sprintf("%d Hz, float", rate), got, want)
 
 		// The same samples on the 16-bit grid, as float and as the bytes
@@ -181,7 +181,7 @@ func TestBandFilterMatchesReference(t *testing.T) {
 			binary.LittleEndian.PutUint16(b[2*channels*i:], uint16(int16(x[1][i]*(1<<15))))
 			binary.LittleEndian.PutUint16(b[2*channels*i+2:], 0x7fff)
 		}
-		newBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).framesPCM16(b, 2*channels, [2]int{4, 0}, got)
+		NewBandFilter(cfg.BandLowHz, cfg.BandHighHz, rate, hop).FramesPCM16(b, 2*channels, [2]int{4, 0}, got)
 		compareEnergies(t, fmt.Sprintf("%d Hz, PCM16", rate), got, want)
 	}
 }
