@@ -46,8 +46,16 @@ type Blob interface {
 	ModTime() time.Time
 }
 
-// AudioStore keeps calls' audio: a WAV, 16-bit PCM, the rep on the left and
-// the customer on the right.
+// AudioRate is the highest rate calls' audio is stored at: the rate live
+// calls are analyzed at, which keeps the whole speech band (the detector
+// looks no higher). Audio recorded at more is resampled to it; audio at
+// less is kept at its own rate.
+const AudioRate = 16000
+
+// AudioStore keeps calls' audio: FLAC, 16-bit, the rep on the left and the
+// customer on the right, at AudioRate or below (a store written by an
+// older version may also hold WAVs). The bytes are whatever the writer
+// wrote; the store does not look into them.
 type AudioStore interface {
 	// CreateAudio starts writing a call's audio. It becomes the call's
 	// audio on Commit and disappears on Abort; until then nobody sees it.
@@ -59,8 +67,8 @@ type AudioStore interface {
 	DeleteAudio(ctx context.Context, id string) error
 }
 
-// AudioWriter is a call's audio being written. It seeks, because a WAV's
-// header is written last.
+// AudioWriter is a call's audio being written. It seeks, because a FLAC
+// stream's header (its length, its seek table) is written last.
 type AudioWriter interface {
 	io.WriteSeeker
 	// Commit makes what was written the call's audio.

@@ -4,19 +4,20 @@ import (
 	"context"
 	"errors"
 
-	"talkratio/audio"
+	"talkratio/audio/flac"
 	"talkratio/call"
 )
 
 // recorder keeps a call's audio as it is analyzed: the call's second
 // consumer, beside the analyzer (after galene's diskwriter). It gets both
 // sides on the call clock, rep left and customer right, at the analysis
-// rate; missing audio is silence there. Its methods do nothing on a nil
-// recorder: a call without one records nothing.
+// rate, as FLAC (see call.AudioStore); missing audio is silence there.
+// Its methods do nothing on a nil recorder: a call without one records
+// nothing.
 type recorder struct {
 	c   *Call
 	w   call.AudioWriter
-	wav *audio.WAVWriter
+	enc *flac.Writer
 }
 
 // startRecording opens the call's audio. Analysis matters more than the
@@ -35,35 +36,35 @@ func (c *Call) openRecording(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w, err := audio.NewWAVWriter(f, AnalysisRate, 2)
+	w, err := flac.NewWriter(f, AnalysisRate, 2)
 	if err != nil {
 		f.Abort()
 		return err
 	}
-	c.recording = &recorder{c: c, w: f, wav: w}
+	c.recording = &recorder{c: c, w: f, enc: w}
 	return nil
 }
 
 // write adds audio to the recording; a recording that fails stops, and
 // the call goes on.
 func (r *recorder) write(rep, cust []float32) {
-	if r == nil || r.wav == nil {
+	if r == nil || r.enc == nil {
 		return
 	}
-	if err := r.wav.Write([][]float32{rep, cust}); err != nil {
+	if err := r.enc.Write([][]float32{rep, cust}); err != nil {
 		r.c.log.Error("recording stopped", "err", err)
 		r.w.Abort()
-		r.wav = nil
+		r.enc = nil
 	}
 }
 
 // close completes the recording; it reports whether the call now has
 // audio.
 func (r *recorder) close() bool {
-	if r == nil || r.wav == nil {
+	if r == nil || r.enc == nil {
 		return false
 	}
-	err := r.wav.Close()
+	err := r.enc.Close()
 	if err == nil {
 		err = r.w.Commit()
 	} else {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -213,8 +214,8 @@ func (s *Server) handleDeleteCall(w http.ResponseWriter, r *http.Request) {
 const maxRanges = 4
 
 // handleCallAudio answers GET /api/calls/{id}/audio: the call's audio as
-// WAV (16-bit PCM, rep left, customer right), with Range support so that
-// players can seek.
+// stored (FLAC, or WAV from before FLAC; rep left, customer right), with
+// Range support so that players can seek.
 func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := s.visibleCall(r, id); err != nil {
@@ -239,9 +240,31 @@ func (s *Server) handleCallAudio(w http.ResponseWriter, r *http.Request) {
 		reply.WriteError(w, reply.Errorf(http.StatusRequestedRangeNotSatisfiable, "%d ranges in one request; at most %d", n, maxRanges))
 		return
 	}
-	w.Header().Set("Content-Type", "audio/wav")
+	ctype, ext, err := audioType(b)
+	if err != nil {
+		reply.WriteError(w, fmt.Errorf("call %s audio: %w", id, err))
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "private, max-age=3600")
-	http.ServeContent(w, r, "call-"+id+".wav", b.ModTime(), b)
+	http.ServeContent(w, r, "call-"+id+ext, b.ModTime(), b)
+}
+
+// audioType tells stored audio's type by its first bytes, and leaves b at
+// its start.
+func audioType(b io.ReadSeeker) (ctype, ext string, err error) {
+	var magic [4]byte
+	n, err := io.ReadFull(b, magic[:])
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", "", err
+	}
+	if _, err := b.Seek(0, io.SeekStart); err != nil {
+		return "", "", err
+	}
+	if string(magic[:n]) == "fLaC" {
+		return "audio/flac", ".flac", nil
+	}
+	return "audio/wav", ".wav", nil
 }
 
 // handleReps answers GET /api/reps: per rep, the averages over their

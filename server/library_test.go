@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"talkratio/audio"
+	"talkratio/audio/flac"
 	"talkratio/call"
 	"talkratio/disk"
 	"talkratio/tally"
@@ -200,14 +201,14 @@ func TestUploadStereoAndMono(t *testing.T) {
 			if !strings.HasPrefix(m["verdict"].(string), "below target") {
 				t.Errorf("verdict %q", m["verdict"])
 			}
-			// The stored audio is 16-bit stereo with the rep on the left.
+			// The stored audio is 16-bit stereo FLAC with the rep on the left.
 			r, err := http.Get(base + "/api/calls/" + sum.ID + "/audio")
 			if err != nil {
 				t.Fatal(err)
 			}
 			data, _ := io.ReadAll(r.Body)
 			r.Body.Close()
-			wr, err := audio.NewWAVReader(bytes.NewReader(data), int64(len(data)))
+			wr, err := flac.NewReader(bytes.NewReader(data), int64(len(data)))
 			if err != nil || wr.Format().Channels != 2 || wr.Format().BitsPerSample != 16 {
 				t.Fatalf("stored audio: %v %+v", err, wr)
 			}
@@ -295,7 +296,7 @@ func TestAudioRange(t *testing.T) {
 	full, _ := http.Get(base + "/api/calls/" + sum.ID + "/audio")
 	all, _ := io.ReadAll(full.Body)
 	full.Body.Close()
-	if full.Header.Get("Accept-Ranges") != "bytes" || full.Header.Get("Content-Type") != "audio/wav" {
+	if full.Header.Get("Accept-Ranges") != "bytes" || full.Header.Get("Content-Type") != "audio/flac" {
 		t.Errorf("headers %v", full.Header)
 	}
 	for _, rg := range []struct {
@@ -382,7 +383,7 @@ func TestLiveCallToLibrary(t *testing.T) {
 	r, _ := http.Get(base + "/api/calls/" + pub.CallID() + "/audio")
 	data, _ := io.ReadAll(r.Body)
 	r.Body.Close()
-	if wr, err := audio.NewWAVReader(bytes.NewReader(data), int64(len(data))); err != nil || math.Abs(wr.Duration().Seconds()-8) > 0.5 {
+	if wr, err := flac.NewReader(bytes.NewReader(data), int64(len(data))); err != nil || math.Abs(wr.Duration().Seconds()-8) > 0.5 {
 		t.Errorf("recorded audio: %v", err)
 	}
 	srv.Close()

@@ -17,7 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"talkratio/audio"
+	"talkratio/audio/flac"
 	"talkratio/call"
 	"talkratio/disk"
 	"talkratio/tally"
@@ -136,7 +136,7 @@ func analyzeRecording(t *testing.T, srv *Server, id string) tally.Result {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := audio.NewWAVReader(f, f.Size())
+	r, err := flac.NewReader(f, f.Size())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,7 +189,7 @@ func (s *Server) Handler() http.Handler {
 	handle("OPTIONS /whip", "whip", s.whip.HandleOptions)
 	handle("/whip/sessions/{token}", "whip_session", s.whip.HandleSession)
 	handle("GET /api/calls", "api_calls", s.require(auth.View, s.handleListCalls))
-	handle("POST /api/calls", "api_upload", s.uploadLimit.limit(s.require(auth.Publish, s.unlessDraining(s.uploads.Handle))))
+	handle("POST /api/calls", "api_upload", s.uploadLimit.limitUnless(bulkImporter, s.require(auth.Publish, s.unlessDraining(s.uploads.Handle))))
 	handle("GET /api/calls/{id}", "api_call", s.require(auth.View, s.handleGetCall))
 	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(auth.Admin, s.handleDeleteCall))
 	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(auth.View, s.handleCallAudio))

@@ -3,11 +3,13 @@ package upload
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
-	"talkratio/audio"
+	"talkratio/audio/flac"
 	"talkratio/call"
 	"talkratio/recorded"
+	"talkratio/resample"
 	"talkratio/vad"
 )
 
@@ -25,12 +27,11 @@ func (s *Service) start(rec call.Record, files map[string]call.Staged) {
 	}()
 }
 
-// progressReader tees what the analysis reads into the stored audio (rep
-// left, customer right, 16-bit PCM, which every browser plays) and counts
-// progress.
+// progressReader tees what the analysis reads into the stored audio and
+// counts progress.
 type progressReader struct {
 	c      *recorded.Call
-	wav    *audio.WAVWriter
+	out    *storedAudio
 	read   int64
 	report func(frames int64)
 	last   time.Time
@@ -39,7 +40,7 @@ type progressReader struct {
 func (p *progressReader) Read(dst [][]float32) (int, error) {
 	n, err := p.c.Read(dst)
 	if n > 0 {
-		if werr := p.wav.Write([][]float32{dst[p.c.Map.Rep][:n], dst[p.c.Map.Customer][:n]}); werr != nil {
+		if werr := p.out.write(dst[p.c.Map.Rep][:n], dst[p.c.Map.Customer][:n]); werr != nil {
 			return 0, fmt.Errorf("storing audio: %w", werr)
 		}
 		p.read += int64(n)
@@ -49,6 +50,56 @@ func (p *progressReader) Read(dst [][]float32) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// storedAudio is an upload's audio as the call keeps it: FLAC (lossless,
+// seekable in browsers, about half the size of WAV for speech), rep
+// left and customer right, at call.AudioRate or the file's own rate if
+// lower. The analysis reads the file at its own rate; only what is kept
+// is resampled.
+type storedAudio struct {
+	rs   *resample.Resampler // nil when the file's rate is kept
+	flac *flac.Writer
+}
+
+func newStoredAudio(w io.WriteSeeker, rate int, frames int64) (*storedAudio, error) {
+	out := min(rate, call.AudioRate)
+	expected := flac.DefaultExpected
+	if frames > 0 {
+		expected = time.Duration(float64(frames) / float64(rate) * float64(time.Second))
+	}
+	fw, err := flac.NewWriterExpecting(w, out, 2, expected)
+	if err != nil {
+		return nil, err
+	}
+	s := &storedAudio{flac: fw}
+	if out != rate {
+		if s.rs, err = resample.New(rate, out, 2); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *storedAudio) write(rep, cust []float32) error {
+	if s.rs == nil {
+		return s.flac.Write([][]float32{rep, cust})
+	}
+	out, err := s.rs.Write([][]float32{rep, cust})
+	if err != nil {
+		return err
+	}
+	return s.flac.Write(out)
+}
+
+// close writes what the resampler holds back and completes the stream.
+func (s *storedAudio) close() error {
+	if s.rs != nil {
+		if err := s.flac.Write(s.rs.Flush()); err != nil {
+			return err
+		}
+	}
+	return s.flac.Close()
 }
 
 // analyze analyzes an upload whose files are kept with its call, keeps its
@@ -75,13 +126,13 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 		return
 	}
 	rate := c.Format().SampleRate
-	wav, err := audio.NewWAVWriter(af, rate, 2)
+	out, err := newStoredAudio(af, rate, c.Frames)
 	if err != nil {
 		af.Abort()
 		fail(err)
 		return
 	}
-	pr := &progressReader{c: c, wav: wav, last: time.Now(), report: func(frames int64) {
+	pr := &progressReader{c: c, out: out, last: time.Now(), report: func(frames int64) {
 		if c.Frames > 0 {
 			r := rec
 			r.Progress = min(max(float64(frames)/float64(c.Frames), 0), 1)
@@ -92,7 +143,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 	}}
 	res, err := vad.Analyze(pr, rate, c.Map, vad.DefaultConfig(), s.cfg.Rules.Tally())
 	if err == nil {
-		err = wav.Close()
+		err = out.close()
 	}
 	if err == nil {
 		err = af.Commit()

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"talkratio/audio"
+	"talkratio/audio/flac"
 	"talkratio/call"
 	"talkratio/recorded"
 	"talkratio/tally"
@@ -214,7 +215,7 @@ func forEachOrdered(jobs []func() callResult, n int, emit func(callResult)) {
 
 func analyzeFile(o *analyzeOpts, path string) callResult {
 	r := callResult{Name: path, File: path}
-	c, err := recorded.Open(recorded.Input{Stereo: path, RepChannel: o.repIndex, CustomerChannel: o.custIndex}, openWAV)
+	c, err := recorded.Open(recorded.Input{Stereo: path, RepChannel: o.repIndex, CustomerChannel: o.custIndex}, openFile)
 	var cc *recorded.CustomerChannelError
 	switch {
 	case errors.Is(err, recorded.ErrMono):
@@ -227,7 +228,7 @@ func analyzeFile(o *analyzeOpts, path string) callResult {
 
 func analyzePair(o *analyzeOpts, repPath, custPath string) callResult {
 	r := callResult{Name: repPath + " + " + custPath, RepFile: repPath, CustomerFile: custPath}
-	c, err := recorded.Open(recorded.Input{Rep: repPath, Customer: custPath}, openWAV)
+	c, err := recorded.Open(recorded.Input{Rep: repPath, Customer: custPath}, openFile)
 	if se := (*recorded.SideError)(nil); errors.As(err, &se) {
 		err = fmt.Errorf("%s: %w", se.Name, se.Err)
 		if se.Err == nil {
@@ -249,7 +250,8 @@ func analyzeCall(o *analyzeOpts, r callResult, c *recorded.Call, err error) call
 	return r
 }
 
-func openWAV(path string) (recorded.File, error) { return audio.OpenWAV(path) }
+// openFile opens a WAV, or a FLAC such as a call's stored audio.
+func openFile(path string) (recorded.File, error) { return flac.OpenAny(path) }
 
 // rules are how the calls are judged: the default rules with --target.
 func (o *analyzeOpts) rules() call.Rules { return call.Rules{TargetListen: o.target}.WithDefaults() }

@@ -3,6 +3,7 @@
 //
 //	talkratio serve                    live service: WHIP ingest, dashboard, metrics
 //	talkratio analyze [flags] FILE...  analyze recorded calls (WAV)
+//	talkratio import DIR|FILE...       upload recorded calls to a service
 //	talkratio token [flags]            mint an access token
 //	talkratio healthcheck              probe a running service
 //	talkratio migrate -from DIR        import an old data directory
@@ -39,6 +40,7 @@ Usage:
   talkratio analyze [flags] FILE...    analyze recorded calls (stereo WAV)
   talkratio analyze --rep A.wav --customer B.wav
                                        analyze a call recorded as two mono WAVs
+  talkratio import [flags] DIR|FILE... upload recorded calls to a running service, resuming
   talkratio token [flags]              mint an access token (needed when serving beyond localhost)
   talkratio healthcheck [-url URL]     exit 0 if the service answers /livez (for containers)
   talkratio migrate -from OLD_DIR      import a data directory of an earlier talkratio
@@ -63,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runHealthcheck(args[1:], stdout, stderr)
 	case "token":
 		return runToken(args[1:], stdout, stderr)
+	case "import":
+		return runImport(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
