@@ -5,7 +5,9 @@
 //
 // Keys:
 //
-//	audio/ID.wav        a call's audio
+//	audio/ID.flac       a call's audio (audio/ID.wav when written by a
+//	                    version before FLAC: still served, replaced by new
+//	                    audio for the call)
 //	staging/NAME        an upload's file being received, or received and
 //	                    not yet accepted
 //	kept/ID/PART.wav    an accepted upload's files until its analysis is
@@ -14,6 +16,7 @@ package blobfiles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -36,7 +39,11 @@ var (
 func New(b call.BlobStore) *Files { return &Files{b: b} }
 
 // AudioKey is the key of a call's audio.
-func AudioKey(id string) string { return "audio/" + id + ".wav" }
+func AudioKey(id string) string { return "audio/" + id + ".flac" }
+
+// LegacyAudioKey is the key of a call's audio in the WAV of the versions
+// before FLAC.
+func LegacyAudioKey(id string) string { return "audio/" + id + ".wav" }
 
 // KeptKey is the key of an accepted upload's file: part of call id.
 func KeptKey(id, part string) string { return keptPrefix(id) + part + ".wav" }
@@ -48,7 +55,27 @@ func (f *Files) CreateAudio(ctx context.Context, id string) (call.AudioWriter, e
 	if !call.ValidID(id) {
 		return nil, call.ErrNotFound
 	}
-	return f.b.Create(ctx, AudioKey(id))
+	w, err := f.b.Create(ctx, AudioKey(id))
+	if err != nil {
+		return nil, err
+	}
+	return &audioWriter{AudioWriter: w, f: f, ctx: ctx, id: id}, nil
+}
+
+// audioWriter drops the call's audio in the format before FLAC once the
+// new audio is in: it would otherwise linger, never served.
+type audioWriter struct {
+	call.AudioWriter
+	f   *Files
+	ctx context.Context
+	id  string
+}
+
+func (a *audioWriter) Commit() error {
+	if err := a.AudioWriter.Commit(); err != nil {
+		return err
+	}
+	return a.f.b.Delete(a.ctx, LegacyAudioKey(a.id))
 }
 
 // OpenAudio implements call.AudioStore.
@@ -56,7 +83,11 @@ func (f *Files) OpenAudio(ctx context.Context, id string) (call.Blob, error) {
 	if !call.ValidID(id) {
 		return nil, call.ErrNotFound
 	}
-	return f.b.Open(ctx, AudioKey(id))
+	b, err := f.b.Open(ctx, AudioKey(id))
+	if errors.Is(err, call.ErrNotFound) {
+		return f.b.Open(ctx, LegacyAudioKey(id))
+	}
+	return b, err
 }
 
 // DeleteAudio implements call.AudioStore: the audio goes, and any upload
@@ -69,7 +100,7 @@ func (f *Files) DeleteAudio(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	for _, k := range append(keys, AudioKey(id)) {
+	for _, k := range append(keys, AudioKey(id), LegacyAudioKey(id)) {
 		if err := f.b.Delete(ctx, k); err != nil {
 			return err
 		}

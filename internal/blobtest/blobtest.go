@@ -251,4 +251,46 @@ func testFiles(t *testing.T, b call.BlobStore) {
 	if keys, err := b.List(ctx, ""); err != nil || len(keys) != 0 {
 		t.Errorf("after DeleteAudio and Discard the store holds %v (%v)", keys, err)
 	}
+	testLegacyAudio(t, b, f)
+}
+
+// Audio stored as WAV before FLAC is still served and deleted, and new
+// audio for the call replaces it.
+func testLegacyAudio(t *testing.T, b call.BlobStore, f *blobfiles.Files) {
+	ctx := context.Background()
+	read := func() string {
+		t.Helper()
+		a, err := f.OpenAudio(ctx, "old")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		got, _ := io.ReadAll(a)
+		return string(got)
+	}
+	put(t, b, "audio/old.wav", []byte("RIFFold"))
+	if got := read(); got != "RIFFold" {
+		t.Errorf("legacy audio read as %q", got)
+	}
+	w, err := f.CreateAudio(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("fLaCnew"))
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "fLaCnew" {
+		t.Errorf("after new audio: %q", got)
+	}
+	if keys, _ := b.List(ctx, "audio/"); !slices.Equal(keys, []string{"audio/old.flac"}) {
+		t.Errorf("audio keys %v, want only the new audio", keys)
+	}
+	put(t, b, "audio/old.wav", []byte("RIFFold"))
+	if err := f.DeleteAudio(ctx, "old"); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := b.List(ctx, ""); len(keys) != 0 {
+		t.Errorf("after DeleteAudio: %v", keys)
+	}
 }
