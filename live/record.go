@@ -79,8 +79,8 @@ func (r *recorder) close() bool {
 
 // abort throws the recording away.
 func (r *recorder) abort() {
-	if r != nil && r.wav != nil {
+	if r != nil && r.enc != nil {
 		r.w.Abort()
-		r.wav = nil
+		r.enc = nil
 	}
 }
