@@ -20,7 +20,7 @@ func (s *Store) CreateAudio(_ context.Context, id string) (call.AudioWriter, err
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.tmpDir(), "audio-"+id+"-*")
+	f, err := os.CreateTemp(s.tmpDir(), "audio-"+id+"-*.wav")
 	if err != nil {
 		return nil, fmt.Errorf("audio for %s: %w", id, err)
 	}
@@ -32,11 +32,7 @@ func (s *Store) OpenAudio(_ context.Context, id string) (call.Blob, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
-	b, err := openBlob(filepath.Join(s.callDir(id), audioFile))
-	if errors.Is(err, call.ErrNotFound) {
-		return openBlob(filepath.Join(s.callDir(id), legacyAudioFile))
-	}
-	return b, err
+	return openBlob(filepath.Join(s.callDir(id), audioFile))
 }
 
 // DeleteAudio implements call.AudioStore.
@@ -44,13 +40,11 @@ func (s *Store) DeleteAudio(_ context.Context, id string) error {
 	if err := checkID(id); err != nil {
 		return nil
 	}
-	for _, name := range []string{audioFile, legacyAudioFile} {
-		err := os.Remove(filepath.Join(s.callDir(id), name))
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
+	err := os.Remove(filepath.Join(s.callDir(id), audioFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	return nil
+	return err
 }
 
 // audioWriter is a call's audio being written.
@@ -79,11 +73,6 @@ func (a *audioWriter) Commit() error {
 	}
 	if err := os.Rename(a.Name(), a.dst); err != nil {
 		os.Remove(a.Name())
-		return err
-	}
-	// Older audio of the call, in the format before FLAC, would otherwise
-	// linger unserved.
-	if err := os.Remove(filepath.Join(a.dir, legacyAudioFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return syncDir(a.dir)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,51 +165,3 @@ func TestStaging(t *testing.T) {
 type failing struct{}
 
 func (failing) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
-
-// A directory written before FLAC keeps audio.wav: it is still served and
-// deleted, and new audio for the call replaces it.
-func TestLegacyWAVAudio(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := Open(dir, quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	legacy := filepath.Join(dir, "calls", "old", "audio.wav")
-	os.MkdirAll(filepath.Dir(legacy), 0o750)
-	if err := os.WriteFile(legacy, []byte("RIFFold"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	read := func(id string) string {
-		t.Helper()
-		b, err := st.OpenAudio(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		got, _ := io.ReadAll(b)
-		return string(got)
-	}
-	if got := read("old"); got != "RIFFold" {
-		t.Errorf("legacy audio read as %q", got)
-	}
-	w, _ := st.CreateAudio(ctx, "old")
-	io.WriteString(w, "fLaCnew")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if got := read("old"); got != "fLaCnew" {
-		t.Errorf("after new audio, read %q", got)
-	}
-	if _, err := os.Stat(legacy); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the legacy WAV is still there: %v", err)
-	}
-	// Deleting takes either.
-	os.WriteFile(legacy, []byte("RIFFold"), 0o640)
-	if err := st.DeleteAudio(ctx, "old"); err != nil {
-		t.Fatal(err)
-	}
-	if left := dirFiles(t, filepath.Dir(legacy)); len(left) != 0 {
-		t.Errorf("left after DeleteAudio: %v", left)
-	}
-}

@@ -20,8 +20,7 @@ import (
 // Store keeps calls in a data directory:
 //
 //	DIR/calls/ID/call.json   the record: metadata and the full analysis
-//	DIR/calls/ID/audio.flac  the call's audio (uploads; live calls with -record-audio);
-//	                         audio.wav in a directory written before FLAC
+//	DIR/calls/ID/audio.wav   the call's audio (uploads; live calls with -record-audio)
 //	DIR/calls/ID/upload-*    an upload's files until its analysis is done
 //	DIR/tmp/                 files being received or written; emptied at start
 //
@@ -48,10 +47,7 @@ var (
 // File names.
 const (
 	recordFile = "call.json"
-	audioFile  = "audio.flac"
-	// legacyAudioFile is where versions before FLAC kept a call's audio
-	// (WAV): still served, replaced when the call gets new audio.
-	legacyAudioFile = "audio.wav"
+	audioFile  = "audio.wav"
 )
 
 // Open opens (creating if needed) a store in dir and loads its index.

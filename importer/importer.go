@@ -193,7 +193,8 @@ func files(c oldCall) (map[string]string, error) {
 		switch {
 		case n == "call.json" || strings.HasPrefix(n, ".tmp-"):
 		case n == "audio.wav":
-			out[n] = blobfiles.AudioKey(c.id)
+			// Served as it is; new audio for the call replaces it.
+			out[n] = blobfiles.LegacyAudioKey(c.id)
 		case strings.HasPrefix(n, "upload-") && strings.HasSuffix(n, ".wav"):
 			out[n] = blobfiles.KeptKey(c.id, strings.TrimSuffix(strings.TrimPrefix(n, "upload-"), ".wav"))
 		default:

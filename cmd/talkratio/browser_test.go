@@ -309,7 +309,7 @@ func TestBrowserLiveCall(t *testing.T) {
 	// What the service heard: the call's recording (the audio that actually
 	// arrived from the browser, where the service placed it), analyzed
 	// offline.
-	code, out, errOut = runCmd("analyze", "--format", "json", filepath.Join(dataDir, "calls", callID, "audio.flac"))
+	code, out, errOut = runCmd("analyze", "--format", "json", filepath.Join(dataDir, "calls", callID, "audio.wav"))
 	if code != exitOK {
 		t.Fatalf("analyze the call's recording: exit %d, stderr %q", code, errOut)
 	}

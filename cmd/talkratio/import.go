@@ -46,7 +46,7 @@ const (
 	importProgress = 250 * time.Millisecond
 )
 
-type importer struct {
+type uploader struct {
 	url, token        string
 	repChannel        string
 	rep, customer     string
@@ -60,7 +60,7 @@ type importer struct {
 func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	im := &importer{client: &http.Client{}, stdout: stdout, sleep: sleepCtx}
+	im := &uploader{client: &http.Client{}, stdout: stdout, sleep: sleepCtx}
 	fs.StringVar(&im.url, "url", envOr("TALKRATIO_URL", "http://localhost:8080"), "the service's base URL (or set TALKRATIO_URL)")
 	tokenFile := fs.String("token-file", "", "file holding a token that may publish (or set TALKRATIO_TOKEN)")
 	fs.StringVar(&im.repChannel, "rep-channel", "left", "the rep's channel in every file: left or right")
@@ -149,7 +149,7 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func (im *importer) result(file, what string) {
+func (im *uploader) result(file, what string) {
 	im.progress.clear()
 	fmt.Fprintf(im.stdout, "%s\t%s\n", file, what)
 }
@@ -174,7 +174,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // upload sends one file, trying again while the service asks to wait, and
 // returns the call's id.
-func (im *importer) upload(ctx context.Context, path, label string) (string, error) {
+func (im *uploader) upload(ctx context.Context, path, label string) (string, error) {
 	for attempt := 0; ; attempt++ {
 		id, wait, err := im.try(ctx, path, label)
 		if wait == 0 || attempt == importRetries {
@@ -189,7 +189,7 @@ func (im *importer) upload(ctx context.Context, path, label string) (string, err
 
 // try makes one upload. wait > 0 means the service asked to try again
 // after that long.
-func (im *importer) try(ctx context.Context, path, label string) (id string, wait time.Duration, err error) {
+func (im *uploader) try(ctx context.Context, path, label string) (id string, wait time.Duration, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
