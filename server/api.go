@@ -22,7 +22,8 @@ const (
 
 // handleListCalls answers GET /api/calls: live calls first, then the
 // others, newest first, as the store lists them. Filters: rep=NAME,
-// from=, to= (RFC 3339 or YYYY-MM-DD), sort=, order=, limit=, offset=.
+// state=, from=, to= (RFC 3339 or YYYY-MM-DD), sort=, order=, limit=,
+// offset=.
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	q, err := parseListQuery(r)
 	if err != nil {
@@ -47,12 +48,14 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	}
 	// How many of the total are live, so that a page can tell the
 	// library's size apart from the calls in progress.
-	lq := q
-	lq.State, lq.Offset, lq.Size = call.StateLive, 0, 1
-	_, live, err := s.store.List(r.Context(), lq)
-	if err != nil {
-		reply.WriteError(w, err)
-		return
+	live := 0
+	if q.State == "" || q.State == call.StateLive {
+		lq := q
+		lq.State, lq.Offset, lq.Size = call.StateLive, 0, 1
+		if _, live, err = s.store.List(r.Context(), lq); err != nil {
+			reply.WriteError(w, err)
+			return
+		}
 	}
 	reply.JSON(w, map[string]any{
 		"calls": rows, "total": total, "live": live, "offset": q.Offset, "limit": q.Size,
@@ -63,7 +66,12 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 
 func parseListQuery(r *http.Request) (call.ListQuery, error) {
 	v := r.URL.Query()
-	q := call.ListQuery{Rep: v.Get("rep"), Size: defaultPageSize, Sort: v.Get("sort")}
+	q := call.ListQuery{Rep: v.Get("rep"), State: v.Get("state"), Size: defaultPageSize, Sort: v.Get("sort")}
+	switch q.State {
+	case "", call.StateLive, call.StateAnalyzing, call.StateEnded, call.StateFailed, call.StateInterrupted:
+	default:
+		return q, reply.Errorf(http.StatusBadRequest, "state=%q: want %s", q.State, orList([]string{call.StateLive, call.StateAnalyzing, call.StateEnded, call.StateFailed, call.StateInterrupted}))
+	}
 	if !call.ValidSort(q.Sort) {
 		return q, reply.Errorf(http.StatusBadRequest, "sort=%q: want %s", q.Sort, orList(call.SortColumns()))
 	}

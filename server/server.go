@@ -208,6 +208,7 @@ func (s *Server) Handler() http.Handler {
 		handle("GET /calls/{id}", "page", s.callPage("call.html"))
 		handle("GET /replay/{id}", "page", s.callPage("replay.html"))
 		handle("GET /reps", "page", s.page("reps.html"))
+		handle("GET /wall", "page", s.page("wall.html"))
 		handle("GET /reps/{rep}", "page", s.page("reps.html"))
 		handle("GET /assets/", "static", noDirListing(http.FileServerFS(s.cfg.Static)).ServeHTTP)
 	}

@@ -14,6 +14,7 @@ var pageRoutes = map[string]string{
 	"/":        "index.html",
 	"/capture": "capture.html",
 	"/reps":    "reps.html",
+	"/wall":    "wall.html",
 }
 
 // pagePrefixes are the parameterized page routes: /calls/{id}, /reps/{rep},
@@ -26,7 +27,7 @@ var pagePrefixes = map[string]string{
 
 func TestFSHasPages(t *testing.T) {
 	fsys := FS()
-	for _, name := range []string{"index.html", "call.html", "capture.html", "reps.html", "replay.html"} {
+	for _, name := range []string{"index.html", "call.html", "capture.html", "reps.html", "replay.html", "wall.html"} {
 		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			t.Errorf("FS is missing %s at its root: %v", name, err)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -314,3 +316,60 @@ func TestBrowserMiniMeterNudge(t *testing.T) {
 }
 
 func ff(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// The live wall (issue 11, point 9) shows every live call, furthest below
+// the target first, and re-sorts as the calls' figures change.
+func TestBrowserLiveWall(t *testing.T) {
+	s := newTruthService(t, 1280, 900)
+	rnd := rand.New(rand.NewPCG(9, 9))
+	type mix struct {
+		rep          string
+		rMean, cMean float64
+	}
+	var recs []*call.Record
+	for i, m := range []mix{{"Dana", 14, 4}, {"Lee", 4, 14}, {"Sam", 8, 8}, {"Kim", 20, 3}, {"Ana", 5, 22}, {"Bo", 9, 5}} {
+		dur := 200 + 60*float64(i)
+		r := analyzedRecord("w"+strconv.Itoa(i), "Call with "+m.rep, m.rep, "Customer "+strconv.Itoa(i), call.StateLive, time.Now().Add(-time.Duration(dur)*time.Second), dur, synthCall(rnd, dur, m.rMean, m.cMean))
+		recs = append(recs, r)
+	}
+	quiet := analyzedRecord("wq", "Just started", "Eve", "Globex", call.StateLive, time.Now(), 5, vad.Segments{})
+	done := analyzedRecord("wd", "Over", "Dana", "Initech", call.StateEnded, day, 100, synthCall(rnd, 100, 20, 2))
+	s.put(t, append(recs, quiet, done)...)
+	want := func() string {
+		sorted := slices.Clone(recs)
+		slices.SortFunc(sorted, func(a, b *call.Record) int { return cmp.Compare(*a.ListenPct, *b.ListenPct) })
+		var ids []string
+		for _, r := range sorted {
+			ids = append(ids, r.ID)
+		}
+		return strings.Join(append(ids, quiet.ID), " ")
+	}
+	order := `[...document.querySelectorAll('#wall-grid .wall-tile')].map((e) => e.dataset.id).join(' ')`
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/wall")); err != nil {
+		t.Fatal(err)
+	}
+	poll := func(w string) string {
+		got, err := chromedp.Run(s.tab, chromedp.Poll[string](`(() => { const o = `+order+`; return o === `+strconv.Quote(w)+` ? o : false; })()`, chromedp.WithPollingTimeout(10*time.Second)))
+		if err != nil {
+			now, _ := chromedp.Run(s.tab, chromedp.Evaluate[string](order))
+			t.Fatalf("wall order %q, want %q (furthest below target first, no speech last, no ended call)", now, w)
+		}
+		return got
+	}
+	poll(want())
+	s.screenshot(t, "screenshot-wall.png")
+	// The best call turns bad: it moves to the front.
+	best := recs[0]
+	for _, r := range recs {
+		if *r.ListenPct > *best.ListenPct {
+			best = r
+		}
+	}
+	worse := analyzedRecord(best.ID, best.Name, best.Rep, best.Customer, call.StateLive, best.StartedAt, best.DurationS+10, synthCall(rnd, best.DurationS+10, 30, 1))
+	*best = *worse
+	s.put(t, worse)
+	poll(want())
+	if first := strings.Fields(want())[0]; first != best.ID {
+		t.Errorf("the call that turned worst (%s, %.1f%%) is not first: %s", best.ID, *best.ListenPct, first)
+	}
+}
