@@ -3,15 +3,7 @@ package flac
 import "talkratio/audio/flac/internal/encoder"
 
 // Frame encoding: the frame header (RFC 9639 section 9.1) and the stereo
-// decorrelation, around the subframes encode.go plans.
-
-// Channel assignments in the frame header (RFC 9639 section 9.1.3).
-const (
-	chanIndependent = 0 // plus channels-1
-	chanLeftSide    = 8
-	chanSideRight   = 9
-	chanMidSide     = 10
-)
+// decorrelation, around the subframes package encoder plans.
 
 // encodeFrame encodes the first n samples of the block into one frame and
 // returns its bytes (valid until the next call).

@@ -9,10 +9,6 @@ import (
 // Frame decoding: the frame header, checked against STREAMINFO, and the
 // frame's subframes and CRCs (RFC 9639 section 9).
 
-// Frame header tables (RFC 9639 section 9.1).
-var flacRates = [16]int{0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000}
-var flacDepths = [8]int{0, 8, 12, 0, 16, 20, 24, 32}
-
 // decodeFrame reads one frame into f.block and returns its block size.
 func (f *Reader) decodeFrame() (int, error) {
 	br := f.br

@@ -15,10 +15,8 @@ import (
 	"talkratio/audio/flac/internal/encoder"
 )
 
-// FLAC stream layout constants (RFC 9639).
+// What the writer writes, within the format.
 const (
-	flacMagic = "fLaC"
-
 	// flacBlockSize is the samples per channel in every frame but the last.
 	// Speech changes faster than music, so a block shorter than libFLAC's
 	// 4096 predicts better: on the 40 eval calls at 16 kHz, 2048 gave the
@@ -29,20 +27,6 @@ const (
 	// flacBitsPerSample is what the writer stores: what phone and meeting
 	// audio carries and what the WAV writer stores too.
 	flacBitsPerSample = 16
-
-	flacMetaHeaderSize = 4  // last-block flag, type, 24-bit length
-	flacStreamInfoSize = 34 // RFC 9639 section 8.2
-	flacSeekPointSize  = 18 // sample number, byte offset, frame samples
-
-	flacMetaStreamInfo = 0
-	flacMetaPadding    = 1
-	flacMetaSeekTable  = 3
-	flacLastMetaBlock  = 0x80
-
-	// flacMaxTotalSamples is what STREAMINFO's 36-bit field can count.
-	flacMaxTotalSamples = 1<<36 - 1
-	// flacMaxMetaLength is what a metadata block header's 24-bit length holds.
-	flacMaxMetaLength = 1<<24 - 1
 
 	// flacSeekInterval is the target spacing of seek points. A browser
 	// seeking to t fetches from the point at or before t and decodes
