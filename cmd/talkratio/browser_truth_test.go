@@ -332,7 +332,7 @@ func TestBrowserLiveWall(t *testing.T) {
 		r := analyzedRecord("w"+strconv.Itoa(i), "Call with "+m.rep, m.rep, "Customer "+strconv.Itoa(i), call.StateLive, time.Now().Add(-time.Duration(dur)*time.Second), dur, synthCall(rnd, dur, m.rMean, m.cMean))
 		recs = append(recs, r)
 	}
-	quiet := analyzedRecord("wq", "Just started", "Eve", "Globex", call.StateLive, time.Now(), 5, vad.Segments{})
+	quiet := analyzedRecord("wq", "Just started", "Eve", "Globex", call.StateLive, time.Now(), 5, tally.Segments{})
 	done := analyzedRecord("wd", "Over", "Dana", "Initech", call.StateEnded, day, 100, synthCall(rnd, 100, 20, 2))
 	s.put(t, append(recs, quiet, done)...)
 	want := func() string {
