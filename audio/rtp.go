@@ -143,6 +143,10 @@ func (g *g711Decoder) Decode(payload []byte, dst [][]float32) (int, error) {
 	return n, nil
 }
 
+// PacketCodecs are the RTP codecs NewPacketDecoder takes, by their MIME
+// subtypes in lower case (what metrics label decoding errors with).
+func PacketCodecs() []string { return []string{"opus", "pcmu", "pcma", "g722"} }
+
 // NewPacketDecoder picks the decoder for an RTP codec by MIME type (as in
 // SDP: "audio/opus", "audio/PCMU", "audio/PCMA", "audio/G722"), decoding
 // to rate Hz (G.722: 16000 only).

@@ -47,7 +47,7 @@ type Config struct {
 
 // Why a call ended, the values of the reason a call's end is counted by.
 const (
-	EndDeleted  = "deleted"  // its publisher ended it (WHIP DELETE)
+	EndHangup   = "hangup"   // its publisher hung up (WHIP DELETE): the normal end
 	EndClosed   = "closed"   // the peer closed the connection
 	EndFailed   = "failed"   // the connection failed or timed out
 	EndShutdown = "shutdown" // the service stopped
@@ -55,7 +55,7 @@ const (
 )
 
 // EndReasons returns all the reasons, for metrics to show at 0.
-func EndReasons() []string { return []string{EndDeleted, EndClosed, EndFailed, EndShutdown, EndError} }
+func EndReasons() []string { return []string{EndHangup, EndClosed, EndFailed, EndShutdown, EndError} }
 
 // ErrExists is Start's refusal of a second call with a live call's id.
 var ErrExists = errors.New("a live call with this id exists")

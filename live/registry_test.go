@@ -79,7 +79,7 @@ func TestCallLifecycle(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.Detach(rep, EndDeleted)
+	c.Detach(rep, EndHangup)
 	if reg.Get("c1") == nil || c.Sources() != 1 {
 		t.Fatal("the call ended with its first source")
 	}
@@ -169,7 +169,7 @@ func TestCallUsesTheRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	feed(t, c)
-	c.End(EndDeleted)
+	c.End(EndHangup)
 	<-c.Done()
 	if rec, err := reg.cfg.Store.Get(ctx, "r"); err != nil || rec.TargetListen != 30 {
 		t.Errorf("stored: %+v %v", rec, err)

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"talkratio/audio"
+	"talkratio/upload"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -32,6 +35,8 @@ type metrics struct {
 	latency       prometheus.Histogram
 	httpRequests  *prometheus.CounterVec // handler, code
 	uploadsActive prometheus.Gauge
+	uploadsDone   *prometheus.CounterVec // result
+	uploadTime    prometheus.Histogram
 	noMedia       prometheus.Counter
 	storeErrors   prometheus.Counter
 
@@ -58,7 +63,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "talkratio_calls_started_total", Help: "Live calls started.",
 		}),
 		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "talkratio_calls_ended_total", Help: "Live calls ended, by reason (deleted, closed, failed, shutdown, error).",
+			Name: "talkratio_calls_ended_total", Help: "Live calls ended, by reason (hangup, closed, failed, shutdown, error).",
 		}, []string{"reason"}),
 		rtpPackets: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "talkratio_rtp_packets_received_total", Help: "RTP packets received, by role (rep, customer).",
@@ -108,7 +113,15 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "talkratio_store_errors_total", Help: "Writes to the call library that failed (a full disk, a store that is down); each is retried or kept.",
 		}),
 	}
-	reg.MustRegister(m.noMedia, m.storeErrors)
+	m.uploadsDone = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "talkratio_uploads_finished_total", Help: "Uploaded calls whose analysis finished, by result (ended: stored with its analysis; failed: stored as failed).",
+	}, []string{"result"})
+	m.uploadTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "talkratio_upload_analysis_seconds",
+		Help:    "How long an uploaded call's analysis took (audio read, analyzed and stored), failed ones included.",
+		Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
+	})
+	reg.MustRegister(m.noMedia, m.storeErrors, m.uploadsDone, m.uploadTime)
 	reg.MustRegister(
 		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate, m.rtpAhead, m.missing,
 		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
@@ -132,7 +145,19 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	for _, r := range []string{"slow", "error", "limit"} {
 		m.wsDropped.WithLabelValues(r)
 	}
+	for _, c := range audio.PacketCodecs() {
+		m.decodeErrors.WithLabelValues(c)
+	}
+	for _, r := range []string{upload.ResultEnded, upload.ResultFailed} {
+		m.uploadsDone.WithLabelValues(r)
+	}
 	return m
+}
+
+// Finished implements upload.Metrics.
+func (m *metrics) Finished(result string, seconds float64) {
+	m.uploadsDone.WithLabelValues(result).Inc()
+	m.uploadTime.Observe(seconds)
 }
 
 // CallStarted implements live.Metrics.

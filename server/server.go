@@ -173,7 +173,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.uploads = upload.New(upload.Config{
 		Store: cfg.Store, Audio: cfg.Audio, Staging: cfg.Staging, Rules: rules,
-		MaxUpload: cfg.MaxUpload, Analyzing: s.m.uploadsActive, Log: cfg.Logger,
+		MaxUpload: cfg.MaxUpload, Analyzing: s.m.uploadsActive, Metrics: s.m, Log: cfg.Logger,
 	})
 	s.uploads.Resume(context.Background())
 	return s, nil

@@ -107,7 +107,9 @@ func (s *storedAudio) close() error {
 func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string]call.Staged) {
 	log := s.cfg.Log.With("call", rec.ID)
 	store := s.cfg.Store
+	began := time.Now()
 	fail := func(err error) {
+		s.cfg.Metrics.Finished(ResultFailed, time.Since(began).Seconds())
 		log.Warn("upload analysis failed", "err", err)
 		rec.State, rec.Error, rec.Progress = call.StateFailed, err.Error(), 0
 		if perr := store.Put(ctx, &rec); perr != nil {
@@ -161,6 +163,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 		log.Error("store analyzed upload", "err", err)
 		return
 	}
+	s.cfg.Metrics.Finished(ResultEnded, time.Since(began).Seconds())
 	discard(ctx, files)
 	log.Info("upload analyzed", "duration_s", res.DurationS, "listen_pct", res.ListenPct)
 }

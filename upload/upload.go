@@ -46,8 +46,23 @@ type Config struct {
 	MaxUpload int64
 	// Analyzing counts the analyses running (a gauge); nil counts nothing.
 	Analyzing Gauge
+	// Metrics counts the analyses finished; nil counts nothing.
+	Metrics Metrics
 	Log       *slog.Logger
 }
+
+// Metrics counts what uploads come to.
+type Metrics interface {
+	// Finished: an analysis ended with result (ResultEnded or
+	// ResultFailed) after seconds.
+	Finished(result string, seconds float64)
+}
+
+// The results an analysis is counted by.
+const (
+	ResultEnded  = "ended"  // analyzed and stored
+	ResultFailed = "failed" // stored as failed, saying why
+)
 
 // Gauge counts something up and down: a Prometheus gauge.
 type Gauge interface {
@@ -69,11 +84,18 @@ func New(cfg Config) *Service {
 	if cfg.Analyzing == nil {
 		cfg.Analyzing = noGauge{}
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
 	return &Service{cfg: cfg}
 }
+
+type noMetrics struct{}
+
+func (noMetrics) Finished(string, float64) {}
 
 type noGauge struct{}
 

@@ -210,7 +210,7 @@ func (s *Server) HandleSession(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodDelete:
 		last := sess.call.Sources() == 1
-		sess.end(live.EndDeleted)
+		sess.end(live.EndHangup)
 		if last {
 			select {
 			case <-sess.call.Done():
