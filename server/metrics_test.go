@@ -47,14 +47,14 @@ func TestMetricsInitialised(t *testing.T) {
 	got, fams := series(t, srv)
 	roles := []string{"role=customer", "role=rep"}
 	want := map[string][]string{
-		"talkratio_calls_ended_total":           {"reason=closed", "reason=error", "reason=failed", "reason=hangup", "reason=shutdown"},
-		"talkratio_decode_errors_total":         {"codec=g722", "codec=opus", "codec=pcma", "codec=pcmu"},
-		"talkratio_uploads_finished_total":      {"result=ended", "result=failed"},
-		"talkratio_websocket_dropped_total":     {"reason=error", "reason=limit", "reason=slow"},
-		"talkratio_rtp_packets_received_total":  roles,
-		"talkratio_rtp_packets_lost_total":      roles,
-		"talkratio_rtp_packets_late_total":      roles,
-		"talkratio_rtp_packets_ahead_total":     roles,
+		"talkratio_calls_ended_total":            {"reason=closed", "reason=error", "reason=failed", "reason=hangup", "reason=shutdown"},
+		"talkratio_decode_errors_total":          {"codec=g722", "codec=opus", "codec=pcma", "codec=pcmu"},
+		"talkratio_uploads_finished_total":       {"result=ended", "result=failed"},
+		"talkratio_websocket_dropped_total":      {"reason=error", "reason=limit", "reason=slow"},
+		"talkratio_rtp_packets_received_total":   roles,
+		"talkratio_rtp_packets_lost_total":       roles,
+		"talkratio_rtp_packets_late_total":       roles,
+		"talkratio_rtp_packets_ahead_total":      roles,
 		"talkratio_audio_analyzed_seconds_total": roles,
 		"talkratio_audio_missing_seconds_total":  roles,
 		"talkratio_speech_seconds_total":         roles,

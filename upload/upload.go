@@ -48,7 +48,7 @@ type Config struct {
 	Analyzing Gauge
 	// Metrics counts the analyses finished; nil counts nothing.
 	Metrics Metrics
-	Log       *slog.Logger
+	Log     *slog.Logger
 }
 
 // Metrics counts what uploads come to.
