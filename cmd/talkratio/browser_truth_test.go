@@ -373,3 +373,55 @@ func TestBrowserLiveWall(t *testing.T) {
 		t.Errorf("the call that turned worst (%s, %.1f%%) is not first: %s", best.ID, *best.ListenPct, first)
 	}
 }
+
+// A 96-minute call's replay (issue 11, point 10) zooms and pans: the
+// timeline starts on the whole call, zooms in around the playhead, the
+// map below moves the view, and a link with ?t= opens the call there.
+func TestBrowserReplayZoom(t *testing.T) {
+	s := newTruthService(t, 1280, 1000)
+	rnd := rand.New(rand.NewPCG(96, 1))
+	const dur = 96 * 60
+	segs := synthCall(rnd, dur, 8, 6)
+	rec := analyzedRecord("long96", "Quarterly review (96 min)", "Dana", "Umbrella", call.StateEnded, day, dur, segs)
+	s.put(t, rec)
+	t.Logf("%d segments in %d s", len(segs.Rep)+len(segs.Customer), dur)
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/replay/long96")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#replay-state", func(v string) bool { return v == "ready" || v == "paused" }, "replay state")
+	s.text(t, "#tl-view", func(v string) bool { return v == "whole call · 1:36:00" }, "view at first")
+	s.screenshot(t, "screenshot-replay-90min-out.png")
+	click := func(id string) {
+		t.Helper()
+		if err := chromedp.Do(s.tab, chromedp.Click(chromedp.ID(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 5 {
+		click("tl-zoom-in")
+	}
+	// 5760 s halved five times is 180 s, around the playhead at 0.
+	s.text(t, "#tl-view", func(v string) bool { return v == "0:00–3:00 of 1:36:00" }, "zoomed in")
+	mapView, err := chromedp.Run(s.tab, chromedp.Evaluate[float64](`parseFloat(document.getElementById('tl-map-view').style.width)`))
+	if err != nil || math.Abs(mapView-100*180.0/dur) > 0.01 {
+		t.Errorf("the map's view is %v%% wide, want %.3f%% (%v)", mapView, 100*180.0/dur, err)
+	}
+	// A press on the map at three quarters centres the view there (72 min).
+	box, err := chromedp.Run(s.tab, chromedp.Evaluate[map[string]float64](`(() => { const r = document.getElementById('replay-minimap').getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(s.tab, chromedp.MouseClickXY(box["x"]+box["w"]*0.75, box["y"]+box["h"]/2)); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#tl-view", func(v string) bool { return strings.HasPrefix(v, "1:10:") && strings.HasSuffix(v, " of 1:36:00") }, "view after the map press")
+	s.screenshot(t, "screenshot-replay-90min-in.png")
+	click("tl-zoom-fit")
+	s.text(t, "#tl-view", func(v string) bool { return v == "whole call · 1:36:00" }, "whole call again")
+
+	// A link to a moment.
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/replay/long96?t=3000")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#replay-time", func(v string) bool { return v == "3000.0" }, "replay opened at ?t=3000")
+}

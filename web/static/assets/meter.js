@@ -546,8 +546,8 @@ export function mountMeter(container, callId, options = {}) {
     const repOn = !!sp.rep, custOn = !!sp.customer;
     setAttr(ref.roleRep, 'data-speaking', String(repOn));
     setAttr(ref.roleCust, 'data-speaking', String(custOn));
-    setText(el.speakRep, repOn ? 'Speaking' : custOn ? 'Listening' : 'Quiet');
-    setText(el.speakCust, custOn ? 'Speaking' : repOn ? 'Listening' : 'Quiet');
+    setText(el.speakRep, repOn ? 'Speaking' : 'Quiet');
+    setText(el.speakCust, custOn ? 'Speaking' : 'Quiet');
 
     // monologue
     const m = s.monologue || {};

@@ -43,6 +43,8 @@ const ui = {
   repShare: $('r-rep-share'), custShare: $('r-cust-share'), repBar: $('r-rep-bar'), custBar: $('r-cust-bar'),
   speakRep: $('r-speak-rep'), speakCust: $('r-speak-cust'), repName: $('r-rep-name'), custName: $('r-cust-name'),
   mono: $('r-mono'), monoBar: $('r-mono-bar'), monoV: $('r-mono-v'),
+  zoomIn: $('tl-zoom-in'), zoomOut: $('tl-zoom-out'), zoomFit: $('tl-zoom-fit'), viewText: $('tl-view'),
+  map: $('replay-minimap'), mapWrap: $('tl-map-wrap'), mapView: $('tl-map-view'), lgMono: $('lg-mono-s'),
   moments: $('moments-list'), momentsCount: $('moments-count'), finalGrid: $('final-grid'), finalSub: $('final-sub'),
 };
 
@@ -82,6 +84,10 @@ let lastShownIdx = -2, lastShownT = -1;
 let staticLayer = null;   // offscreen canvas with everything but the playhead
 let hoverX = null;
 let layout = null;
+// The timeline's view: [v0, v1) seconds of the call; the whole call until
+// zoomed. A 90-minute call has hundreds of segments: zoom shows them.
+let v0 = 0, v1 = 0;
+const MIN_VIEW_S = 20;
 
 function setState(st) {
   playState = st;
@@ -254,6 +260,10 @@ function start(d) {
   renderMoments();
   renderFinal(d);
   initTimeline();
+  initZoom();
+  setText(ui.lgMono, fmtDur(MONO_S));
+  v0 = v1 = 0;
+  setView(0, D);
   initControls();
 
   if (d.has_audio) {
@@ -262,6 +272,9 @@ function start(d) {
     useVirtual(false);
     setState('ready');
   }
+  // A link to a moment (/replay/{id}?t=SECONDS) opens the call there.
+  const at = Number(new URLSearchParams(location.search).get('t'));
+  if (Number.isFinite(at) && at > 0) seek(Math.min(at, D));
   showFrame(true);
   requestAnimationFrame(loop);
 }
@@ -483,6 +496,7 @@ function idxAt(t) {
 function showFrame(force, tOverride) {
   const t = tOverride !== undefined ? tOverride : now();
   hoverDirty = false;
+  if (isPlaying()) follow(t);
   drawTimeline(t);
   if (!force && Math.abs(t - lastShownT) < 0.05) return;
   lastShownT = t;
@@ -501,8 +515,8 @@ function showFrame(force, tOverride) {
   setAttr(ui.roleCust, 'data-speaking', String(custOn && playing));
   setAttr(ui.roleRep, 'data-on', String(repOn));
   setAttr(ui.roleCust, 'data-on', String(custOn));
-  setText(ui.speakRep, repOn ? 'Speaking' : custOn ? 'Listening' : 'Quiet');
-  setText(ui.speakCust, custOn ? 'Speaking' : repOn ? 'Listening' : 'Quiet');
+  setText(ui.speakRep, repOn ? 'Speaking' : 'Quiet');
+  setText(ui.speakCust, custOn ? 'Speaking' : 'Quiet');
   const run = runs.find((r) => r[0] <= t && t < r[1] + 0.001);
   const cur = run ? t - run[0] : 0;
   setText(ui.monoV, run ? fmtDur(cur) : DASH);
@@ -746,7 +760,7 @@ function initTimeline() {
   const tAtEvent = (ev) => {
     const r = ui.canvas.getBoundingClientRect();
     const x = Math.max(0, Math.min(r.width, ev.clientX - r.left));
-    return { x, t: r.width > 0 ? (x / r.width) * D : 0 };
+    return { x, t: T(x) };
   };
   let dragging = false;
   ui.canvas.addEventListener('pointerdown', (ev) => {
@@ -802,7 +816,103 @@ function computeLayout(W, H) {
   return { W, H, top, rep, cust, listen, axisY: listen.y + listenH };
 }
 
-const X = (t) => (D > 0 ? (t / D) * cssW : 0);
+const X = (t) => (v1 > v0 ? ((t - v0) / (v1 - v0)) * cssW : 0);
+const T = (x) => v0 + (cssW > 0 ? (x / cssW) * (v1 - v0) : 0);
+
+// setView shows [a, b) of the call, kept inside it and no shorter than
+// MIN_VIEW_S, and redraws.
+function setView(a, b) {
+  if (!(D > 0)) return;
+  let w = Math.min(D, Math.max(Math.min(MIN_VIEW_S, D), b - a));
+  a = Math.max(0, Math.min(D - w, a));
+  if (a === v0 && a + w === v1) return;
+  v0 = a; v1 = a + w;
+  staticLayer = null;
+  const zoomed = v1 - v0 < D - 1e-6;
+  setAttr(ui.wrap, 'data-zoomed', String(zoomed));
+  setText(ui.viewText, zoomed ? `${fmtClock(v0)}–${fmtClock(v1)} of ${fmtClock(D)}` : `whole call · ${fmtClock(D)}`);
+  ui.zoomOut.disabled = !zoomed;
+  ui.zoomIn.disabled = v1 - v0 <= MIN_VIEW_S + 1e-6;
+  drawMap();
+  showFrame(true);
+}
+
+// zoom scales the view by f around time at (the pointer, or the playhead).
+function zoom(f, at) {
+  const w = (v1 - v0) * f;
+  const c = isNum(at) ? at : now();
+  const k = v1 > v0 ? (c - v0) / (v1 - v0) : 0.5;
+  setView(c - k * w, c - k * w + w);
+}
+
+// follow keeps the playhead in view while it plays: the view turns a page.
+function follow(t) {
+  if (v1 - v0 >= D - 1e-6) return;
+  if (t < v0 || t > v1) {
+    const w = v1 - v0;
+    setView(t - w * 0.1, t - w * 0.1 + w);
+  }
+}
+
+function initZoom() {
+  ui.zoomIn.addEventListener('click', () => zoom(0.5));
+  ui.zoomOut.addEventListener('click', () => zoom(2));
+  ui.zoomFit.addEventListener('click', () => setView(0, D));
+  ui.canvas.addEventListener('wheel', (ev) => {
+    if (!(ev.ctrlKey || ev.metaKey || ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY))) return;
+    ev.preventDefault();
+    const r = ui.canvas.getBoundingClientRect();
+    if (ev.ctrlKey || ev.metaKey) {
+      zoom(Math.exp(ev.deltaY * 0.002), T(ev.clientX - r.left));
+    } else {
+      const d = (ev.shiftKey ? ev.deltaY : ev.deltaX) / Math.max(1, r.width) * (v1 - v0);
+      setView(v0 + d, v1 + d);
+    }
+  }, { passive: false });
+  // The map: the whole call; a press or a drag centres the view there.
+  let dragging = false;
+  const centre = (ev) => {
+    const r = ui.map.getBoundingClientRect();
+    const t = r.width > 0 ? ((ev.clientX - r.left) / r.width) * D : 0;
+    const w = v1 - v0;
+    setView(t - w / 2, t + w / 2);
+  };
+  ui.map.addEventListener('pointerdown', (ev) => {
+    dragging = true;
+    try { ui.map.setPointerCapture(ev.pointerId); } catch { /* synthetic */ }
+    centre(ev);
+  });
+  ui.map.addEventListener('pointermove', (ev) => { if (dragging) centre(ev); });
+  ui.map.addEventListener('pointerup', () => { dragging = false; });
+  ui.map.addEventListener('pointercancel', () => { dragging = false; });
+  new ResizeObserver(() => drawMap()).observe(ui.mapWrap);
+}
+
+// drawMap draws the whole call small, and where the view is.
+function drawMap() {
+  if (!ui.map || !(D > 0)) return;
+  const r = ui.mapWrap.getBoundingClientRect();
+  const w = Math.max(1, Math.round(r.width)), h = Math.max(1, Math.round(r.height));
+  const d = window.devicePixelRatio || 1;
+  if (ui.map.width !== Math.round(w * d) || ui.map.height !== Math.round(h * d)) { ui.map.width = Math.round(w * d); ui.map.height = Math.round(h * d); }
+  const g = ui.map.getContext('2d');
+  g.setTransform(d, 0, 0, d, 0, 0);
+  g.clearRect(0, 0, w, h);
+  g.fillStyle = 'rgba(255,255,255,0.035)';
+  g.fillRect(0, 0, w, h);
+  const MX = (t) => (t / D) * w;
+  for (const [key, col, y] of [['rep', colors.rep, 3], ['customer', colors.cust, h / 2 + 1]]) {
+    g.fillStyle = col;
+    for (const [a, b] of segs[key]) g.fillRect(MX(a), y, Math.max(0.6, MX(b) - MX(a)), h / 2 - 4);
+  }
+  for (const m of moments) {
+    if (m.kind !== 'mono') continue;
+    g.fillStyle = colors.warn;
+    g.fillRect(MX(m.a), 0, Math.max(1, MX(m.b) - MX(m.a)), 2);
+  }
+  ui.mapView.style.left = `${(v0 / D) * 100}%`;
+  ui.mapView.style.width = `${((v1 - v0) / D) * 100}%`;
+}
 
 function buildStatic() {
   const c = document.createElement('canvas');
@@ -820,13 +930,13 @@ function buildStatic() {
   g.fill();
 
   // grid (time)
-  const step = pickStep(D, W);
+  const step = pickStep(v1 - v0, W);
   g.strokeStyle = 'rgba(255,255,255,0.06)';
   g.lineWidth = 1;
   g.font = `600 11.5px ${colors.font}`;
   g.fillStyle = colors.muted;
   g.textBaseline = 'alphabetic';
-  for (let t = 0; t <= D + 1e-6; t += step) {
+  for (let t = Math.ceil(v0 / step) * step; t <= v1 + 1e-6; t += step) {
     const x = Math.round(X(t)) + 0.5;
     g.beginPath(); g.moveTo(x, L.rep.y); g.lineTo(x, L.axisY); g.stroke();
     const label = fmtClock(t);
@@ -886,6 +996,7 @@ function buildStatic() {
   for (const [ln, key, col] of lanes) {
     g.fillStyle = col;
     for (const [a, b] of segs[key]) {
+      if (b < v0 || a > v1) continue;
       const x = X(a), w = Math.max(1, X(b) - x);
       roundRect(g, x, ln.y + 6, w, ln.h - 12, Math.min(3, w / 2));
       g.fill();
@@ -930,9 +1041,9 @@ function buildStatic() {
       g.lineJoin = 'round';
       g.beginPath();
       let pen = false;
-      const n = arr.length;
-      const stride = Math.max(1, Math.floor(n / (W * 1.5)));
-      for (let i = 0; i < n; i += stride) {
+      const i0 = Math.max(0, Math.floor(v0 / meter.step) - 1), i1 = Math.min(arr.length, Math.ceil(v1 / meter.step) + 2);
+      const stride = Math.max(1, Math.floor((i1 - i0) / (W * 1.5)));
+      for (let i = i0; i < i1; i += stride) {
         const v = arr[i];
         if (!isNum(v)) { pen = false; continue; }
         const x = X(Math.min(D, i * meter.step)), y = LY(v);
@@ -956,7 +1067,7 @@ function drawTimeline(t) {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
 
   const x = Math.round(X(t)) + 0.5;
-  // played part of the axis
+  // played part of the axis (of the view)
   ctx.fillStyle = colors.accent;
   ctx.fillRect(0, L.axisY + 1, Math.max(0, x), 2);
   // hover line
@@ -983,8 +1094,8 @@ function drawTimeline(t) {
 
 function showTip(x, clientY) {
   if (!(D > 0)) return;
-  const t = (x / cssW) * D;
-  const tol = (6 / cssW) * D;
+  const t = T(x);
+  const tol = (6 / cssW) * (v1 - v0);
   const lines = [];
   const repOn = inSegs(segs.rep, t), custOn = inSegs(segs.customer, t);
   const what = repOn && custOn ? 'both talking' : repOn ? 'rep talking' : custOn ? 'customer talking' : inSegs(missing, t) ? 'no audio' : 'silence';
