@@ -383,13 +383,24 @@ func TestBrowserReplayZoom(t *testing.T) {
 	const dur = 96 * 60
 	segs := synthCall(rnd, dur, 8, 6)
 	rec := analyzedRecord("long96", "Quarterly review (96 min)", "Dana", "Umbrella", call.StateEnded, day, dur, segs)
-	s.put(t, rec)
+	other := analyzedRecord("lee1", "Lee's call", "Lee", "Globex", call.StateEnded, day, 600, synthCall(rnd, 600, 4, 12))
+	s.put(t, rec, other)
 	t.Logf("%d segments in %d s", len(segs.Rep)+len(segs.Customer), dur)
 	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/replay/long96")); err != nil {
 		t.Fatal(err)
 	}
 	s.text(t, "#replay-state", func(v string) bool { return v == "ready" || v == "paused" }, "replay state")
 	s.text(t, "#tl-view", func(v string) bool { return v == "whole call · 1:36:00" }, "view at first")
+	// The named figures, and the averages beside the call's own.
+	if got, want := s.text(t, "#replay-interactivity", func(v string) bool { return v != "" }, "interactivity"), strconv.FormatFloat(rec.TurnSwitchesPerMinute, 'f', 1, 64); got != want {
+		t.Errorf("interactivity %q, want %q switches a minute", got, want)
+	}
+	if got, want := s.text(t, "#replay-patience", func(v string) bool { return v != "" }, "patience"), strconv.FormatFloat(rec.RepReplyPauseMedianS, 'f', 2, 64); got != want {
+		t.Errorf("patience %q, want %q s", got, want)
+	}
+	team := tally.RoundListen((*rec.ListenPct + *other.ListenPct) / 2)
+	wantAvg := "Dana's average " + strconv.FormatFloat(*rec.ListenPct, 'f', 1, 64) + "% · team " + strconv.FormatFloat(team, 'f', 1, 64) + "%"
+	s.text(t, "#avg-listen", func(v string) bool { return v == wantAvg }, "listen averages (want "+wantAvg+")")
 	s.screenshot(t, "screenshot-replay-90min-out.png")
 	click := func(id string) {
 		t.Helper()

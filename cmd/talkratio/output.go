@@ -125,9 +125,9 @@ func writeText(w io.Writer, r callResult, rules call.Rules) {
 	}
 	fmt.Fprintf(w, "  %-14s rep %.1f s, customer %.1f s, both at once %.1f s, nobody %.1f s\n", "Talk", m.RepTalkS, m.CustomerTalkS, m.OverlapS, m.MutualSilenceS)
 	fmt.Fprintf(w, "  %-14s rep %.1f s (at %s), customer story %.1f s (at %s)\n", "Longest", m.LongestRepMonologue.Dur, clock(m.LongestRepMonologue.Start), m.LongestCustomerStory.Dur, clock(m.LongestCustomerStory.Start))
-	fmt.Fprintf(w, "  %-14s %d switches (%.1f a minute)\n", "Turns", m.TurnSwitches, m.TurnSwitchesPerMinute)
+	fmt.Fprintf(w, "  %-14s %.1f turn switches a minute (%d in all)\n", "Interactivity", m.TurnSwitchesPerMinute, m.TurnSwitches)
 	if m.RepReplies > 0 {
-		fmt.Fprintf(w, "  %-14s mean %.2f s, median %.2f s over %d replies\n", "Rep replies", m.RepReplyPauseMeanS, m.RepReplyPauseMedianS, m.RepReplies)
+		fmt.Fprintf(w, "  %-14s %.2f s median pause before the rep replies (mean %.2f s over %d replies)\n", "Patience", m.RepReplyPauseMedianS, m.RepReplyPauseMeanS, m.RepReplies)
 	}
 	fmt.Fprintf(w, "  %-14s by the rep %d, by the customer %d\n", "Interruptions", m.InterruptionsByRep, m.InterruptionsByCustomer)
 	fmt.Fprintf(w, "  %-14s %d over %.0f s (%.1f s in all)\n", "Long silences", len(m.LongSilences), rules.Tally().LongSilenceSec, m.LongSilenceS)

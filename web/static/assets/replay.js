@@ -629,7 +629,7 @@ function renderFinal(d) {
   const monoS = runDur(repMono, n('longest_rep_monologue_s'));
   const groups = [
     ['Talk', [
-      ['Rep listened', lp === null ? DASH : `<b class="tone-${zoneOf(lp, target)}">${fmtPct(lp)}%</b>`, `of the talk time · target ≥ ${target}%`],
+      ['Rep listened', lp === null ? DASH : `<b class="tone-${zoneOf(lp, target)}">${fmtPct(lp)}%</b>`, `of the talk time · target ≥ ${target}%`, 'avg-listen'],
       ['Rep talked', s1(n('rep_talk_s')), n('rep_share_pct') === null ? '' : `${n('rep_share_pct').toFixed(1)}% of the call time, silences included`],
       ['Customer talked', s1(n('customer_talk_s')), n('customer_share_pct') === null ? '' : `${n('customer_share_pct').toFixed(1)}% of the call time, silences included`],
       ['Overlap', s1(n('overlap_s')), 'both talking at once'],
@@ -637,14 +637,15 @@ function renderFinal(d) {
       ...(n('missing_audio_s') > 0 ? [['No audio', `<span id="replay-missing-audio-s">${s1(n('missing_audio_s'))}</span>`, 'audio that never arrived: not counted as silence']] : []),
     ]],
     ['Turns', [
-      ['Turn switches', n('turn_switches') === null ? DASH : String(n('turn_switches')), n('turn_switches_per_min') === null ? '' : `${n('turn_switches_per_min').toFixed(1)} per minute`],
-      ['Rep replies', n('rep_replies') === null ? DASH : String(n('rep_replies')), 'customer turn → rep turn'],
-      ['Reply pause', n('rep_reply_pause_median_s') === null ? DASH : `${n('rep_reply_pause_median_s').toFixed(2)} s`, n('rep_reply_pause_mean_s') === null ? 'median' : `median · mean ${n('rep_reply_pause_mean_s').toFixed(2)} s`],
+      ['Interactivity', n('turn_switches_per_min') === null ? DASH : `<span id="replay-interactivity">${n('turn_switches_per_min').toFixed(1)}</span>/min`,
+        `turn switches a minute (${n('turn_switches') ?? 0} in all): the floor passes when the other side talks 1 s or more; backchannels ("uh-huh") do not count`],
+      ['Patience', n('rep_replies') ? `<span id="replay-patience">${n('rep_reply_pause_median_s').toFixed(2)}</span> s` : DASH,
+        n('rep_replies') ? `the rep's median pause before replying, from the customer's last word to the rep's turn (mean ${n('rep_reply_pause_mean_s').toFixed(2)} s over ${n('rep_replies')} replies)` : 'no reply of the rep to time'],
       ['Interruptions by the rep', n('interruptions_by_rep') === null ? DASH : `<b class="${n('interruptions_by_rep') > 0 ? 'c-repx' : ''}">${n('interruptions_by_rep')}</b>`, ''],
       ['Interruptions by the customer', n('interruptions_by_customer') === null ? DASH : String(n('interruptions_by_customer')), ''],
     ]],
     ['Monologues and silences', [
-      ['Longest rep monologue', monoS === null ? DASH : `<b class="${monoS >= MONO_S ? 'tone-warn' : ''}">${esc(fmtDur(monoS))}</b>${seekLink(repMono)}`, monoS !== null && monoS >= MONO_S ? `at or over the ${fmtDur(MONO_S)} limit` : ''],
+      ['Longest rep monologue', monoS === null ? DASH : `<b class="${monoS >= MONO_S ? 'tone-warn' : ''}">${esc(fmtDur(monoS))}</b>${seekLink(repMono)}`, monoS !== null && monoS >= MONO_S ? `at or over the ${fmtDur(MONO_S)} limit` : '', 'avg-mono'],
       ['Longest customer story', runDur(custStory, null) === null ? DASH : `${esc(fmtDur(custStory.duration_s))}${seekLink(custStory)}`, ''],
       ['Long monologues', String(lm.length), `rep runs of ${fmtDur(MONO_S)} or more${lm.length ? ` · ${fmtDur(lm.reduce((s, r) => s + (r.duration_s || 0), 0))} in total` : ''}`],
       ['Long silences', String(ls.length), n('long_silence_s') === null ? '' : `${n('long_silence_s').toFixed(1)} s in total`],
@@ -652,12 +653,45 @@ function renderFinal(d) {
     ]],
   ];
   ui.finalGrid.innerHTML = groups.map(([title, rows]) => `
-    <div class="fgroup"><h3>${esc(title)}</h3><dl>${rows.map(([k, v, sub]) => `<div class="frow"><dt>${esc(k)}${sub ? `<small>${esc(sub)}</small>` : ''}</dt><dd class="num">${v}</dd></div>`).join('')}</dl></div>`).join('');
+    <div class="fgroup"><h3>${esc(title)}</h3><dl>${rows.map(([k, v, sub, avg]) => `<div class="frow"><dt>${esc(k)}${sub ? `<small>${esc(sub)}</small>` : ''}${avg ? `<small class="favg" id="${avg}" hidden></small>` : ''}</dt><dd class="num">${v}</dd></div>`).join('')}</dl></div>`).join('');
   ui.finalGrid.querySelectorAll('[data-seek]').forEach((b) => b.addEventListener('click', () => {
     seek(Number(b.dataset.seek));
     ui.canvas.scrollIntoView({ behavior: 'smooth', block: 'center' });
   }));
   setText(ui.finalSub, 'final numbers of the analysis');
+  loadAverages(d);
+}
+
+// loadAverages shows, beside the call's listen % and longest monologue,
+// the rep's averages over their analyzed calls and the team's (every
+// rep's calls), as /api/reps has them.
+async function loadAverages(d) {
+  let reps;
+  try {
+    reps = (await getJSON('/api/reps')).reps;
+  } catch { return; }
+  if (!Array.isArray(reps) || !reps.length) return;
+  let n = 0, sumL = 0, nL = 0, sumM = 0;
+  for (const r of reps) {
+    if (!isNum(r.calls) || r.calls <= 0) continue;
+    n += r.calls;
+    if (isNum(r.mean_longest_monologue_s)) sumM += r.mean_longest_monologue_s * r.calls;
+    if (isNum(r.mean_listen_pct)) { sumL += r.mean_listen_pct * r.calls; nL += r.calls; }
+  }
+  const key = (d.rep || '').trim().toLowerCase() || '(no rep)';
+  const mine = reps.find((r) => String(r.rep).trim().toLowerCase() === key);
+  const who = d.rep ? d.rep : 'no rep';
+  const line = (el, repV, teamV) => {
+    const e = $(el);
+    if (!e) return;
+    const parts = [];
+    if (repV !== null) parts.push(`${who}'s average ${repV}`);
+    if (teamV !== null) parts.push(`team ${teamV}`);
+    e.textContent = parts.join(' · ');
+    e.hidden = !parts.length;
+  };
+  line('avg-listen', mine && isNum(mine.mean_listen_pct) ? `${fmtPct(mine.mean_listen_pct)}%` : null, nL ? `${fmtPct(sumL / nL)}%` : null);
+  line('avg-mono', mine && isNum(mine.mean_longest_monologue_s) ? fmtDur(mine.mean_longest_monologue_s) : null, n ? fmtDur(sumM / n) : null);
 }
 
 // ---------------------------------------------------------------- moments
