@@ -23,7 +23,7 @@ const (
 // handleListCalls answers GET /api/calls: live calls first, then the
 // others, newest first, as the store lists them. Filters: rep=NAME,
 // state=, from=, to= (RFC 3339 or YYYY-MM-DD), sort=, order=, limit=,
-// offset=.
+// offset=, after=ID.
 func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 	q, err := parseListQuery(r)
 	if err != nil {
@@ -37,6 +37,17 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		q.Rep = vr
+	}
+	if id := r.URL.Query().Get("after"); id != "" {
+		// Keyset paging: the page after this call in the list's order,
+		// which a database finds through its index however deep it is.
+		rec, err := s.visibleCall(r, id)
+		if err != nil {
+			reply.WriteError(w, reply.Errorf(http.StatusBadRequest, "after=%q: no such call", id))
+			return
+		}
+		sum := rec.Summary()
+		q.After = &sum
 	}
 	rows, total, err := s.store.List(r.Context(), q)
 	if err != nil {
@@ -57,8 +68,12 @@ func (s *Server) handleListCalls(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	next := ""
+	if len(rows) == q.Size {
+		next = rows[len(rows)-1].ID
+	}
 	reply.JSON(w, map[string]any{
-		"calls": rows, "total": total, "live": live, "offset": q.Offset, "limit": q.Size,
+		"calls": rows, "total": total, "live": live, "offset": q.Offset, "limit": q.Size, "next_after": next,
 		"target_listen_pct": target, "long_monologue_s": s.rules.Tally().LongMonologueSec,
 		"max_upload_bytes": s.uploads.MaxUpload(),
 	})

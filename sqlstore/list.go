@@ -65,7 +65,9 @@ func (s *Store) List(ctx context.Context, q call.ListQuery) ([]call.Summary, int
 	offset, size := max(q.Offset, 0), q.Size
 	var rows []call.Summary
 	afterLive := q.After != nil && q.After.State == call.StateLive
-	if q.After == nil || afterLive {
+	// A state filter picks one side of the live split alone.
+	onlyLive, noLive := q.State == call.StateLive, q.State != "" && q.State != call.StateLive
+	if (q.After == nil || afterLive) && !noLive {
 		w := filters(q)
 		w.add("live = 1")
 		if afterLive {
@@ -84,7 +86,7 @@ func (s *Store) List(ctx context.Context, q call.ListQuery) ([]call.Summary, int
 		}
 		offset = max(offset-nLive, 0)
 	}
-	if size == 0 || len(rows) < size {
+	if (size == 0 || len(rows) < size) && !onlyLive {
 		w := filters(q)
 		w.add("live = 0")
 		col, dir, op := sortColumn(q.Sort), "DESC", "<"
