@@ -72,3 +72,5 @@ func fresh(t *testing.T) *sqlstore.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) call.Store { return fresh(t) })
 }
+
+func TestLoad(t *testing.T) { storetest.RunLoader(t, fresh(t)) }

@@ -49,3 +49,12 @@ func TestReopen(t *testing.T) {
 		t.Errorf("reps after reopen: %+v %v", reps, err)
 	}
 }
+
+func TestLoad(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "calls.db"), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.RunLoader(t, s)
+}
