@@ -33,7 +33,6 @@ func Dialect() sqlstore.Dialect {
 		LockRep:        `SELECT pg_advisory_xact_lock(1, hashtext($1))`,
 		NoLimit:        "ALL",
 		Migrations:     migrations,
-		SizeQuery:      `SELECT pg_database_size(current_database())`,
 		Retryable: func(err error) bool {
 			var pe *pgconn.PgError
 			// serialization_failure, deadlock_detected

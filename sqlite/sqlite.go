@@ -32,7 +32,6 @@ func Dialect() sqlstore.Dialect {
 		Rebind:     func(q string) string { return placeholder.ReplaceAllString(q, "?$1") },
 		NoLimit:    "-1",
 		Migrations: migrations,
-		SizeQuery:  `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`,
 	}
 }
 

@@ -54,8 +54,6 @@ type Dialect struct {
 	NoLimit string
 	// Migrations holds the schema's versions as migrations/NNN_name.sql.
 	Migrations fs.FS
-	// SizeQuery returns the database's size in bytes.
-	SizeQuery string
 	// Retryable says whether a transaction failed only because another
 	// one got in its way (a deadlock, a serialization failure), so that
 	// running it again can succeed.
@@ -274,15 +272,6 @@ func (s *Store) InterruptLive(ctx context.Context) error {
 	return nil
 }
 
-// Size returns the database's size in bytes, for the disk-usage metric.
-func (s *Store) Size(ctx context.Context) (int64, error) {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, s.d.SizeQuery).Scan(&n); err != nil {
-		return 0, fmt.Errorf("database size: %w", err)
-	}
-	return n, nil
-}
-
 // Close closes the database.
 func (s *Store) Close() error {
 	err := s.db.Close()
@@ -291,9 +280,6 @@ func (s *Store) Close() error {
 	}
 	return err
 }
-
-// Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // clampNanos is t in Unix nanoseconds, clamped to what int64 holds (years
 // 1678-2262): the order and the ranges of calls outside those years are
