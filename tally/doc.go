@@ -7,7 +7,7 @@
 //
 // It knows nothing of audio: package vad finds the segments and feeds a
 // Tally; a stored call's figures can be computed again from its segments
-// alone, with another configuration. Like vad, it uses the standard library
-// only and is deterministic: the same segments give the same numbers, bit
-// for bit, whether they come in one go or one at a time.
+// alone, with another configuration. It uses the standard library only and
+// is deterministic: the same segments, settled at the same points (see
+// Tally.Settle), give the same numbers bit for bit.
 package tally

@@ -8,6 +8,7 @@
 // from a WAV file in one go or from a live call in 20 ms packets. That is
 // why the live service and `talkratio analyze` share this code unchanged.
 //
-// The package uses the standard library (and package tally) only, so that
-// it can be reasoned about, fuzzed and benchmarked on its own.
+// The package uses the standard library only (besides package tally and
+// its own signal-processing blocks in vad/internal/dsp), so that it can be
+// reasoned about, fuzzed and benchmarked on its own.
 package vad
