@@ -59,6 +59,10 @@ type Config struct {
 	// MaxUpload caps an upload's body in bytes; default
 	// upload.DefaultMaxUpload.
 	MaxUpload int64
+	// UploadStallTimeout cuts an upload whose body stops coming for this
+	// long; default upload.DefaultStallTimeout. A steady upload takes as
+	// long as it needs.
+	UploadStallTimeout time.Duration
 	// Auth, when set, requires tokens (see auth.Grants); nil lets everyone
 	// do everything, which is only right on a loopback address.
 	Auth *auth.Auth
@@ -173,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.uploads = upload.New(upload.Config{
 		Store: cfg.Store, Audio: cfg.Audio, Staging: cfg.Staging, Rules: rules,
-		MaxUpload: cfg.MaxUpload, Analyzing: s.m.uploadsActive, Metrics: s.m, Log: cfg.Logger,
+		MaxUpload: cfg.MaxUpload, StallTimeout: cfg.UploadStallTimeout, Analyzing: s.m.uploadsActive, Metrics: s.m, Log: cfg.Logger,
 	})
 	s.uploads.Resume(context.Background())
 	return s, nil

@@ -9,6 +9,7 @@ import (
 	"talkratio/audio/flac"
 	"talkratio/call"
 	"talkratio/recorded"
+	"talkratio/reply"
 	"talkratio/resample"
 	"talkratio/vad"
 )
@@ -111,7 +112,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 	fail := func(err error) {
 		s.cfg.Metrics.Finished(ResultFailed, time.Since(began).Seconds())
 		log.Warn("upload analysis failed", "err", err)
-		rec.State, rec.Error, rec.Progress = call.StateFailed, err.Error(), 0
+		rec.State, rec.Error, rec.Progress = call.StateFailed, reply.NoPaths(err), 0
 		if perr := store.Put(ctx, &rec); perr != nil {
 			log.Error("store failed upload", "err", perr)
 		}

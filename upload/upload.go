@@ -9,11 +9,11 @@ package upload
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +30,9 @@ const (
 	// DefaultMaxUpload is the default cap on an upload's body: an hour of
 	// 48 kHz stereo 16-bit WAV is 0.7 GB.
 	DefaultMaxUpload = 1 << 30
+	// DefaultStallTimeout: a client that sends nothing for this long is
+	// gone.
+	DefaultStallTimeout = 30 * time.Second
 	// maxFieldBytes caps each text field of the form.
 	maxFieldBytes = 1 << 10
 )
@@ -44,6 +47,11 @@ type Config struct {
 	Rules   call.Rules
 	// MaxUpload caps an upload's body in bytes; 0 for DefaultMaxUpload.
 	MaxUpload int64
+	// StallTimeout cuts an upload whose body stops coming for this long;
+	// a slow but steady one of any allowed size is received, however long
+	// it takes (the HTTP server's ReadTimeout, which covers a whole body,
+	// is moved on with every read). 0 for DefaultStallTimeout.
+	StallTimeout time.Duration
 	// Analyzing counts the analyses running (a gauge); nil counts nothing.
 	Analyzing Gauge
 	// Metrics counts the analyses finished; nil counts nothing.
@@ -56,6 +64,8 @@ type Metrics interface {
 	// Finished: an analysis ended with result (ResultEnded or
 	// ResultFailed) after seconds.
 	Finished(result string, seconds float64)
+	// StoreError: the store refused a write.
+	StoreError()
 }
 
 // The results an analysis is counted by.
@@ -81,6 +91,9 @@ func New(cfg Config) *Service {
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
 	if cfg.Analyzing == nil {
 		cfg.Analyzing = noGauge{}
 	}
@@ -96,6 +109,7 @@ func New(cfg Config) *Service {
 type noMetrics struct{}
 
 func (noMetrics) Finished(string, float64) {}
+func (noMetrics) StoreError()              {}
 
 type noGauge struct{}
 
@@ -152,7 +166,7 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) error {
 	if r.ContentLength > s.cfg.MaxUpload {
 		return reply.Errorf(http.StatusRequestEntityTooLarge, "the upload is %d bytes; the limit is %d", r.ContentLength, s.cfg.MaxUpload)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+	r.Body = http.MaxBytesReader(w, progressDeadline(w, r.Body, s.cfg.StallTimeout), s.cfg.MaxUpload)
 	up, err := s.receive(r)
 	if err != nil {
 		return err
@@ -173,12 +187,12 @@ func (s *Service) upload(w http.ResponseWriter, r *http.Request) error {
 	for part, f := range up.files {
 		if err := f.Keep(ctx, rec.ID, part); err != nil {
 			discard(ctx, up.files)
-			return fmt.Errorf("keep upload: %w", err)
+			return s.storeFault("keep upload", err)
 		}
 	}
 	if err := s.cfg.Store.Put(ctx, &rec); err != nil {
 		discard(ctx, up.files)
-		return fmt.Errorf("store upload: %w", err)
+		return s.storeFault("store upload", err)
 	}
 	s.start(rec, up.files)
 	w.Header().Set("Location", "/api/calls/"+rec.ID)
@@ -207,6 +221,9 @@ func (s *Service) receive(r *http.Request) (*form, error) {
 		if errors.As(err, &re) {
 			return nil, err
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, reply.Errorf(http.StatusRequestTimeout, "the upload stalled: nothing came for %v", s.cfg.StallTimeout)
+		}
 		return nil, reply.Errorf(http.StatusBadRequest, "reading the form: %v", err)
 	}
 	for {
@@ -223,9 +240,16 @@ func (s *Service) receive(r *http.Request) (*form, error) {
 			if _, dup := up.files[name]; dup {
 				return fail(reply.Errorf(http.StatusBadRequest, "two files in %q", name))
 			}
-			f, err := s.cfg.Staging.Stage(ctx, p)
+			// A read error is the client's (it stalled, sent too much, or
+			// a broken form); any other is the store's.
+			in := &readErr{r: p}
+			f, err := s.cfg.Staging.Stage(ctx, in)
+			if err != nil && in.err == nil {
+				discard(ctx, up.files)
+				return nil, s.storeFault("stage upload", err)
+			}
 			if err != nil {
-				return fail(err)
+				return fail(in.err)
 			}
 			up.files[name] = f
 			if fn := p.FileName(); fn != "" && fn != "." {
@@ -351,3 +375,55 @@ type wavFile struct {
 }
 
 func (f wavFile) Close() error { return f.b.Close() }
+
+// progressDeadline reads an upload's body with a read deadline that moves
+// with progress: each read that brings bytes gives the next stall another
+// timeout. Without it the server's ReadTimeout would cut any upload that
+// takes longer to send, whatever its pace.
+func progressDeadline(w http.ResponseWriter, body io.ReadCloser, stall time.Duration) io.ReadCloser {
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(stall)); err != nil {
+		return body // a writer that cannot (a test recorder): the server's own timeouts apply
+	}
+	return &deadlineReader{ReadCloser: body, rc: rc, stall: stall}
+}
+
+type deadlineReader struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	stall time.Duration
+	last  time.Time
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	n, err := d.ReadCloser.Read(p)
+	// Moving the deadline is a syscall-free field update, but there is no
+	// need to do it for every small read.
+	if now := time.Now(); n > 0 && now.Sub(d.last) >= d.stall/10 {
+		d.last = now
+		_ = d.rc.SetReadDeadline(now.Add(d.stall))
+	}
+	return n, err
+}
+
+// readErr remembers the error its reader gave.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// storeFault logs a write the store refused, counts it, and returns the
+// client's 507 or 503, which names no file.
+func (s *Service) storeFault(what string, err error) error {
+	s.cfg.Log.Error(what, "err", err)
+	s.cfg.Metrics.StoreError()
+	return reply.StoreFault("this upload", err)
+}

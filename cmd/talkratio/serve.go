@@ -37,7 +37,9 @@ Flags:
 `
 
 // HTTP server timeouts. WHIP answers wait for ICE gathering (up to 5 s);
-// websockets manage their own deadlines after the upgrade.
+// websockets manage their own deadlines after the upgrade; an upload moves
+// its read deadline on as its body comes, so that readTimeout never cuts
+// a slow but steady one.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
