@@ -73,6 +73,8 @@ type Record struct {
 	*tally.Result
 	// Meter is the live meter sampled through the call, for replay.
 	Meter *tally.Meter `json:"meter,omitempty"`
+	// Comments are coaches' notes on moments of the call, in time order.
+	Comments []Comment `json:"comments,omitempty"`
 }
 
 // RepOnRight reports whether a stereo recording has the rep on its right

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -125,6 +126,9 @@ type Server struct {
 	whip     *whip.Server
 	uploads  *upload.Service
 	draining atomic.Bool
+	// editMu serializes edits of stored calls (comments): read, change,
+	// write.
+	editMu sync.Mutex
 
 	whipLimit, uploadLimit *limiter
 }
@@ -197,6 +201,8 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /api/calls/{id}", "api_call", s.require(auth.View, s.handleGetCall))
 	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(auth.Admin, s.handleDeleteCall))
 	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(auth.View, s.handleCallAudio))
+	handle("POST /api/calls/{id}/comments", "api_comments", s.require(auth.View, s.handleAddComment))
+	handle("DELETE /api/calls/{id}/comments/{cid}", "api_comments", s.require(auth.View, s.handleDeleteComment))
 	handle("GET /api/reps", "api_reps", s.require(auth.View, s.handleReps))
 	handle("GET /api/whoami", "api_whoami", s.handleWhoami)
 	handle("GET /ws/calls/{id}", "websocket", s.require(auth.View, s.handleWS))

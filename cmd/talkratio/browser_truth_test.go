@@ -435,4 +435,28 @@ func TestBrowserReplayZoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.text(t, "#replay-time", func(v string) bool { return v == "3000.0" }, "replay opened at ?t=3000")
+
+	// A comment on this moment is kept with the call and links back to it.
+	s.text(t, "#comment-at", func(v string) bool { return v == "50:00" }, "the comment's moment")
+	if err := chromedp.Do(s.tab,
+		chromedp.SendKeys(chromedp.ID("comment-text"), "Here the customer opens up: let her finish."),
+		chromedp.Click(chromedp.ID("comment-add")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#comments-list .comment", func(v string) bool { return strings.HasPrefix(v, "50:00 Here the customer opens up") }, "the comment listed")
+	href, err := chromedp.Run(s.tab, chromedp.Evaluate[string](`document.querySelector('#comments-list .c-link').getAttribute('href')`))
+	if err != nil || href != "/replay/long96?t=3000" {
+		t.Errorf("the comment links to %q (%v), want /replay/long96?t=3000", href, err)
+	}
+	stored, err := s.st.Get(context.Background(), "long96")
+	if err != nil || len(stored.Comments) != 1 || stored.Comments[0].AtS != 3000 || stored.Comments[0].Text != "Here the customer opens up: let her finish." {
+		t.Fatalf("stored comments %+v (%v), want the one at 3000 s", stored.Comments, err)
+	}
+	// It is there when the call is opened again.
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/replay/long96")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#comments-count", func(v string) bool { return v == "1" }, "comments after reopening")
+	s.screenshot(t, "screenshot-replay-comment.png")
 }

@@ -45,6 +45,8 @@ const ui = {
   mono: $('r-mono'), monoBar: $('r-mono-bar'), monoV: $('r-mono-v'),
   zoomIn: $('tl-zoom-in'), zoomOut: $('tl-zoom-out'), zoomFit: $('tl-zoom-fit'), viewText: $('tl-view'),
   map: $('replay-minimap'), mapWrap: $('tl-map-wrap'), mapView: $('tl-map-view'), lgMono: $('lg-mono-s'),
+  comments: $('comments-list'), commentsCount: $('comments-count'), commentForm: $('comment-form'), commentText: $('comment-text'),
+  commentAt: $('comment-at'), commentError: $('comment-error'), commentsCard: $('comments-card'),
   moments: $('moments-list'), momentsCount: $('moments-count'), finalGrid: $('final-grid'), finalSub: $('final-sub'),
 };
 
@@ -74,6 +76,7 @@ let missing = [];         // stretches whose audio never arrived (live calls)
 let runs = [];            // rep runs (merged over short gaps) for "monologue now"
 let overlaps = [];
 let moments = [];
+let comments = [];         // coaches' notes on moments: [{id, at_s, text, author, created_at}]
 let audio = null;
 let mode = 'virtual';     // 'audio' | 'virtual'
 let playState = 'loading';
@@ -244,6 +247,7 @@ function start(d) {
   runs = mergeRuns(segs.rep, 1.0);
   overlaps = intersect(segs.rep, segs.customer);
   moments = buildMoments(d);
+  comments = Array.isArray(d.comments) ? d.comments.filter((c) => c && isNum(c.at_s)) : [];
 
   main.dataset.phase = 'ready';
   ui.phase.hidden = true;
@@ -258,6 +262,8 @@ function start(d) {
   renderVerdict(d);
   renderGaugeStatic();
   renderMoments();
+  renderComments();
+  initComments(d);
   renderFinal(d);
   initTimeline();
   initZoom();
@@ -498,6 +504,7 @@ function showFrame(force, tOverride) {
   hoverDirty = false;
   if (isPlaying()) follow(t);
   drawTimeline(t);
+  setText(ui.commentAt, fmtClock(t));
   if (!force && Math.abs(t - lastShownT) < 0.05) return;
   lastShownT = t;
   // Truncated, not rounded, so that the time shown and the meter sample
@@ -692,6 +699,74 @@ async function loadAverages(d) {
   };
   line('avg-listen', mine && isNum(mine.mean_listen_pct) ? `${fmtPct(mine.mean_listen_pct)}%` : null, nL ? `${fmtPct(sumL / nL)}%` : null);
   line('avg-mono', mine && isNum(mine.mean_longest_monologue_s) ? fmtDur(mine.mean_longest_monologue_s) : null, n ? fmtDur(sumM / n) : null);
+}
+
+// ---------------------------------------------------------------- comments
+
+// Comments are notes on moments, kept with the call (POST
+// /api/calls/{id}/comments); each links to its moment, /replay/{id}?t=.
+function renderComments() {
+  setText(ui.commentsCount, comments.length ? String(comments.length) : '');
+  if (!comments.length) {
+    ui.comments.innerHTML = '<li class="m-empty">No comments yet. Pause on a moment and note what the rep should hear there.</li>';
+    return;
+  }
+  const link = (c) => `/replay/${encodeURIComponent(id)}?t=${Math.floor(c.at_s)}`;
+  ui.comments.innerHTML = comments.map((c) => `<li class="comment" data-id="${esc(c.id)}">
+    <button type="button" class="seek-link num" data-seek="${c.at_s}">${esc(fmtClock(c.at_s))}</button>
+    <div class="c-body"><p>${esc(c.text)}</p><small>${c.author ? esc(c.author) + ' · ' : ''}<a href="${esc(link(c))}" class="c-link">link to this moment</a></small></div>
+    <button type="button" class="btn btn-sm btn-ghost c-del" data-del="${esc(c.id)}" title="Delete this comment">Delete</button>
+  </li>`).join('');
+  ui.comments.querySelectorAll('[data-seek]').forEach((b) => b.addEventListener('click', () => seek(Number(b.dataset.seek))));
+  ui.comments.querySelectorAll('[data-del]').forEach((b) => b.addEventListener('click', () => deleteComment(b.dataset.del)));
+}
+
+function commentsChanged() {
+  staticLayer = null;
+  renderComments();
+  drawMap();
+  showFrame(true);
+}
+
+function initComments(d) {
+  const open = d.state !== 'live' && d.state !== 'analyzing';
+  ui.commentForm.hidden = !open;
+  ui.commentForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const text = ui.commentText.value.trim();
+    if (!text) return;
+    ui.commentError.hidden = true;
+    try {
+      const r = await fetch(apiBase + '/comments', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ at_s: Math.round(now() * 1000) / 1000, text }),
+      });
+      if (!r.ok) {
+        let msg = `HTTP ${r.status}`;
+        try { const j = await r.json(); if (j && j.error) msg = j.error; } catch { /* keep */ }
+        throw new Error(msg);
+      }
+      const c = await r.json();
+      comments.push(c);
+      comments.sort((a, b) => a.at_s - b.at_s);
+      ui.commentText.value = '';
+      commentsChanged();
+    } catch (e) {
+      ui.commentError.hidden = false;
+      setText(ui.commentError, `The comment was not kept: ${(e && e.message) || 'network error'}`);
+    }
+  });
+}
+
+async function deleteComment(cid) {
+  const r = await fetch(`${apiBase}/comments/${encodeURIComponent(cid)}`, { method: 'DELETE' }).catch(() => null);
+  if (r && (r.ok || r.status === 404)) {
+    comments = comments.filter((c) => c.id !== cid);
+    commentsChanged();
+  } else {
+    ui.commentError.hidden = false;
+    setText(ui.commentError, `The comment was not deleted (${r ? 'HTTP ' + r.status : 'network error'}).`);
+  }
 }
 
 // ---------------------------------------------------------------- moments
@@ -944,6 +1019,8 @@ function drawMap() {
     g.fillStyle = colors.warn;
     g.fillRect(MX(m.a), 0, Math.max(1, MX(m.b) - MX(m.a)), 2);
   }
+  g.fillStyle = colors.accent;
+  for (const c of comments) g.fillRect(MX(c.at_s) - 1, 0, 2, h);
   ui.mapView.style.left = `${(v0 / D) * 100}%`;
   ui.mapView.style.width = `${((v1 - v0) / D) * 100}%`;
 }
@@ -1057,6 +1134,15 @@ function buildStatic() {
     g.strokeStyle = '#0b1122';
     g.lineWidth = 2;
     g.beginPath(); g.arc(x, ln.y + 4, 4.5, 0, Math.PI * 2); g.fill(); g.stroke();
+  }
+
+  // comments: a flag in the marker row
+  g.fillStyle = colors.accent;
+  for (const c of comments) {
+    if (c.at_s < v0 || c.at_s > v1) continue;
+    const x = Math.round(X(c.at_s)) + 0.5;
+    g.beginPath(); g.moveTo(x, L.top - 18); g.lineTo(x + 9, L.top - 14); g.lineTo(x, L.top - 10); g.closePath(); g.fill();
+    g.fillRect(x - 0.75, L.top - 18, 1.5, 14);
   }
 
   // listen % band: target zone, target line, the 2-minute and whole-call curves
