@@ -460,3 +460,60 @@ func TestBrowserReplayZoom(t *testing.T) {
 	s.text(t, "#comments-count", func(v string) bool { return v == "1" }, "comments after reopening")
 	s.screenshot(t, "screenshot-replay-comment.png")
 }
+
+// The reps page flags calls by the one monologue threshold (the nudge's,
+// a minute by default), and a phone-wide call page keeps the gauge to a
+// part of the screen (issue 11, points 4 and 5).
+func TestBrowserRepsAndNarrow(t *testing.T) {
+	s := newTruthService(t, 1280, 900)
+	rnd := rand.New(rand.NewPCG(4, 5))
+	over := 0
+	for i := range 12 {
+		rep := []string{"Dana", "Lee", "Sam"}[i%3]
+		repMean, custMean := []float64{45, 4, 10}[i%3], []float64{8, 24, 14}[i%3]
+		dur := 300 + 30*float64(i)
+		r := analyzedRecord("r"+strconv.Itoa(i), "Call "+strconv.Itoa(i), rep, "Customer "+strconv.Itoa(i), call.StateEnded, day.Add(time.Duration(i)*24*time.Hour), dur, synthCall(rnd, dur, repMean, custMean))
+		s.put(t, r)
+		if rep == "Dana" && r.LongestRepMonologue.Dur >= 60 {
+			over++
+		}
+	}
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/reps")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#reps-table tbody", func(v string) bool { return strings.Contains(v, "Dana") && strings.Contains(v, "Sam") }, "reps table")
+	s.screenshot(t, "screenshot-reps.png")
+	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/reps/Dana")); err != nil {
+		t.Fatal(err)
+	}
+	want := strconv.Itoa(over) + " calls with a monologue of 1:00 or more"
+	if over == 1 {
+		want = "1 call with a monologue of 1:00 or more"
+	}
+	s.text(t, "#kpi-mono .kpi-sub", func(v string) bool { return v == want }, "Dana's monologue flag (want "+want+")")
+
+	// 480 px wide: the gauge takes part of the screen, not all of it, and
+	// the names are whole.
+	if err := chromedp.Do(s.tab, chromedp.EmulateViewport(480, 860), chromedp.Navigate(s.base+"/calls/r0")); err != nil {
+		t.Fatal(err)
+	}
+	s.text(t, "#call-clock", func(v string) bool { return v == "5:00" }, "narrow call page")
+	got, err := chromedp.Run(s.tab, chromedp.Evaluate[map[string]float64](`(() => {
+  const g = document.querySelector('[data-ref=gaugeCard]') || document.getElementById('listen-pct').closest('.card');
+  const r = g.getBoundingClientRect();
+  const cut = [...document.querySelectorAll('.role-name, [data-ref=roleRepName], [data-ref=roleCustName], #call-name')].filter((e) => e.scrollWidth > e.clientWidth + 1).length;
+  return {gaugeH: r.height, gaugeW: r.width, vh: innerHeight, vw: innerWidth, cut, sw: document.documentElement.scrollWidth};
+})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["gaugeH"] > 0.6*got["vh"] || got["gaugeW"] > got["vw"] {
+		t.Errorf("at 480 px the gauge card is %.0fx%.0f of a %.0fx%.0f screen: it fills the screen", got["gaugeW"], got["gaugeH"], got["vw"], got["vh"])
+	}
+	if got["sw"] > got["vw"] {
+		t.Errorf("at 480 px the page is %.0f px wide: it scrolls sideways", got["sw"])
+	}
+	if got["cut"] > 0 {
+		t.Errorf("%v names are cut short at 480 px", got["cut"])
+	}
+}
