@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -70,19 +71,54 @@ func sameKeys(t *testing.T, what string, doc, code any) {
 	}
 }
 
-// The README's websocket example has the keys a snapshot has.
-func TestReadmeSnapshotExample(t *testing.T) {
-	doc := readmeJSON(t, "../README.md", "### Websocket schema")
-	l := tally.Live{NowS: 63.2, RecentOK: true}
-	l.Metrics = tally.Metrics{RepTalkS: 20.1, CustomerTalkS: 50, ListenPct: listenPct(71.3), TargetListen: 80}
-	l.Timeline = [2][]tally.Segment{{{Start: 1, End: 4.2}}, {{Start: 4.5, End: 9}}}
-	l.Missing = []tally.Segment{{Start: 30.1, End: 30.9}}
-	msg := call.Rules{}.WithDefaults().NewSnapshot(call.Info{ID: "c7f3a1b2c3d4e5f6", State: call.StateLive, StartedAt: time.Now()}, l)
-	b, err := json.Marshal(msg)
+// readmeSnapshot is the snapshot the README shows: the repository's
+// fixture call (cmd/talkratio/testdata/call-bleed-mulaw.wav, its segments
+// as `analyze` finds them) live at 13 s, the rep in mid-turn.
+func readmeSnapshot(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../cmd/talkratio/testdata/golden/call-bleed-mulaw.json")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var res tally.Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	const now = 13.0
+	rules := call.Rules{}.WithDefaults()
+	ty := tally.New(rules.Tally())
+	var pending [2][]tally.Segment
+	var talking [2]bool
+	for r, segs := range [2][]tally.Segment{res.Segments.Rep, res.Segments.Customer} {
+		for _, sg := range segs {
+			switch {
+			case sg.End <= now:
+				ty.Add(tally.Role(r), sg)
+			case sg.Start < now:
+				pending[r] = append(pending[r], tally.Segment{Start: sg.Start, End: now})
+				talking[r] = true
+			}
+		}
+	}
+	l := ty.Live(now, call.TimelineWindowS, pending, talking)
+	info := call.Info{ID: "c7f3a1b2c3d4e5f6", Name: "Acme discovery", Rep: "Dana", Customer: "Acme Corp", State: call.StateLive,
+		StartedAt: time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)}
+	out, err := json.Marshal(rules.NewSnapshot(info, l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The README's websocket example is what the code sends for the
+// fixture call at 13 s, value for value.
+func TestReadmeSnapshotExample(t *testing.T) {
+	doc := readmeJSON(t, "../README.md", "### Websocket schema")
 	var code map[string]any
+	b := readmeSnapshot(t)
 	json.Unmarshal(b, &code)
 	sameKeys(t, "websocket snapshot", doc, code)
+	if !reflect.DeepEqual(doc, code) {
+		t.Errorf("README's websocket example differs from the snapshot the code sends:\n%s", b)
+	}
 }
