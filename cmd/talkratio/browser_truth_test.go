@@ -312,7 +312,39 @@ func TestBrowserMiniMeterNudge(t *testing.T) {
 	if st.Alerts != "2" || st.Beeps != 1 || len(st.Notes) != 1 || !strings.Contains(st.Notes[0], "60 s") {
 		t.Errorf("a second nudge, sound and notification on: %+v; want 2 alerts, 1 sound, 1 notification naming 60 s", st)
 	}
-	s.screenshot(t, "screenshot-capture-mini.png")
+
+	// Pop out: with Document Picture-in-Picture the meter moves into an
+	// always-on-top window and back when it closes; without it, the
+	// call's page opens in a small window.
+	hasPiP, err := chromedp.Run(s.tab, chromedp.Evaluate[bool](`'documentPictureInPicture' in window`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasPiP {
+		do(`window.__opened = []; window.open = (u, n, f) => { window.__opened.push(u + ' ' + n + ' ' + f); return null; };`)
+	}
+	if err := chromedp.Do(s.tab, chromedp.Click(chromedp.ID("mini-pop"))); err != nil {
+		t.Fatal(err)
+	}
+	if hasPiP {
+		s.text(t, "#mini-pop", func(v string) bool { return v == "Bring the meter back" }, "pop-out button once popped out")
+		inPage, _ := chromedp.Run(s.tab, chromedp.Evaluate[bool](`!!document.getElementById('mini-meter')`))
+		if inPage {
+			t.Errorf("the meter is still in the page after popping out")
+		}
+		do(`document.getElementById('mini-pop').click()`) // closes the window
+		s.text(t, "#mini-pop", func(v string) bool { return v == "Pop out meter" }, "pop-out button once back")
+		if back, _ := chromedp.Run(s.tab, chromedp.Evaluate[bool](`!!document.getElementById('mini-meter')`)); !back {
+			t.Errorf("the meter did not come back when its window closed")
+		}
+		t.Log("Document Picture-in-Picture: popped out and back")
+	} else {
+		opened, _ := chromedp.Run(s.tab, chromedp.Evaluate[[]string](`window.__opened`))
+		if len(opened) != 1 || !strings.HasPrefix(opened[0], "/calls/c1 talkratio-meter popup") {
+			t.Errorf("without Document Picture-in-Picture the pop-out opened %q, want the call's page in a popup", opened)
+		}
+		t.Log("no Document Picture-in-Picture here: the popup fallback")
+	}
 }
 
 func ff(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
