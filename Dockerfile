@@ -4,7 +4,7 @@
 #   docker build -t talkratio .
 #   docker run -p 8080:8080 -p 8443:8443/udp -v talkratio-data:/data \
 #     -e TALKRATIO_TOKEN_KEY="$(cat talkratio.key)" talkratio \
-#     serve -addr :8080 -ice-port 8443 -data /data -public-ip <host IP>
+#     serve -ice-port 8443 -data /data -public-ip <host IP>
 #
 # Reachable from other machines, the service requires tokens: create the
 # key with `talkratio token -new-key` (see README, Security).
@@ -32,7 +32,10 @@ VOLUME /data
 # media uses.
 EXPOSE 8080/tcp 8443/udp
 # No shell or curl in the image: the binary probes itself.
+# serve listens on TALKRATIO_ADDR, and the probe reads the same variable:
+# change the port with -e TALKRATIO_ADDR=:9000 and both follow.
+ENV TALKRATIO_ADDR=:8080
 HEALTHCHECK --interval=15s --timeout=4s --start-period=5s --retries=3 \
-  CMD ["/talkratio", "healthcheck", "-url", "http://127.0.0.1:8080/livez"]
+  CMD ["/talkratio", "healthcheck"]
 ENTRYPOINT ["/talkratio"]
-CMD ["serve", "-addr", ":8080", "-ice-port", "8443", "-data", "/data"]
+CMD ["serve", "-ice-port", "8443", "-data", "/data"]

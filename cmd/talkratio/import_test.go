@@ -236,3 +236,5 @@ func TestImportUsage(t *testing.T) {
 		t.Errorf("empty dir: exit %d, stderr %q", code, errOut)
 	}
 }
+
+func serverConfigOpen() server.Config { return server.Config{UploadRate: 1000} }

@@ -6,6 +6,7 @@
 //	talkratio import DIR|FILE...       upload recorded calls to a service
 //	talkratio token [flags]            mint an access token
 //	talkratio healthcheck              probe a running service
+//	talkratio version                  what the binary was built from
 //	talkratio migrate -from DIR        import an old data directory
 //
 // main stays thin: it parses flags, wires packages together and turns
@@ -43,6 +44,7 @@ Usage:
   talkratio import [flags] DIR|FILE... upload recorded calls to a running service, resuming
   talkratio token [flags]              mint an access token (needed when serving beyond localhost)
   talkratio healthcheck [-url URL]     exit 0 if the service answers /livez (for containers)
+  talkratio version                    what this binary was built from
   talkratio migrate -from OLD_DIR      import a data directory of an earlier talkratio
 
 Run 'talkratio COMMAND -h' for a command's flags.
@@ -67,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runToken(args[1:], stdout, stderr)
 	case "import":
 		return runImport(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		return runVersion(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

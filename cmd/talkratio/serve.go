@@ -49,7 +49,7 @@ const (
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "localhost:8080", "HTTP listen address (host:port)")
+	addr := fs.String("addr", envOr(addrEnv, defaultAddr), "HTTP listen address (host:port); or set "+addrEnv+", which healthcheck reads too")
 	target := fs.Float64("target", 0.8, "listen share reps aim for, 0-1")
 	nudge := fs.Duration("monologue-nudge", 60*time.Second, "nudge the rep after talking this long without a break (0 = never)")
 	icePort := fs.Int("ice-port", 0, "single UDP port for all WebRTC media (0 = ephemeral ports); the Docker image uses 8443")
