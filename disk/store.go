@@ -36,6 +36,10 @@ type Store struct {
 
 	mu   sync.Mutex
 	rows map[string]call.Summary
+	// recMu makes a record's file and its row change together: a reader
+	// that saw a record's new state in Get never finds the old one in
+	// List, and two Puts of one record cannot leave file and row apart.
+	recMu sync.RWMutex
 }
 
 var (
@@ -170,6 +174,8 @@ func (s *Store) Put(_ context.Context, r *call.Record) error {
 	if err != nil {
 		return fmt.Errorf("store call %s: %w", r.ID, err)
 	}
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
 	if err := os.MkdirAll(s.callDir(r.ID), 0o750); err != nil {
 		return fmt.Errorf("store call %s: %w", r.ID, err)
 	}
@@ -203,6 +209,8 @@ func (s *Store) Get(_ context.Context, id string) (*call.Record, error) {
 	if err := checkID(id); err != nil {
 		return nil, err
 	}
+	s.recMu.RLock()
+	defer s.recMu.RUnlock()
 	return s.read(id)
 }
 
@@ -238,15 +246,19 @@ func (s *Store) Delete(_ context.Context, id string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
+	s.recMu.Lock()
 	s.mu.Lock()
 	_, ok := s.rows[id]
 	delete(s.rows, id)
 	s.mu.Unlock()
 	if !ok {
+		s.recMu.Unlock()
 		return call.ErrNotFound
 	}
 	trash := filepath.Join(s.tmpDir(), "deleted-"+id+"-"+call.NewID(4))
-	if err := os.Rename(s.callDir(id), trash); err != nil {
+	err := os.Rename(s.callDir(id), trash)
+	s.recMu.Unlock()
+	if err != nil {
 		return fmt.Errorf("delete call %s: %w", id, err)
 	}
 	if err := syncDir(s.callsDir()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -185,4 +186,60 @@ func TestDiskStoreReadsEarlierRecord(t *testing.T) {
 	if again.Result.DurationS != 100 || !again.RepOnRight() || again.CSVRow()[5] != "100" {
 		t.Errorf("written again: duration %v, rep on right %v, CSV duration %q", again.Result.DurationS, again.RepOnRight(), again.CSVRow()[5])
 	}
+}
+
+// Once Get shows a record's new state, List never shows its old one: a
+// record's file and its row change together. (An upload's final Put was
+// seen ended by GET and still analyzing in the list that followed.)
+func TestGetAndListAgree(t *testing.T) {
+	st, err := Open(t.TempDir(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const n = 200
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			r := &call.Record{ID: fmt.Sprintf("c%03d", i), State: call.StateAnalyzing}
+			if err := st.Put(ctx, r); err != nil {
+				t.Error(err)
+				return
+			}
+			r.State = call.StateEnded
+			if err := st.Put(ctx, r); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range n {
+		id := fmt.Sprintf("c%03d", i)
+		for finished := false; ; {
+			r, err := st.Get(ctx, id)
+			if err == nil && r.State == call.StateEnded {
+				break
+			}
+			if finished {
+				t.Fatalf("%s: not ended after the writer finished: %v, %v", id, r, err)
+			}
+			select {
+			case <-done:
+				finished = true
+			default:
+				runtime.Gosched()
+			}
+		}
+		rows, _, err := st.List(ctx, call.ListQuery{State: call.StateAnalyzing})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range rows {
+			if row.ID == id {
+				t.Fatalf("%s: Get says ended, List says analyzing", id)
+			}
+		}
+	}
+	<-done
 }
