@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"talkratio/call"
@@ -50,6 +51,10 @@ type Call struct {
 	in     chan pcm
 	done   chan struct{} // closed when the call must end
 	over   chan struct{} // closed when run has stored the call
+	// tried is closed once the call's final record was first offered to
+	// the store; storeErr is what the store said (nil: stored).
+	tried    chan struct{}
+	storeErr atomic.Pointer[error]
 
 	endOnce   sync.Once
 	endReason string
@@ -88,6 +93,7 @@ func newCall(cfg *Config, p parent, rec call.Record) (*Call, error) {
 		in:      make(chan pcm, pcmQueue),
 		done:    make(chan struct{}),
 		over:    make(chan struct{}),
+		tried:   make(chan struct{}),
 		sources: map[Source]struct{}{},
 		roles:   map[tally.Role]Source{},
 		an:      an,
@@ -228,6 +234,7 @@ func (c *Call) checkpoint(l tally.Live) {
 	rec.DurationS = call.Round3(l.NowS)
 	rec.Result = &tally.Result{Metrics: l.Metrics}
 	if err := c.cfg.Store.Put(context.Background(), &rec); err != nil {
+		c.cfg.Metrics.StoreError()
 		c.log.Error("store live call", "err", err)
 	}
 }
@@ -273,9 +280,7 @@ func (c *Call) finish() {
 	c.cfg.Metrics.Speech(tally.Rep, res.RepTalkS)
 	c.cfg.Metrics.Speech(tally.Customer, res.CustomerTalkS)
 	ctx := context.Background()
-	if err := c.cfg.Store.Put(ctx, &rec); err != nil {
-		c.log.Error("store call", "err", err)
-	}
+	c.storeFinal(ctx, &rec)
 	c.cfg.Metrics.CallEnded(c.endReason)
 	if msg, err := json.Marshal(c.cfg.Rules.FinalSnapshot(&rec)); err != nil {
 		c.log.Error("snapshot", "err", err)
@@ -285,28 +290,6 @@ func (c *Call) finish() {
 	c.cfg.Bus.Forget(c.rec.ID)
 	c.parent.ended(c)
 	c.log.Info("call ended", "reason", c.endReason, "duration_s", res.DurationS, "listen_pct", res.ListenPct)
-}
-
-// forget ends a call that never received any audio (an offer that never
-// connected): it is not a call, so its record goes and nothing is
-// stored, which keeps such offers from filling the library with 0 s
-// calls. Its viewers get a final snapshot all the same.
-func (c *Call) forget() {
-	c.recording.abort()
-	ctx := context.Background()
-	if err := c.cfg.Store.Delete(ctx, c.rec.ID); err != nil && !errors.Is(err, call.ErrNotFound) {
-		c.log.Error("remove the record of a call without audio", "err", err)
-	}
-	c.cfg.Metrics.NoMedia()
-	c.cfg.Metrics.CallEnded(c.endReason)
-	rec := c.rec
-	rec.State = call.StateEnded
-	if msg, err := json.Marshal(c.cfg.Rules.FinalSnapshot(&rec)); err == nil {
-		_ = c.cfg.Bus.Publish(ctx, c.rec.ID, msg, true)
-	}
-	c.cfg.Bus.Forget(c.rec.ID)
-	c.parent.ended(c)
-	c.log.Info("call ended without any audio: not stored", "reason", c.endReason)
 }
 
 // Attach adds a source to the call; the roles it carries must be free.

@@ -60,6 +60,11 @@ type Config struct {
 	// MaxUpload caps an upload's body in bytes; default
 	// upload.DefaultMaxUpload.
 	MaxUpload int64
+	// FreeSpace tells the space left where calls are stored; below
+	// MinFreeSpace bytes /readyz fails, so that a balancer sends new calls
+	// elsewhere before writes fail. Nil or 0: no check.
+	FreeSpace    func() (int64, error)
+	MinFreeSpace int64
 	// UploadStallTimeout cuts an upload whose body stops coming for this
 	// long; default upload.DefaultStallTimeout. A steady upload takes as
 	// long as it needs.
@@ -236,11 +241,18 @@ func (s *Server) handleLivez(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintln(w, "ok")
 }
 
-// handleReadyz says whether to send new calls here: 503 while draining.
+// handleReadyz says whether to send new calls here: 503 while draining,
+// and while the space left to store calls is below MinFreeSpace.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		http.Error(w, "draining", http.StatusServiceUnavailable)
 		return
+	}
+	if s.cfg.FreeSpace != nil && s.cfg.MinFreeSpace > 0 {
+		if free, err := s.cfg.FreeSpace(); err == nil && free < s.cfg.MinFreeSpace {
+			http.Error(w, fmt.Sprintf("low on space: %d MiB free where calls are stored, below the %d MiB of -min-free-space", free>>20, s.cfg.MinFreeSpace>>20), http.StatusServiceUnavailable)
+			return
+		}
 	}
 	_, _ = fmt.Fprintln(w, "ready")
 }

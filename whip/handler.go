@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -213,8 +214,18 @@ func (s *Server) HandleSession(w http.ResponseWriter, r *http.Request) {
 		sess.end(live.EndHangup)
 		if last {
 			select {
-			case <-sess.call.Done():
+			case <-sess.call.Tried():
 			case <-time.After(deleteWait):
+			}
+			// Never say a call is over and stored when the store refused
+			// it: it is kept, and stored as soon as the store takes it.
+			if err := sess.call.StoreErr(); err != nil {
+				e := &reply.Error{Code: http.StatusServiceUnavailable, Msg: "the call has ended, but the server could not store it: it is kept, and stored as soon as the store takes it"}
+				if errors.Is(err, syscall.ENOSPC) {
+					e = &reply.Error{Code: http.StatusInsufficientStorage, Msg: "the call has ended, but the server has no room to store it (its disk is full): it is kept, and stored as soon as there is room"}
+				}
+				reply.WriteError(w, e)
+				return
 			}
 		}
 		w.WriteHeader(http.StatusOK)

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"talkratio/auth"
+	"talkratio/blobdir"
 	"talkratio/call"
 	"talkratio/server"
 	"talkratio/upload"
@@ -68,6 +69,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go profiling (net/http/pprof) on this address, e.g. localhost:6060; off by default; off loopback it needs a token key and the admin grant")
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated host names that requests may name (Host, Origin), besides loopback names, the -addr host and -public-ip; * for any (default: those, plus this machine's addresses when -addr has no host)")
+	minFree := fs.Int64("min-free-space", 256<<20, "below this many bytes free in the data directory, /readyz fails (0: no check)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark the sign-in cookie Secure on plain HTTP too: set it behind a TLS-terminating proxy")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
@@ -162,6 +164,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		UploadRate:        *uploadRate,
 		Static:            web.FS(),
 		SecureCookies:     *secureCookies,
+		MinFreeSpace:      *minFree,
 		Logger:            log,
 	}
 	if *nudge == 0 {
@@ -176,6 +179,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			cfg.PublicIPs = append(cfg.PublicIPs, strings.TrimSpace(ip))
 		}
 	}
+	// The free-space check watches the data directory: the SQLite
+	// database, and the audio unless -blob puts it elsewhere.
+	cfg.FreeSpace = func() (int64, error) { return blobdir.FreeBytes(*dataDir) }
 	cfg.AllowedHosts = allowedHostsFor(*addr, cfg.PublicIPs, *allowedHosts)
 	srv, err := server.New(cfg)
 	if err != nil {

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"talkratio/call"
+	"talkratio/disk"
+	"talkratio/whipclient"
+)
+
+// Issue 10, point 2: a live call that ends while the store is full is
+// never reported stored: its WHIP DELETE gets 507, the failure is counted,
+// the call is kept and retried, and it is in the library, ended, once
+// there is room again.
+func TestLiveCallEndsOnFullDisk(t *testing.T) {
+	t.Parallel()
+	st, err := disk.Open(t.TempDir(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &enospc{Store: st}
+	srv, ts := newTestServer(t, Config{Store: e})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
+		Endpoint: ts.URL + "/whip?name=full",
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts := oggPackets(t, "testdata/rep.opus")[:100]
+	sendPaced(t, pub, pkts, pkts)
+	e.full.Store(true)
+	code, body := do(t, "DELETE", pub.Location(), "", nil, nil)
+	if code != http.StatusInsufficientStorage || !strings.Contains(body, "kept") || strings.Contains(body, "/abs") {
+		t.Fatalf("WHIP DELETE on a full disk: %d %s", code, body)
+	}
+	if testutil.ToFloat64(srv.m.storeErrors) < 1 {
+		t.Error("the refused write is not counted")
+	}
+	if rec, err := st.Get(ctx, pub.CallID()); err == nil && rec.State == call.StateEnded {
+		t.Fatal("stored while the store was full?")
+	}
+	e.full.Store(false)
+	for {
+		rec, err := st.Get(ctx, pub.CallID())
+		if err == nil && rec.State == call.StateEnded {
+			if rec.DurationS < 1.5 || rec.Result == nil {
+				t.Errorf("stored after the disk had room: %v s, %+v", rec.DurationS, rec.Result)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("never stored once there was room: %+v %v", rec, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for srv.calls.Get(pub.CallID()) != nil {
+		if ctx.Err() != nil {
+			t.Fatal("the stored call is still registered")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Issue 10, point 2: /readyz fails while the space left is below the
+// threshold, so that new calls go elsewhere before writes fail.
+func TestReadyzLowOnSpace(t *testing.T) {
+	free := int64(10 << 20)
+	_, ts := newTestServer(t, Config{MinFreeSpace: 64 << 20, FreeSpace: func() (int64, error) { return free, nil }})
+	if code, body := do(t, "GET", ts.URL+"/readyz", "", nil, nil); code != 503 || !strings.Contains(body, "10 MiB free") {
+		t.Errorf("low on space: %d %s", code, body)
+	}
+	free = 1 << 30
+	if code, _ := do(t, "GET", ts.URL+"/readyz", "", nil, nil); code != 200 {
+		t.Errorf("with room: %d", code)
+	}
+}
