@@ -83,4 +83,3 @@ func (c *Call) forget() {
 	c.parent.ended(c)
 	c.log.Info("call ended without any audio: not stored", "reason", c.endReason)
 }
-
