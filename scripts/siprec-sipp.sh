@@ -9,15 +9,10 @@
 #   scripts/siprec-sipp.sh [-codec pcmu|pcma] [-reinvite] [-calls N]
 #                          [-seconds S] [-wav FILE] [-keep] BINARY
 #
-# BINARY must take
-#   BINARY serve -addr HOST:PORT -sip-addr HOST:PORT -rtp-ports LOW-HIGH \
-#                -sip-allow CIDR -siprec-rep RULE
-#   BINARY analyze --format json FILE.wav
-# and answer GET /livez and GET /api/calls (calls with state, source and
-# listen_pct), as `talkratio` does once SIPREC is wired into serve; until
-# then, siprec/testdata/harness stands in:
-#   go build -o /tmp/harness ./siprec/testdata/harness
-#   scripts/siprec-sipp.sh -calls 20 /tmp/harness
+# BINARY is a talkratio binary (go build -o /tmp/talkratio ./cmd/talkratio):
+#   scripts/siprec-sipp.sh -calls 20 /tmp/talkratio
+# It runs `BINARY serve` with its SIPREC flags on loopback, a data
+# directory of its own, and reads the stored calls from GET /api/calls.
 #
 # The default WAV is the ingest tests' stereo call (agent left), decoded
 # from ingest/ingesttest/testdata/call.opus. Needs: sipp, ffmpeg, curl.
@@ -35,7 +30,7 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,19p' "$0" >&2; exit 2; }
 bin=$1
 for tool in sipp ffmpeg curl; do
 	command -v "$tool" >/dev/null || { echo "siprec-sipp.sh: $tool not found" >&2; exit 1; }
@@ -66,7 +61,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 http=$(port) sip=$(port)
 rtp_lo=$((30000 + ($$ % 100) * 200)) rtp_hi=$((30000 + ($$ % 100) * 200 + 4 * calls + 40))
 
-"$bin" serve -addr "127.0.0.1:$http" -sip-addr "127.0.0.1:$sip" -rtp-ports "$rtp_lo-$rtp_hi" \
+"$bin" serve -addr "127.0.0.1:$http" -data "$work/data" -sip-addr "127.0.0.1:$sip" -rtp-ports "$rtp_lo-$rtp_hi" \
 	-sip-allow 127.0.0.1/32 -siprec-rep 1000-1999 >"$work/serve.log" 2>&1 &
 server_pid=$!
 i=0
@@ -77,10 +72,13 @@ until curl -fs "http://127.0.0.1:$http/livez" >/dev/null; do
 done
 
 scenario=$root/siprec/testdata/sipp/siprec-uac.xml
-pause_ms=$((seconds * 1000))
+# The BYE waits 3 s past the audio: ffmpeg starts after the ACK, and on a
+# busy machine it may take a second or two to start and keep pace; a BYE
+# before its last packet would cut the call short of the WAV analyzed.
+pause_ms=$((seconds * 1000 + 3000))
 if [ "$reinvite" = 1 ]; then
 	scenario=$root/siprec/testdata/sipp/siprec-uac-reinvite.xml
-	pause_ms=$((seconds * 500))
+	pause_ms=$((seconds * 500 + 1500))
 fi
 # All calls start within a second and overlap for their whole length.
 SEND_LEGS_LOG=$work/ffmpeg.log sipp -sf "$scenario" -m "$calls" -l "$calls" -r "$calls" -rp 1000 \

@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -98,6 +99,9 @@ type Config struct {
 	// serves; default a registry of its own with the Go and process
 	// collectors.
 	Metrics *prometheus.Registry
+	// Ingest turns on calls straight from phone systems (SIPREC, Twilio
+	// Media Streams, Genesys AudioHook); all off by default.
+	Ingest Ingest
 }
 
 // Defaults.
@@ -130,6 +134,7 @@ type Server struct {
 	calls    *live.Registry
 	whip     *whip.Server
 	uploads  *upload.Service
+	ingest   adapters
 	draining atomic.Bool
 	// editMu serializes edits of stored calls (comments): read, change,
 	// write.
@@ -188,6 +193,10 @@ func New(cfg Config) (*Server, error) {
 		Store: cfg.Store, Audio: cfg.Audio, Staging: cfg.Staging, Rules: rules,
 		MaxUpload: cfg.MaxUpload, StallTimeout: cfg.UploadStallTimeout, Analyzing: s.m.uploadsActive, Metrics: s.m, Log: cfg.Logger,
 	})
+	if err := s.startIngest(cfg.Ingest); err != nil {
+		_ = s.whip.Close()
+		return nil, err
+	}
 	s.uploads.Resume(context.Background())
 	return s, nil
 }
@@ -213,6 +222,7 @@ func (s *Server) Handler() http.Handler {
 	handle("GET /ws/calls/{id}", "websocket", s.require(auth.View, s.handleWS))
 	handle("POST /login", "login", s.handleLogin)
 	handle("POST /logout", "login", s.handleLogout)
+	s.mountIngest(handle)
 	handle("GET /livez", "livez", s.handleLivez)
 	handle("GET /readyz", "readyz", s.handleReadyz)
 	handle("GET /metrics", "metrics", s.require(auth.Admin, promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{Registry: s.m.reg}).ServeHTTP))
@@ -263,6 +273,9 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 // time.
 func (s *Server) Drain(ctx context.Context) error {
 	s.draining.Store(true)
+	if err := s.closeIngest(); err != nil {
+		s.log.Warn("drain: phone-system ingest", "err", err)
+	}
 	if err := s.calls.Shutdown(ctx); err != nil {
 		return fmt.Errorf("drain: %w", err)
 	}
@@ -274,5 +287,8 @@ func (s *Server) Drain(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the ICE UDP port. Call after Drain.
-func (s *Server) Close() error { return s.whip.Close() }
+// Close releases the ICE UDP port and stops the phone-system ingest. Call
+// after Drain.
+func (s *Server) Close() error {
+	return errors.Join(s.closeIngest(), s.whip.Close())
+}

@@ -32,7 +32,9 @@ const serveUsage = `Usage:
 
 Runs the live service: WHIP ingest (POST /whip), the dashboard (/), the
 capture page (/capture), the API (/api/calls), websocket snapshots
-(/ws/calls/ID) and Prometheus metrics (/metrics).
+(/ws/calls/ID) and Prometheus metrics (/metrics). Calls straight from a
+phone system, each turned on by its flags: SIPREC (-sip-addr), Twilio Media
+Streams (/ingest/twilio) and Genesys AudioHook (/ingest/audiohook).
 
 Flags:
 `
@@ -71,6 +73,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	allowedHosts := fs.String("allowed-hosts", "", "comma-separated host names that requests may name (Host, Origin), besides loopback names, the -addr host and -public-ip; * for any (default: those, plus this machine's addresses when -addr has no host)")
 	minFree := fs.Int64("min-free-space", 256<<20, "below this many bytes free in the data directory, /readyz fails (0: no check)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark the sign-in cookie Secure on plain HTTP too: set it behind a TLS-terminating proxy")
+	phone := addIngestFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -95,6 +98,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ingest, err := phone.config()
+	if err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+		return exitUsage
+	}
 
 	key, err := loadKey(*keyFile)
 	if err != nil {
@@ -166,6 +174,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		SecureCookies:     *secureCookies,
 		MinFreeSpace:      *minFree,
 		Logger:            log,
+		Ingest:            ingest,
 	}
 	if *nudge == 0 {
 		cfg.Rules.MonologueNudge = -1 // never
@@ -203,6 +212,12 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", tokens != nil, "db", lib.desc)
+	if ingest.Twilio != nil {
+		log.Info("Twilio Media Streams", "url", "ws://"+displayAddr(ln.Addr())+"/ingest/twilio")
+	}
+	if ingest.AudioHook != nil {
+		log.Info("Genesys AudioHook", "url", "ws://"+displayAddr(ln.Addr())+"/ingest/audiohook")
+	}
 
 	if *pprofAddr != "" {
 		go func() {
