@@ -19,7 +19,8 @@
 //   - recording metadata (RFC 7865; also the earlier draft format with id
 //     attributes, send/recv inside participant and aor elements):
 //     participants with AOR and name, streams with their SDP label, and
-//     which participant sends which stream; partial updates;
+//     which participant sends which stream; partial updates (read by
+//     package rsmeta, with the multipart body and the rep rule);
 //   - roles: the rep is the participant whose AOR matches the rule (globs
 //     like sip:*@sales.example.com, extension ranges like 1000-1999);
 //     without a rule, or when nobody matches, the sender of the first

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
+
+	"talkratio/siprec/rsmeta"
 )
 
 func addInvites(f *testing.F, part func(*sip.Request) []byte) {
@@ -40,7 +42,7 @@ func FuzzSIPRequest(f *testing.F) {
 	addInvites(f, nil)
 	f.Add([]byte("INVITE sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n"))
 	f.Add([]byte("garbage"))
-	rule, _ := ParseRepRule("sip:*@sales.example.com, 1000-1999")
+	rule, _ := rsmeta.ParseRepRule("sip:*@sales.example.com, 1000-1999")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		msg, err := sip.ParseMessage(b)
 		if err != nil {
@@ -54,23 +56,23 @@ func FuzzSIPRequest(f *testing.F) {
 		if h := req.ContentType(); h != nil {
 			ct = h.Value()
 		}
-		body, err := splitBody(ct, req.Body())
+		body, err := rsmeta.Split(ct, req.Body())
 		if err != nil {
-			if !errors.Is(err, errMalformedBody) && !errors.Is(err, errUnsupportedType) {
+			if !errors.Is(err, rsmeta.ErrMalformedBody) && !errors.Is(err, rsmeta.ErrUnsupportedType) {
 				t.Fatalf("body error of no kind: %v", err)
 			}
 			return
 		}
-		checkOfferAndMetadata(t, body.sdp, body.metadata, rule)
+		checkOfferAndMetadata(t, body.SDP, body.Metadata, rule)
 	})
 }
 
-func checkOfferAndMetadata(t *testing.T, sdpBytes, mdBytes []byte, rule RepRule) {
-	var md *Metadata
+func checkOfferAndMetadata(t *testing.T, sdpBytes, mdBytes []byte, rule rsmeta.RepRule) {
+	var md *rsmeta.Metadata
 	if mdBytes != nil {
 		var err error
-		if md, err = ParseMetadata(mdBytes); err != nil {
-			if !errors.Is(err, errMetadata) {
+		if md, err = rsmeta.ParseMetadata(mdBytes); err != nil {
+			if !errors.Is(err, rsmeta.ErrMalformedMetadata) {
 				t.Fatalf("metadata error of no kind: %v", err)
 			}
 			return
@@ -119,73 +121,14 @@ func checkOfferAndMetadata(t *testing.T, sdpBytes, mdBytes []byte, rule RepRule)
 	}
 }
 
-// FuzzMultipart: arbitrary bodies under the INVITE's multipart type.
-func FuzzMultipart(f *testing.F) {
-	addInvites(f, func(r *sip.Request) []byte { return r.Body() })
-	f.Add([]byte("--foobar\r\n\r\n--foobar--"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, ct := range []string{"multipart/mixed;boundary=foobar", "multipart/mixed;boundary=uniqueBoundary", "application/sdp"} {
-			body, err := splitBody(ct, b)
-			if err != nil {
-				if !errors.Is(err, errMalformedBody) && !errors.Is(err, errUnsupportedType) {
-					t.Fatalf("error of no kind: %v", err)
-				}
-				continue
-			}
-			if len(body.sdp) > maxBodyBytes || len(body.metadata) > maxBodyBytes {
-				t.Fatal("a part larger than the body limit")
-			}
-		}
-	})
-}
-
 // FuzzSDP: arbitrary SDP offers.
 func FuzzSDP(f *testing.F) {
 	addInvites(f, func(r *sip.Request) []byte {
-		b, _ := splitBody(r.ContentType().Value(), r.Body())
-		return b.sdp
+		b, _ := rsmeta.Split(r.ContentType().Value(), r.Body())
+		return b.SDP
 	})
-	rule, _ := ParseRepRule("1000-1999")
+	rule, _ := rsmeta.ParseRepRule("1000-1999")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkOfferAndMetadata(t, b, nil, rule)
-	})
-}
-
-// FuzzMetadata: arbitrary rs-metadata documents.
-func FuzzMetadata(f *testing.F) {
-	addInvites(f, func(r *sip.Request) []byte {
-		b, _ := splitBody(r.ContentType().Value(), r.Body())
-		return b.metadata
-	})
-	f.Add([]byte(`<recording><participant participant_id="a"><send>s</send></participant><stream stream_id="s"><label>1</label></stream></recording>`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		md, err := ParseMetadata(b)
-		if err != nil {
-			if !errors.Is(err, errMetadata) {
-				t.Fatalf("error of no kind: %v", err)
-			}
-			return
-		}
-		for _, s := range md.Streams {
-			if p := md.SenderOfLabel(s.Label); p != nil && p.ID == "" {
-				t.Fatal("a sender without id")
-			}
-		}
-		if len(md.Participants) > maxMetadataItems || len(md.Streams) > maxMetadataItems {
-			t.Fatal("more items than the limit")
-		}
-	})
-}
-
-// FuzzRepRule: arbitrary rules and AORs.
-func FuzzRepRule(f *testing.F) {
-	f.Add("sip:*@sales.example.com, 1000-1999", "sip:1042@pbx")
-	f.Add("***a**b", "aaaab")
-	f.Fuzz(func(t *testing.T, rule, aor string) {
-		r, err := ParseRepRule(rule)
-		if err != nil {
-			return
-		}
-		_ = r.Match(aor)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"talkratio/ingest"
+	"talkratio/siprec/rsmeta"
 )
 
 // readInvite parses a testdata SIP message.
@@ -31,17 +32,17 @@ func readInvite(t testing.TB, name string) *sip.Request {
 	return req
 }
 
-func requestBody(t testing.TB, req *sip.Request) (*offer, *Metadata) {
+func requestBody(t testing.TB, req *sip.Request) (*offer, *rsmeta.Metadata) {
 	t.Helper()
-	b, err := splitBody(req.ContentType().Value(), req.Body())
+	b, err := rsmeta.Split(req.ContentType().Value(), req.Body())
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseOffer(b.sdp)
+	o, err := parseOffer(b.SDP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := ParseMetadata(b.metadata)
+	md, err := rsmeta.ParseMetadata(b.Metadata)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestVendorInvites(t *testing.T) {
 		t.Run(tc.file+"/"+tc.rule, func(t *testing.T) {
 			req := readInvite(t, tc.file)
 			o, md := requestBody(t, req)
-			rule, err := ParseRepRule(tc.rule)
+			rule, err := rsmeta.ParseRepRule(tc.rule)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,8 +95,8 @@ func TestVendorInvites(t *testing.T) {
 			if strings.Join(intStrings(a.roles), ",") != strings.Join(intStrings(tc.roles), ",") {
 				t.Errorf("roles %v, want %v", a.roles, tc.roles)
 			}
-			if a.rep.label() != tc.rep || a.customer.label() != tc.cust || a.byRule != tc.byRule {
-				t.Errorf("rep %q customer %q by rule %v; want %q %q %v", a.rep.label(), a.customer.label(), a.byRule, tc.rep, tc.cust, tc.byRule)
+			if a.rep.Label() != tc.rep || a.customer.Label() != tc.cust || a.byRule != tc.byRule {
+				t.Errorf("rep %q customer %q by rule %v; want %q %q %v", a.rep.Label(), a.customer.Label(), a.byRule, tc.rep, tc.cust, tc.byRule)
 			}
 			// The answer has an m-line per offered one, recvonly where
 			// read, port 0 where not.
@@ -134,104 +135,14 @@ func intStrings(v []int) []string {
 func TestAssignRolesWithoutMetadata(t *testing.T) {
 	lines := []mline{{media: "audio", label: "1"}, {media: "video"}, {media: "audio", label: "2"}, {media: "audio", label: "3"}}
 	usable := []bool{true, false, true, true}
-	a := assignRoles(lines, usable, nil, RepRule{})
+	a := assignRoles(lines, usable, nil, rsmeta.RepRule{})
 	if got := a.roles; got[0] != int(ingest.Rep) || got[1] != roleNone || got[2] != int(ingest.Customer) || got[3] != roleNone {
 		t.Errorf("roles %v", got)
 	}
 	// A single stream carries the rep only.
-	a = assignRoles(lines[:1], usable[:1], nil, RepRule{})
+	a = assignRoles(lines[:1], usable[:1], nil, rsmeta.RepRule{})
 	if a.roles[0] != int(ingest.Rep) {
 		t.Errorf("one stream: roles %v", a.roles)
-	}
-}
-
-func TestRepRule(t *testing.T) {
-	for _, tc := range []struct {
-		rule string
-		aor  string
-		want bool
-	}{
-		{"sip:*@sales.example.com", "sip:alice@sales.example.com", true},
-		{"sip:*@sales.example.com", "<sip:Alice@Sales.Example.com;transport=tcp>", true},
-		{"sip:*@sales.example.com", "sips:alice@sales.example.com", false},
-		{"*@sales.example.com", "sips:alice@sales.example.com", true},
-		{"sip:*@sales.example.com", "sip:alice@sales.example.com.evil.net", false},
-		{"1000-1999", "sip:1042@10.1.1.1", true},
-		{"1000-1999", "sip:2042@10.1.1.1", false},
-		{"1000-1999", "tel:1500", true},
-		{"1000-1999", "sip:10420@pbx", false},
-		{"1000-1999", "sip:alice@pbx", false},
-		{"1000-1999, sip:*@sales.example.com", "sip:bob@sales.example.com", true},
-		{"tel:+1555*", "tel:+15551234567", true},
-		{"sip:alice@example.com", "sip:alice@example.com", true},
-		{"alice", "sip:alice@example.com", true},
-		{"alice", "sip:alicia@example.com", false},
-		{"", "sip:alice@example.com", false},
-		{"*", "", false},
-	} {
-		r, err := ParseRepRule(tc.rule)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.rule, err)
-		}
-		if got := r.Match(tc.aor); got != tc.want {
-			t.Errorf("rule %q, AOR %q: %v", tc.rule, tc.aor, got)
-		}
-	}
-	for _, bad := range []string{"2000-1000", "1-1234567890123456"} {
-		if _, err := ParseRepRule(bad); err == nil {
-			t.Errorf("%q: no error", bad)
-		}
-	}
-}
-
-func TestGlobMatch(t *testing.T) {
-	for _, tc := range []struct {
-		p, s string
-		want bool
-	}{
-		{"*", "", true}, {"a*b", "ab", true}, {"a*b", "axxb", true}, {"a*b", "axxbc", false},
-		{"*@x.com", "bob@x.com", true}, {"a**b*c", "abxc", true}, {"abc", "ab", false},
-		{strings.Repeat("*a", 20), strings.Repeat("a", 1000), true},
-	} {
-		if got := globMatch(tc.p, tc.s); got != tc.want {
-			t.Errorf("%q ~ %q: %v", tc.p, tc.s, got)
-		}
-	}
-}
-
-func TestSplitBody(t *testing.T) {
-	invite := readInvite(t, "invite-rfc7866.sip")
-	multipart := string(invite.Body())
-	ct := invite.ContentType().Value()
-	for _, tc := range []struct {
-		name, ct, body string
-		err            error
-		sdp, md        bool
-	}{
-		{"multipart", ct, multipart, nil, true, true},
-		{"sdp only", "application/sdp", "v=0\r\n", nil, true, false},
-		{"empty", "", "", nil, false, false},
-		{"metadata only", "application/rs-metadata+xml", "<recording/>", nil, false, true},
-		{"text", "text/plain", "hello", errUnsupportedType, false, false},
-		{"no content type", "", "v=0", errMalformedBody, false, false},
-		{"bad content type", "multipart/mixed;;=", multipart, errMalformedBody, false, false},
-		{"no boundary", "multipart/mixed", multipart, errMalformedBody, false, false},
-		{"wrong boundary", "multipart/mixed;boundary=other", multipart, errMalformedBody, false, false},
-		{"truncated", ct, multipart[:len(multipart)/2], errMalformedBody, false, false},
-		{"two sdp parts", ct, strings.Replace(multipart, "application/rs-metadata+xml", "application/sdp", 1), errMalformedBody, false, false},
-		{"required unknown part", ct, strings.Replace(multipart, "Content-Type: application/rs-metadata+xml\r\nContent-Disposition: recording-session", "Content-Type: application/pidf+xml\r\nContent-Disposition: render;handling=required", 1), errUnsupportedType, false, false},
-		{"optional unknown part", ct, strings.Replace(multipart, "Content-Type: application/rs-metadata+xml", "Content-Type: application/pidf+xml", 1), nil, true, false},
-		{"too large", "application/sdp", strings.Repeat("x", maxBodyBytes+1), errMalformedBody, false, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			b, err := splitBody(tc.ct, []byte(tc.body))
-			if !errors.Is(err, tc.err) {
-				t.Fatalf("error %v, want %v", err, tc.err)
-			}
-			if err == nil && ((b.sdp != nil) != tc.sdp || (b.metadata != nil) != tc.md) {
-				t.Errorf("sdp %v metadata %v", b.sdp != nil, b.metadata != nil)
-			}
-		})
 	}
 }
 
@@ -281,46 +192,6 @@ func TestHoldDetection(t *testing.T) {
 
 func sprintf3(f, a, b, c string) string {
 	return strings.Replace(strings.Replace(strings.Replace(f, "%s", a, 1), "%s", b, 1), "%s", c, 1)
-}
-
-func TestParseMetadata(t *testing.T) {
-	for _, tc := range []struct {
-		name, xml string
-		ok        bool
-	}{
-		{"minimal", `<recording xmlns="urn:ietf:params:xml:ns:recording:1"/>`, true},
-		{"not xml", `recording`, false},
-		{"other root", `<html/>`, false},
-		{"two roots", `<recording/><recording/>`, false},
-		{"unclosed", `<recording><participant participant_id="a">`, false},
-		{"participant without id", `<recording><participant><nameID aor="sip:a@b"/></participant></recording>`, false},
-		{"stream without id", `<recording><stream><label>1</label></stream></recording>`, false},
-		{"dtd", `<!DOCTYPE recording [<!ENTITY x "y">]><recording/>`, false},
-		{"deep", `<recording>` + strings.Repeat("<x>", 40) + strings.Repeat("</x>", 40) + `</recording>`, false},
-		{"many participants", `<recording>` + strings.Repeat(`<participant participant_id="p"/>`, maxMetadataItems+1) + `</recording>`, false},
-	} {
-		_, err := ParseMetadata([]byte(tc.xml))
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: error %v", tc.name, err)
-		}
-		if err != nil && !errors.Is(err, errMetadata) {
-			t.Errorf("%s: error %v is not errMetadata", tc.name, err)
-		}
-	}
-	// A partial update renames a participant and keeps the rest.
-	_, md := requestBody(t, readInvite(t, "invite-rfc7866.sip"))
-	upd, err := ParseMetadata([]byte(`<recording xmlns='urn:ietf:params:xml:ns:recording:1'><datamode>partial</datamode>
-		<participant participant_id="srfBElmCRp2QB23b7Mpk0w=="><nameID aor="sip:alice@sales.example.com"><name>Alice A.</name></nameID></participant></recording>`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m2 := md.update(upd)
-	if p := m2.SenderOfLabel("97"); p == nil || p.Name != "Alice A." {
-		t.Errorf("after update: %+v", p)
-	}
-	if p := m2.SenderOfLabel("96"); p == nil || p.Name != "Bob Buyer" {
-		t.Errorf("after update: %+v", p)
-	}
 }
 
 func TestPortRange(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"talkratio/audio"
 	"talkratio/ingest"
 	"talkratio/ingest/ingesttest"
+	"talkratio/siprec/rsmeta"
 )
 
 type rig struct {
@@ -34,7 +35,7 @@ func newRig(t *testing.T, mod func(*Config)) *rig {
 	t.Helper()
 	base := 32000 + int(rtpBase.Add(1))*200
 	r := &rig{parent: ingesttest.NewParent(), metrics: NewMetrics()}
-	rule, _ := ParseRepRule("sip:*@sales.example.com")
+	rule, _ := rsmeta.ParseRepRule("sip:*@sales.example.com")
 	allow, _ := ParseAllow("127.0.0.0/8")
 	cfg := Config{
 		Parent: r.parent, Addr: "127.0.0.1:0", Allow: allow, RepRule: rule,

@@ -9,6 +9,7 @@ import (
 	"talkratio/audiohook"
 	"talkratio/server"
 	"talkratio/siprec"
+	"talkratio/siprec/rsmeta"
 	"talkratio/twilio"
 )
 
@@ -81,7 +82,7 @@ func (f *ingestFlags) siprecConfig() (*siprec.Config, error) {
 	if len(allow) == 0 {
 		return nil, fmt.Errorf("-sip-addr needs -sip-allow: SIP carries no credentials, so list the SBCs' networks (0.0.0.0/0 accepts anyone)")
 	}
-	rule, err := siprec.ParseRepRule(*f.rep)
+	rule, err := rsmeta.ParseRepRule(*f.rep)
 	if err != nil {
 		return nil, fmt.Errorf("-siprec-rep: %w", err)
 	}

@@ -25,8 +25,6 @@ var oversize = map[string]string{
 	// Landed on main while the server was split (issue 15's
 	// ingest adapters, which go on in their own branch): for their owners
 	// to cut down.
-	"siprec":                 "issue 15's SIPREC server, landed on main during issue 9",
-	"siprec/server.go":       "issue 15's SIPREC server, landed on main during issue 9",
 	"twilio/twilio.go":       "issue 15's Twilio adapter, landed on main during issue 9",
 	"audiohook/audiohook.go": "issue 15's AudioHook adapter, landed on main during issue 9",
 }

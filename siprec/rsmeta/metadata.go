@@ -1,4 +1,4 @@
-package siprec
+package rsmeta
 
 import (
 	"bytes"
@@ -29,9 +29,9 @@ type Participant struct {
 	Name string // display name, when the SRC gives one
 }
 
-// label is how the metadata names a participant for logs and call labels:
+// Label is how the metadata names a participant for logs and call labels:
 // the name, else the AOR.
-func (p *Participant) label() string {
+func (p *Participant) Label() string {
 	if p == nil {
 		return ""
 	}
@@ -133,13 +133,14 @@ type xmlAssoc struct {
 	Send          []string `xml:"send"`
 }
 
-var errMetadata = errors.New("malformed recording metadata")
+// ErrMalformedMetadata is wrapped by every error of ParseMetadata.
+var ErrMalformedMetadata = errors.New("malformed recording metadata")
 
 // ParseMetadata reads an rs-metadata XML document (RFC 7865, and the
 // draft format earlier SRCs send).
 func ParseMetadata(b []byte) (*Metadata, error) {
 	if len(b) > maxMetadataBytes {
-		return nil, fmt.Errorf("%w: %d bytes (at most %d)", errMetadata, len(b), maxMetadataBytes)
+		return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrMalformedMetadata, len(b), maxMetadataBytes)
 	}
 	if err := checkXMLShape(b); err != nil {
 		return nil, err
@@ -147,17 +148,17 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	var doc xmlRecording
 	d := xml.NewDecoder(bytes.NewReader(b))
 	if err := d.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%w: %v", errMetadata, err)
+		return nil, fmt.Errorf("%w: %v", ErrMalformedMetadata, err)
 	}
 	if len(doc.Participants) > maxMetadataItems || len(doc.Streams) > maxMetadataItems || len(doc.Assocs) > maxMetadataItems {
-		return nil, fmt.Errorf("%w: more than %d participants, streams or associations", errMetadata, maxMetadataItems)
+		return nil, fmt.Errorf("%w: more than %d participants, streams or associations", ErrMalformedMetadata, maxMetadataItems)
 	}
 	m := &Metadata{Partial: strings.TrimSpace(first(doc.DataMode, doc.DataModeOld)) == "partial"}
 	sender := map[string]string{} // stream id to participant id
 	for _, xp := range doc.Participants {
 		p := Participant{ID: first(xp.ParticipantID, xp.ID)}
 		if p.ID == "" {
-			return nil, fmt.Errorf("%w: a participant without participant_id", errMetadata)
+			return nil, fmt.Errorf("%w: a participant without participant_id", ErrMalformedMetadata)
 		}
 		for _, n := range xp.NameIDs {
 			if p.AOR == "" {
@@ -187,7 +188,7 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	for _, a := range doc.Assocs {
 		pid := first(a.ParticipantID, a.ID)
 		if pid == "" {
-			return nil, fmt.Errorf("%w: a participantstreamassoc without participant_id", errMetadata)
+			return nil, fmt.Errorf("%w: a participantstreamassoc without participant_id", ErrMalformedMetadata)
 		}
 		for _, s := range a.Send {
 			sender[strings.TrimSpace(s)] = pid
@@ -196,7 +197,7 @@ func ParseMetadata(b []byte) (*Metadata, error) {
 	for _, xs := range doc.Streams {
 		s := Stream{ID: first(xs.StreamID, xs.ID), Label: strings.TrimSpace(xs.Label)}
 		if s.ID == "" {
-			return nil, fmt.Errorf("%w: a stream without stream_id", errMetadata)
+			return nil, fmt.Errorf("%w: a stream without stream_id", ErrMalformedMetadata)
 		}
 		s.Sender = sender[s.ID]
 		m.Streams = append(m.Streams, s)
@@ -215,28 +216,28 @@ func checkXMLShape(b []byte) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", errMetadata, err)
+			return fmt.Errorf("%w: %v", ErrMalformedMetadata, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if depth == 0 {
 				roots++
 				if t.Name.Local != "recording" {
-					return fmt.Errorf("%w: root element %q (want recording)", errMetadata, t.Name.Local)
+					return fmt.Errorf("%w: root element %q (want recording)", ErrMalformedMetadata, t.Name.Local)
 				}
 			}
 			depth++
 			if depth > maxXMLDepth {
-				return fmt.Errorf("%w: elements nested deeper than %d", errMetadata, maxXMLDepth)
+				return fmt.Errorf("%w: elements nested deeper than %d", ErrMalformedMetadata, maxXMLDepth)
 			}
 		case xml.EndElement:
 			depth--
 		case xml.Directive:
-			return fmt.Errorf("%w: a DTD or directive", errMetadata)
+			return fmt.Errorf("%w: a DTD or directive", ErrMalformedMetadata)
 		}
 	}
 	if roots != 1 {
-		return fmt.Errorf("%w: %d root elements", errMetadata, roots)
+		return fmt.Errorf("%w: %d root elements", ErrMalformedMetadata, roots)
 	}
 	return nil
 }
@@ -248,10 +249,10 @@ func first(a, b string) string {
 	return strings.TrimSpace(b)
 }
 
-// update applies a new document: a complete one replaces the metadata; a
+// Update applies a new document: a complete one replaces the metadata; a
 // partial one (datamode partial, RFC 7865 section 6.1) replaces the
 // participants and streams it names and adds new ones.
-func (m *Metadata) update(u *Metadata) *Metadata {
+func (m *Metadata) Update(u *Metadata) *Metadata {
 	if m == nil || !u.Partial {
 		return u
 	}
