@@ -133,19 +133,7 @@ func (s *session) frame(b []byte) {
 	}
 	dec, pcm := s.dec[:n], s.pcm[:n]
 	for c, role := range s.roles {
-		for i := range dec {
-			dec[i] = b[i*ch+c]
-		}
-		audio.DecodeMuLaw(pcm, dec)
-		// PCMU repeated up to the analysis rate: exact for the analysis,
-		// which averages back down to 8 kHz.
-		const factor = ingest.SampleRate / mediaRate
-		up := make([]float32, factor*n)
-		for i, v := range pcm {
-			for j := range factor {
-				up[factor*i+j] = v
-			}
-		}
+		up := channelPCM(b, ch, c, dec, pcm)
 		med := ingest.Media{Clock: ingest.Clock{ID: 0, Rate: mediaRate}, TS: s.pos, Seq: s.frames, At: at, PCM: up}
 		if !s.call.Deliver(role, med) {
 			s.disconnect(ingest.EndClosed, "completed", "the call has ended")
@@ -153,4 +141,24 @@ func (s *session) frame(b []byte) {
 		}
 	}
 	s.pos += int64(n)
+}
+
+// channelPCM takes channel c of a frame of ch interleaved PCMU channels
+// (checked by checkFrame) and returns its audio at the analysis rate. dec
+// and pcm are scratch space of the frame's samples per channel.
+func channelPCM(b []byte, ch, c int, dec []byte, pcm []float32) []float32 {
+	for i := range dec {
+		dec[i] = b[i*ch+c]
+	}
+	audio.DecodeMuLaw(pcm, dec)
+	// PCMU repeated up to the analysis rate: exact for the analysis,
+	// which averages back down to 8 kHz.
+	const factor = ingest.SampleRate / mediaRate
+	up := make([]float32, factor*len(pcm))
+	for i, v := range pcm {
+		for j := range factor {
+			up[factor*i+j] = v
+		}
+	}
+	return up
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"talkratio/ingest"
 )
 
 // docRequest is the connection request of the AudioHook specification's
@@ -346,6 +348,19 @@ func FuzzFrame(f *testing.F) {
 		}
 		if n*len(m.Channels) != len(b) || n <= 0 || len(b) > maxFrameBytes {
 			t.Fatalf("%d bytes, %d channels: %d samples", len(b), len(m.Channels), n)
+		}
+		// Each channel decodes to its whole share at the analysis rate.
+		dec, pcm := make([]byte, n), make([]float32, n)
+		for c := range m.Channels {
+			up := channelPCM(b, len(m.Channels), c, dec, pcm)
+			if len(up) != n*ingest.SampleRate/mediaRate {
+				t.Fatalf("channel %d: %d samples for %d", c, len(up), n)
+			}
+			for _, v := range up {
+				if !(v >= -1 && v <= 1) {
+					t.Fatalf("sample %v", v)
+				}
+			}
 		}
 	})
 }
