@@ -117,4 +117,3 @@ func (s *Server) SIPAddrs() (udp, tcp, tls net.Addr) {
 	}
 	return s.ingest.sip.Addrs()
 }
-
