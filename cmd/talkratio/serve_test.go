@@ -33,3 +33,28 @@ func TestAllowedHostsFor(t *testing.T) {
 		t.Errorf("-allowed-hosts *: %q", got)
 	}
 }
+
+// The phone-system flags: SIPREC needs its allow list, and a bad rep rule
+// or port range is a usage error that says which flag.
+func TestIngestFlags(t *testing.T) {
+	t.Setenv("TALKRATIO_TOKEN_KEY", "")
+	t.Setenv(twilioTokenEnv, "")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-sip-addr", "127.0.0.1:0"}, "-sip-addr needs -sip-allow"},
+		{[]string{"-sip-addr", "127.0.0.1:0", "-sip-allow", "10.0.0.0/33"}, "-sip-allow"},
+		{[]string{"-sip-addr", "127.0.0.1:0", "-sip-allow", "127.0.0.1", "-siprec-rep", "2000-1000"}, "-siprec-rep"},
+		{[]string{"-sip-addr", "127.0.0.1:0", "-sip-allow", "127.0.0.1", "-rtp-ports", "5-4"}, "-rtp-ports"},
+		{[]string{"-sip-tls-addr", "127.0.0.1:0"}, "-sip-tls-addr needs -sip-addr"},
+		{[]string{"-twilio-auth-token-file", "/nonexistent/token"}, "twilio auth token"},
+		{[]string{"-audiohook-keys-file", "/nonexistent/keys"}, "audiohook keys"},
+	} {
+		var stderr bytes.Buffer
+		code := runServe(append([]string{"-addr", "localhost:0", "-data", t.TempDir()}, tc.args...), &bytes.Buffer{}, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, stderr.String(), tc.want)
+		}
+	}
+}
