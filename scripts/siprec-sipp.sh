@@ -122,5 +122,12 @@ while read -r got; do
 	[ "$ok" = ok ] || status=1
 done <"$work/got.txt"
 [ "$n" -eq "$calls" ] || { echo "siprec-sipp.sh: $n calls with a result, want $calls" >&2; status=1; }
+if [ $status != 0 ]; then
+	# What the service and the senders said: the reason is in there.
+	echo "siprec-sipp.sh: the service's warnings and errors:" >&2
+	grep -v 'level=DEBUG\|level=INFO' "$work/serve.log" | cut -c1-400 | head -40 >&2
+	grep -h 'RTP clock\|late\|ended' "$work/serve.log" | cut -c1-300 | head -40 >&2
+	[ -s "$work/ffmpeg.log" ] && { echo "siprec-sipp.sh: ffmpeg:" >&2; head -20 "$work/ffmpeg.log" >&2; }
+fi
 echo "siprec-sipp.sh: $calls call(s), $name, re-INVITE $([ "$reinvite" = 1 ] && echo yes || echo no): $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
