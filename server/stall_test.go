@@ -26,9 +26,9 @@ import (
 // packet i at start+at(i) (it sleeps until then; packets due together go
 // out back to back). Packets for which drop is true are never sent: the
 // next one sent says how many were dropped, so that its sequence number and
-// timestamp jump as after a real drop-out. It waits for the last packets to
-// land.
-func sendScheduled(t testing.TB, pub *whipclient.Publisher, rep, cust [][]byte, at func(i int) time.Duration, drop func(i int) bool) {
+// timestamp jump as after a real drop-out. It returns how many packets it
+// sent.
+func sendScheduled(t testing.TB, pub *whipclient.Publisher, rep, cust [][]byte, at func(i int) time.Duration, drop func(i int) bool) (sent int) {
 	t.Helper()
 	const frame = 20 * time.Millisecond
 	start := time.Now()
@@ -44,18 +44,22 @@ func sendScheduled(t testing.TB, pub *whipclient.Publisher, rep, cust [][]byte, 
 				if err := pub.WriteSampleAfterLoss(k, pkts[i], frame, dropped); err != nil {
 					t.Fatal(err)
 				}
+				sent++
 			}
 		}
 		dropped = 0
 	}
-	time.Sleep(300 * time.Millisecond)
+	return sent
 }
 
 func realTime(i int) time.Duration { return time.Duration(i) * 20 * time.Millisecond }
 
-// publishCall publishes a two-track call on its own and returns its final
-// snapshot and stored record.
-func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*whipclient.Publisher)) (call.Snapshot, *call.Record) {
+// publishCall publishes a two-track call, the only one on srv, and returns
+// its final snapshot and stored record. send returns how many packets it
+// sent; the call is ended once the service has received them all (on
+// loopback every one arrives, however busy the machine), not after a guess
+// at how long that takes.
+func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, send func(*whipclient.Publisher) int) (call.Snapshot, *call.Record) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -67,7 +71,16 @@ func publishCall(t *testing.T, ts *httptest.Server, srv *Server, name string, se
 		t.Fatal(err)
 	}
 	_, final := watchCall(t, ts.URL, pub.CallID())
-	send(pub)
+	sent := send(pub)
+	received := func() float64 {
+		return testutil.ToFloat64(srv.m.packetsBy[0]) + testutil.ToFloat64(srv.m.packetsBy[1])
+	}
+	for received() < float64(sent) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := received(); got != float64(sent) {
+		t.Errorf("%s: the service received %.0f packets of the %d sent", name, got, sent)
+	}
 	if err := pub.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +102,9 @@ func TestStalledSenderLosesNothing(t *testing.T) {
 	rep := oggPackets(t, "testdata/rep.opus")[:750]
 	cust := oggPackets(t, "testdata/customer.opus")[:750]
 	want := analyzeOffline(t, decodeAll(t, rep), decodeAll(t, cust))
-	srv, ts := newTestServer(t, Config{WHIPRate: 1000})
+	// A service each: a call ends once its service has all its packets.
+	srvClean, tsClean := newTestServer(t, Config{WHIPRate: 1000})
+	srvStall, tsStall := newTestServer(t, Config{WHIPRate: 1000})
 
 	stalls := []int{200, 450} // packets: at 4 s and at 9 s
 	stalled := func(i int) time.Duration {
@@ -104,22 +119,23 @@ func TestStalledSenderLosesNothing(t *testing.T) {
 	var cleanRec, stallRec *call.Record
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		clean, cleanRec = publishCall(t, ts, srv, "clean", func(p *whipclient.Publisher) { sendScheduled(t, p, rep, cust, realTime, nil) })
+		clean, cleanRec = publishCall(t, tsClean, srvClean, "clean", func(p *whipclient.Publisher) int { return sendScheduled(t, p, rep, cust, realTime, nil) })
 	})
 	wg.Go(func() {
-		stall, stallRec = publishCall(t, ts, srv, "stalled", func(p *whipclient.Publisher) { sendScheduled(t, p, rep, cust, stalled, nil) })
+		stall, stallRec = publishCall(t, tsStall, srvStall, "stalled", func(p *whipclient.Publisher) int { return sendScheduled(t, p, rep, cust, stalled, nil) })
 	})
 	wg.Wait()
 	if t.Failed() {
 		return
 	}
 
-	m := srv.m
 	var late, lost, received float64
-	for r := range 2 {
-		late += testutil.ToFloat64(m.lateBy[r])
-		lost += testutil.ToFloat64(m.lostBy[r])
-		received += testutil.ToFloat64(m.packetsBy[r])
+	for _, m := range []*metrics{srvClean.m, srvStall.m} {
+		for r := range 2 {
+			late += testutil.ToFloat64(m.lateBy[r])
+			lost += testutil.ToFloat64(m.lostBy[r])
+			received += testutil.ToFloat64(m.packetsBy[r])
+		}
 	}
 	// What was delivered: every packet, on both calls (loopback). Were one
 	// lost, the calls would not hold the same audio.
@@ -179,8 +195,8 @@ func TestDroppedAudioIsMissing(t *testing.T) {
 		t.Fatalf("the fixture has only %.2f s of speech in %v-%v s: the test would show nothing", talk, from, to)
 	}
 	srv, ts := newTestServer(t, Config{})
-	last, rec := publishCall(t, ts, srv, "dropout", func(p *whipclient.Publisher) {
-		sendScheduled(t, p, rep, cust, realTime, func(i int) bool { return i >= 200 && i < 250 })
+	last, rec := publishCall(t, ts, srv, "dropout", func(p *whipclient.Publisher) int {
+		return sendScheduled(t, p, rep, cust, realTime, func(i int) bool { return i >= 200 && i < 250 })
 	})
 	late := testutil.ToFloat64(srv.m.lateBy[0]) + testutil.ToFloat64(srv.m.lateBy[1])
 	t.Logf("missing audio %.3f s (%v); mutual silence %.2f s, analyze of the whole audio %.2f s; late %.0f",
