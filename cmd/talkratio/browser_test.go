@@ -238,9 +238,6 @@ func TestBrowserLiveCall(t *testing.T) {
 		mini, _ := chromedp.Run(capCtx, chromedp.Evaluate[string](`(document.getElementById('mini-slot') || {}).innerText + ' | ' + document.title`))
 		t.Errorf("the capture page's mini meter shows no live figure: %q (%v)", mini, err)
 	}
-	if capShot, err := chromedp.Run(capCtx, chromedp.FullScreenshot(100)); err == nil {
-		saveScreenshot(t, "screenshot-capture.png", capShot)
-	}
 
 	// Tab 2: the call page, in the same browser. It opens as a tab of the
 	// same window, in front, as a rep would open it: the capture page goes
@@ -272,6 +269,12 @@ func TestBrowserLiveCall(t *testing.T) {
 	if err := sleepUntil(ctx, shotAt); err != nil {
 		t.Fatal(err)
 	}
+	// A full-page screenshot resizes the page, which clears its canvas
+	// until the next frame: the second one is the page as drawn.
+	if _, err := chromedp.Run(callCtx, chromedp.FullScreenshot(100)); err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	time.Sleep(300 * time.Millisecond)
 	shot, err := chromedp.Run(callCtx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
@@ -286,6 +289,14 @@ func TestBrowserLiveCall(t *testing.T) {
 	// Back to tab 1 for Stop; tab 2 sees the end.
 	if _, err := chromedp.Call(capCtx, page.BringToFront, cdp.Empty{}); err != nil {
 		t.Fatal(err)
+	}
+	// The capture page as the rep sees it at the end of the call, its
+	// compact meter beside the controls.
+	time.Sleep(500 * time.Millisecond) // a frame painted since it came to the front
+	if capShot, err := chromedp.Run(capCtx, chromedp.FullScreenshot(100)); err == nil {
+		saveScreenshot(t, "screenshot-capture.png", capShot)
+	} else {
+		t.Errorf("capture page screenshot: %v", err)
 	}
 	if err := chromedp.Do(capCtx, chromedp.Click(chromedp.ID("stop"))); err != nil {
 		t.Fatalf("click Stop: %v", err)

@@ -144,6 +144,9 @@ func (s *truthService) text(t *testing.T, sel string, ok func(string) bool, what
 
 func (s *truthService) screenshot(t *testing.T, name string) {
 	t.Helper()
+	// The first full-page screenshot resizes the page, which clears its
+	// canvases until the next frame: the second is the page as drawn.
+	chromedp.Run(s.tab, chromedp.FullScreenshot(100))
 	time.Sleep(300 * time.Millisecond)
 	png, err := chromedp.Run(s.tab, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -183,7 +186,7 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 
 	// An ended call of 4:13.
 	segs := synthCall(rnd, 253, 12, 5)
-	ended := analyzedRecord("ended413", "Initech discovery", "Dana", "Initech", call.StateEnded, day, 253, segs)
+	ended := analyzedRecord("ended413", "Initech discovery", "Dana", "Initech Corporation (EMEA)", call.StateEnded, day, 253, segs)
 	s.put(t, ended)
 	if err := chromedp.Do(s.tab, chromedp.Navigate(s.base+"/calls/ended413")); err != nil {
 		t.Fatal(err)
@@ -202,6 +205,10 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 	recent := s.text(t, "#recent-listen-pct", func(v string) bool { return v != "" }, "recent listen")
 	if want := *tally.ListenShare(tailTalk(segs.Customer, 253-120, 253), tailTalk(segs.Rep, 253-120, 253)); recent != strconv.FormatFloat(want, 'f', 1, 64) {
 		t.Errorf("last 2 min: %q, want %.1f", recent, want)
+	}
+	// Names are shown whole where there is room (they wrap, never cut).
+	if cut, err := chromedp.Run(s.tab, chromedp.Evaluate[string](`[...document.querySelectorAll('.role-name')].filter((e) => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1).map((e) => e.textContent).join(', ')`)); err != nil || cut != "" {
+		t.Errorf("names cut short: %q (%v)", cut, err)
 	}
 	s.screenshot(t, "screenshot-ended.png")
 
