@@ -55,6 +55,28 @@ func WaitStored(t testing.TB, base, source string, n int, d time.Duration) []Sto
 	}
 }
 
+// WaitLive polls the service at base until a call of source is live, for
+// up to d, and returns its list row.
+func WaitLive(t testing.TB, base, source string, d time.Duration) Stored {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var list struct{ Calls []Stored }
+		if err := getJSON(base+"/api/calls?limit=500", &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range list.Calls {
+			if c.Source == source && c.State == "live" {
+				return c
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no live %s call within %v: %+v", source, d, list.Calls)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func getJSON(url string, v any) error {
 	res, err := http.Get(url)
 	if err != nil {
