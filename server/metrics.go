@@ -2,6 +2,7 @@ package server
 
 import (
 	"talkratio/audio"
+	"talkratio/retention"
 	"talkratio/upload"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,7 @@ type metrics struct {
 	httpRequests  *prometheus.CounterVec // handler, code
 	uploadsActive prometheus.Gauge
 	uploadsDone   *prometheus.CounterVec // result
+	retained      *prometheus.CounterVec // what
 	uploadTime    prometheus.Histogram
 	noMedia       prometheus.Counter
 	storeErrors   prometheus.Counter
@@ -121,7 +123,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Help:    "How long an uploaded call's analysis took (audio read, analyzed and stored), failed ones included.",
 		Buckets: []float64{0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600},
 	})
-	reg.MustRegister(m.noMedia, m.storeErrors, m.uploadsDone, m.uploadTime)
+	m.retained = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "talkratio_retention_deleted_total", Help: "Calls the retention policy deleted, by what went (audio: the call's audio; call: the whole call).",
+	}, []string{"what"})
+	reg.MustRegister(m.noMedia, m.storeErrors, m.uploadsDone, m.uploadTime, m.retained)
 	reg.MustRegister(
 		m.callsActive, m.callsStarted, m.callsEnded, m.rtpPackets, m.rtpLost, m.rtpLate, m.rtpAhead, m.missing,
 		m.decodeErrors, m.analyzed, m.speech, m.wsClients, m.wsDropped, m.latency, m.httpRequests,
@@ -151,8 +156,14 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	for _, r := range []string{upload.ResultEnded, upload.ResultFailed} {
 		m.uploadsDone.WithLabelValues(r)
 	}
+	for _, w := range []string{retention.WhatAudio, retention.WhatCall} {
+		m.retained.WithLabelValues(w)
+	}
 	return m
 }
+
+// Deleted implements retention.Metrics.
+func (m *metrics) Deleted(what string, n int) { m.retained.WithLabelValues(what).Add(float64(n)) }
 
 // Finished implements upload.Metrics.
 func (m *metrics) Finished(result string, seconds float64) {

@@ -50,6 +50,7 @@ func TestMetricsInitialised(t *testing.T) {
 		"talkratio_calls_ended_total":            {"reason=closed", "reason=error", "reason=failed", "reason=hangup", "reason=shutdown"},
 		"talkratio_decode_errors_total":          {"codec=g722", "codec=opus", "codec=pcma", "codec=pcmu"},
 		"talkratio_uploads_finished_total":       {"result=ended", "result=failed"},
+		"talkratio_retention_deleted_total":      {"what=audio", "what=call"},
 		"talkratio_websocket_dropped_total":      {"reason=error", "reason=limit", "reason=slow"},
 		"talkratio_rtp_packets_received_total":   roles,
 		"talkratio_rtp_packets_lost_total":       roles,

@@ -25,6 +25,7 @@ import (
 	"talkratio/call"
 	"talkratio/inmem"
 	"talkratio/live"
+	"talkratio/retention"
 	"talkratio/upload"
 	"talkratio/whip"
 )
@@ -291,4 +292,12 @@ func (s *Server) Drain(ctx context.Context) error {
 // after Drain.
 func (s *Server) Close() error {
 	return errors.Join(s.closeIngest(), s.whip.Close())
+}
+
+// RunRetention applies a retention policy to the library at once and then
+// every interval, until ctx ends; it returns at once if the policy keeps
+// everything.
+func (s *Server) RunRetention(ctx context.Context, p retention.Policy, every time.Duration) {
+	sw := &retention.Sweeper{Store: s.store, Audio: s.audio, Policy: p, Metrics: s.m, Log: s.log}
+	sw.Run(ctx, every)
 }

@@ -22,6 +22,7 @@ import (
 	"talkratio/auth"
 	"talkratio/blobdir"
 	"talkratio/call"
+	"talkratio/retention"
 	"talkratio/server"
 	"talkratio/upload"
 	"talkratio/web"
@@ -66,6 +67,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	dbURL := fs.String("db", "", "the call library's database: postgres://USER@HOST/DB?sslmode=... (default: SQLite in the data directory)")
 	blobURL := fs.String("blob", "", "where audio and uploads go: s3://BUCKET/PREFIX, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, S3_ENDPOINT (default: the data directory)")
 	record := fs.Bool("record-audio", false, "keep live calls' audio in the library (off by default: recording needs the callers' consent)")
+	audioDays := fs.Int("audio-retention-days", 0, "delete calls' audio once the call started more than this many days ago, keeping its analysis (0: keep)")
+	callDays := fs.Int("call-retention-days", 0, "delete whole calls (analysis and audio) once they started more than this many days ago (0: keep)")
 	maxUpload := fs.Int64("max-upload", upload.DefaultMaxUpload, "largest upload accepted, in bytes")
 	keyFile := fs.String("token-key-file", "", "file with the token key (talkratio token -new-key); required unless -addr is loopback; or set TALKRATIO_TOKEN_KEY")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -90,6 +93,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if !(*whipRate > 0) || !(*uploadRate > 0) {
 		fmt.Fprintln(stderr, "talkratio serve: -whip-rate and -upload-rate must be above 0")
+		return exitUsage
+	}
+	if *audioDays < 0 || *callDays < 0 {
+		fmt.Fprintln(stderr, "talkratio serve: -audio-retention-days and -call-retention-days take 0 (keep) or more days")
 		return exitUsage
 	}
 	var level slog.Level
@@ -234,6 +241,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	// Retention runs hourly (and at start) until the service stops.
+	policy := retention.Policy{Audio: days(*audioDays), Calls: days(*callDays)}
+	go srv.RunRetention(ctx, policy, time.Hour)
 	select {
 	case err := <-errc:
 		log.Error("http server", "err", err)
@@ -255,6 +265,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	log.Info("stopped")
 	return code
 }
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // pprofMux serves the runtime profiles.
 func pprofMux() *http.ServeMux {
