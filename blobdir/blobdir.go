@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"net/url"
 	"path"
 	"path/filepath"
 	"sort"
@@ -30,17 +31,50 @@ var _ call.BlobStore = (*Store)(nil)
 // store's directory (so the rename stays on one file system).
 const tmpDir = ".tmp"
 
-// Open opens (creating if needed) a store in dir. What an interrupted
-// write left is removed.
+// Open opens (creating if needed) a store in dir. A blob that was being
+// written when the process stopped (a crash, a power cut) is not thrown
+// away: it is kept, as far as it got, under PartialPrefix+key, for the
+// layer above to recover (a live call's recording) or drop (an upload
+// being received). Only what cannot be told apart is removed.
 func Open(dir string) (*Store, error) {
 	s := &Store{dir: dir}
-	if err := os.RemoveAll(filepath.Join(dir, tmpDir)); err != nil {
+	tmp := filepath.Join(dir, tmpDir)
+	if err := os.MkdirAll(tmp, 0o750); err != nil {
 		return nil, fmt.Errorf("blob dir: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, tmpDir), 0o750); err != nil {
-		return nil, fmt.Errorf("blob dir: %w", err)
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("blob dir: %w", stripPath(err))
+	}
+	for _, e := range ents {
+		old := filepath.Join(tmp, e.Name())
+		key, ok := keyOfTemp(e.Name())
+		dst, err := s.path(PartialPrefix + key)
+		if ok && err == nil && os.MkdirAll(filepath.Dir(dst), 0o750) == nil && os.Rename(old, dst) == nil {
+			continue
+		}
+		if err := os.RemoveAll(old); err != nil {
+			return nil, fmt.Errorf("blob dir: %w", stripPath(err))
+		}
 	}
 	return s, nil
+}
+
+// PartialPrefix is where a blob whose writing was cut short is kept.
+const PartialPrefix = call.PartialBlobPrefix
+
+// A temporary file is named after the key it is for, so that what a crash
+// left can be told apart: "blob-" + escaped key + "~" + random.
+func tempPattern(key string) string { return "blob-" + url.PathEscape(key) + "~*" }
+
+func keyOfTemp(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "blob-")
+	i := strings.LastIndexByte(rest, '~')
+	if !ok || i <= 0 {
+		return "", false
+	}
+	key, err := url.PathUnescape(rest[:i])
+	return key, err == nil && !strings.HasPrefix(key, PartialPrefix)
 }
 
 // path maps a key to its file, refusing keys that would leave the
@@ -60,7 +94,7 @@ func (s *Store) Create(_ context.Context, key string) (call.AudioWriter, error) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, tmpDir), "blob-*")
+	f, err := os.CreateTemp(filepath.Join(s.dir, tmpDir), tempPattern(key))
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", key, err)
 	}

@@ -31,8 +31,9 @@ type Files struct {
 }
 
 var (
-	_ call.AudioStore = (*Files)(nil)
-	_ call.Staging    = (*Files)(nil)
+	_ call.AudioRecoverer = (*Files)(nil)
+	_ call.AudioStore     = (*Files)(nil)
+	_ call.Staging        = (*Files)(nil)
 )
 
 // New returns the files kept in b.
@@ -165,3 +166,55 @@ func (s *staged) Keep(ctx context.Context, id, part string) error {
 }
 
 func (s *staged) Discard(ctx context.Context) error { return s.f.b.Delete(ctx, s.key) }
+
+// RecoverAudio implements call.AudioRecoverer with what blobdir keeps of
+// a write cut short (call.PartialBlobPrefix): a live call's recording, as
+// far as it got. FLAC frames stand on their own, so the stream plays up to
+// its last whole frame.
+func (f *Files) RecoverAudio(ctx context.Context, id string) (bool, error) {
+	if !call.ValidID(id) {
+		return false, call.ErrNotFound
+	}
+	err := f.b.Move(ctx, call.PartialBlobPrefix+AudioKey(id), AudioKey(id))
+	if errors.Is(err, call.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// PartialAudio implements call.AudioRecoverer.
+func (f *Files) PartialAudio(ctx context.Context) ([]string, error) {
+	keys, err := f.b.List(ctx, call.PartialBlobPrefix+"audio/")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, k := range keys {
+		if id, ok := strings.CutSuffix(path.Base(k), ".flac"); ok && call.ValidID(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+// DropPartialAudio implements call.AudioRecoverer.
+func (f *Files) DropPartialAudio(ctx context.Context, id string) error {
+	if !call.ValidID(id) {
+		return nil
+	}
+	return f.b.Delete(ctx, call.PartialBlobPrefix+AudioKey(id))
+}
+
+// DropPartialUploads implements call.AudioRecoverer.
+func (f *Files) DropPartialUploads(ctx context.Context) (int, error) {
+	keys, err := f.b.List(ctx, call.PartialBlobPrefix+"staging/")
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := f.b.Delete(ctx, k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}

@@ -67,6 +67,28 @@ type AudioStore interface {
 	DeleteAudio(ctx context.Context, id string) error
 }
 
+// PartialBlobPrefix is where a BlobStore that can (a directory) keeps,
+// under its key, a blob whose writing a crash cut short, as far as it got.
+const PartialBlobPrefix = "partial/"
+
+// AudioRecoverer is an AudioStore that keeps what a crash cut short.
+// Nothing recorded with consent is deleted at start.
+type AudioRecoverer interface {
+	// PartialAudio lists the calls whose audio was being written when the
+	// service stopped.
+	PartialAudio(ctx context.Context) ([]string, error)
+	// RecoverAudio makes a call's partial audio, as far as it got, the
+	// call's audio; false when there is none.
+	RecoverAudio(ctx context.Context, id string) (bool, error)
+	// DropPartialAudio removes a call's partial audio (an upload's, whose
+	// analysis writes it again).
+	DropPartialAudio(ctx context.Context, id string) error
+	// DropPartialUploads removes the uploads that were being received when
+	// the service stopped (never accepted: their clients got no answer)
+	// and returns how many.
+	DropPartialUploads(ctx context.Context) (int, error)
+}
+
 // AudioWriter is a call's audio being written. It seeks, because a FLAC
 // stream's header (its length, its seek table) is written last.
 type AudioWriter interface {

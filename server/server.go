@@ -199,7 +199,51 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.uploads.Resume(context.Background())
+	s.recoverAudio(context.Background())
 	return s, nil
+}
+
+// recoverAudio gives the interrupted calls (a crash, a power cut) the
+// recordings their service was writing, as far as they got, and drops
+// what is written again anyway (an upload's audio, which its resumed
+// analysis rewrites) and the uploads that were being received (never
+// accepted). A live call's is left alone: in a cluster it is another
+// node's. Nothing recorded with consent is deleted; each step is logged.
+func (s *Server) recoverAudio(ctx context.Context) {
+	ar, ok := s.audio.(call.AudioRecoverer)
+	if !ok {
+		return
+	}
+	ids, err := ar.PartialAudio(ctx)
+	if err != nil {
+		s.log.Error("recover partial audio", "err", err)
+	}
+	for _, id := range ids {
+		rec, err := s.store.Get(ctx, id)
+		switch {
+		case err == nil && rec.State == call.StateLive:
+			continue
+		case err == nil && rec.State == call.StateInterrupted:
+			if _, err = ar.RecoverAudio(ctx, id); err == nil {
+				rec.HasAudio = true
+				err = s.store.Put(ctx, rec)
+			}
+			if err != nil {
+				s.log.Error("recover an interrupted call's audio", "call", id, "err", err)
+				continue
+			}
+			s.log.Warn("an interrupted call's recording is kept, as far as it got", "call", id)
+		default:
+			if err := ar.DropPartialAudio(ctx, id); err != nil {
+				s.log.Error("drop partial audio", "call", id, "err", err)
+			}
+		}
+	}
+	if n, err := ar.DropPartialUploads(ctx); err != nil {
+		s.log.Error("drop uploads cut short", "err", err)
+	} else if n > 0 {
+		s.log.Warn("removed uploads that were being received when the service stopped (their clients got no answer)", "count", n)
+	}
 }
 
 // Handler returns the HTTP handler of the whole service.

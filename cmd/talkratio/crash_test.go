@@ -1,0 +1,218 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"talkratio/audio"
+	"talkratio/audio/flac"
+	"talkratio/whipclient"
+)
+
+// serveArgs runs the real binary with extra flags and waits until it
+// answers.
+func serveArgs(t *testing.T, bin, addr, data string, extra ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "-addr", addr, "-data", data, "-log-level", "warn"}, extra...)...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		if r, err := http.Get("http://" + addr + "/livez"); err == nil && r.StatusCode == 200 {
+			r.Body.Close()
+			return cmd
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("talkratio serve did not come up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type listed struct {
+	State     string  `json:"state"`
+	DurationS float64 `json:"duration_s"`
+	HasAudio  bool    `json:"has_audio"`
+}
+
+func getListed(t *testing.T, addr, id string) (int, listed) {
+	t.Helper()
+	r, err := http.Get("http://" + addr + "/api/calls/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Body.Close()
+	var l listed
+	json.NewDecoder(r.Body).Decode(&l)
+	return r.StatusCode, l
+}
+
+// Issue 10, point 3: SIGKILL in the middle of a recorded live call and of
+// uploads. After a restart the live call is listed as interrupted with its
+// analysis so far and its recording as far as it got; the accepted upload
+// is analyzed; the upload being received (never accepted) leaves nothing.
+func TestSIGKILLKeepsCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "talkratio")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	addr := freeAddr(t)
+	cmd := serveArgs(t, bin, addr, data, "-record-audio")
+	defer cmd.Process.Kill()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	// A live call, recorded, 4 s of audio on both sides.
+	f, err := os.Open("../../server/testdata/rep.opus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, err := audio.ReadOggPackets(f, 2)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
+		Endpoint: fmt.Sprintf("http://%s/whip?name=crash", addr),
+		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Abort()
+	for _, p := range pkts[:200] {
+		pub.WriteSample(0, p, 20*time.Millisecond)
+		pub.WriteSample(1, p, 20*time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Its checkpoint has the figures so far.
+	for {
+		code, l := getListed(t, addr, pub.CallID())
+		if code == 200 && l.State == "live" && l.DurationS >= 2 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no checkpoint: %d %+v", code, l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// An accepted upload, and one still being received.
+	wav, err := os.ReadFile("testdata/call-bleed-mulaw.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, _ := mw.CreateFormFile("audio", "call.wav")
+	fw.Write(wav)
+	mw.Close()
+	r, err := http.Post("http://"+addr+"/api/calls", mw.FormDataContentType(), &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct{ ID string }
+	json.NewDecoder(r.Body).Decode(&up)
+	r.Body.Close()
+	if r.StatusCode != 202 {
+		t.Fatalf("upload: %d", r.StatusCode)
+	}
+	pr, pw := io.Pipe()
+	mw2 := multipart.NewWriter(pw)
+	sent := make(chan struct{})
+	go func() {
+		fw, _ := mw2.CreateFormFile("audio", "half.wav")
+		fw.Write(wav[:len(wav)/2])
+		close(sent)
+		<-ctx.Done()
+		pw.CloseWithError(ctx.Err())
+	}()
+	go func() {
+		if r, err := http.Post("http://"+addr+"/api/calls", mw2.FormDataContentType(), pr); err == nil {
+			r.Body.Close()
+		}
+	}()
+	<-sent
+	time.Sleep(200 * time.Millisecond) // let the server write what it got
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+
+	cmd2 := serveArgs(t, bin, addr, data, "-record-audio")
+	defer cmd2.Process.Kill()
+	code, l := getListed(t, addr, pub.CallID())
+	if code != 200 || l.State != "interrupted" || l.DurationS < 2 || !l.HasAudio {
+		t.Errorf("the live call after SIGKILL: %d %+v, want interrupted, >= 2 s, with audio", code, l)
+	}
+	ar, err := http.Get("http://" + addr + "/api/calls/" + pub.CallID() + "/audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := io.ReadAll(ar.Body)
+	ar.Body.Close()
+	secs := 0.0
+	if fr, err := flac.NewReader(bytes.NewReader(rec), int64(len(rec))); err == nil {
+		buf := [][]float32{make([]float32, 4096), make([]float32, 4096)}
+		for {
+			n, err := fr.Read(buf)
+			secs += float64(n) / float64(fr.Format().SampleRate)
+			if err != nil {
+				break
+			}
+		}
+	}
+	if ar.StatusCode != 200 || secs < 1.5 {
+		t.Errorf("the interrupted call's audio: %d, %d bytes, %.2f s decoded", ar.StatusCode, len(rec), secs)
+	}
+	t.Logf("after SIGKILL: the live call is %s, %.1f s analyzed, %.2f s of its recording kept", l.State, l.DurationS, secs)
+	for {
+		code, l := getListed(t, addr, up.ID)
+		if code == 200 && l.State == "ended" && l.HasAudio {
+			break
+		}
+		if ctx.Err() != nil || (code == 200 && l.State == "failed") {
+			t.Fatalf("the accepted upload after SIGKILL: %d %+v", code, l)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var list struct{ Total int }
+	if r, err := http.Get("http://" + addr + "/api/calls"); err == nil {
+		json.NewDecoder(r.Body).Decode(&list)
+		r.Body.Close()
+	}
+	if list.Total != 2 {
+		t.Errorf("%d calls listed, want the live call and the accepted upload", list.Total)
+	}
+	var partial []string
+	filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(p, "partial") {
+			partial = append(partial, p)
+		}
+		return nil
+	})
+	if len(partial) != 0 {
+		t.Errorf("left after recovery: %v", partial)
+	}
+	cmd2.Process.Signal(syscall.SIGTERM)
+	cmd2.Wait()
+}
