@@ -4,10 +4,11 @@
 // store up to date and, at its end, stores it; the Registry starts calls
 // and finds them.
 //
-// Ingest adapters (WHIP today; SIPREC, Twilio Media Streams and AudioHook
-// next) attach a Source to a call and feed it Tracks of timestamped,
-// sequence-numbered payloads: there is one pipeline, whatever brought the
-// audio. A call knows no HTTP and no server: it sees what its Config gives
+// WHIP attaches a Source to a call and feeds it Tracks of timestamped,
+// sequence-numbered payloads; the phone-system adapters (SIPREC, Twilio
+// Media Streams, AudioHook) start their calls through Registry.Ingest and
+// hand them decoded, timestamped media: there is one pipeline, whatever
+// brought the audio. A call knows no HTTP and no server: it sees what its Config gives
 // it (store, bus, audio, metrics, rules) and, of its registry, only how to
 // say that it is done (after mediamtx's narrow parent interfaces).
 package live

@@ -2,8 +2,9 @@
 // the dashboard's websocket, the middleware (security headers, sign-in and
 // permissions, rate limits, the draining check, the request counter) and
 // the Prometheus metrics. It wires the live calls (live), their WHIP
-// ingest (whip) and uploads (upload) onto the store, audio, staging and
-// bus it is given; which technologies those are is for cmd to choose.
+// ingest (whip), the phone-system adapters (siprec, twilio, audiohook:
+// Ingest) and uploads (upload) onto the store, audio, staging and bus it
+// is given; which technologies those are is for cmd to choose.
 package server
 
 import (
