@@ -212,6 +212,8 @@ func TestGoldenAPI(t *testing.T) {
 	tr.do("one call", "GET", "/api/calls/"+id1, nil, nil, "text")
 	tr.do("the pair", "GET", "/api/calls/"+id2, nil, nil, "text")
 	tr.do("one call as CSV", "GET", "/api/calls/"+id1+".csv", nil, nil, "text")
+	tr.do("the pair as CSV", "GET", "/api/calls/"+id2+".csv", nil, nil, "text")
+	tr.do("the live calls", "GET", "/api/calls?state=live", nil, nil, "text")
 	tr.do("the audio", "GET", "/api/calls/"+id1+"/audio", nil, nil, "bytes")
 	tr.do("the audio's header, by Range", "GET", "/api/calls/"+id1+"/audio", map[string]string{"Range": "bytes=0-43"}, nil, "hex")
 	tr.do("the audio's end, by Range", "GET", "/api/calls/"+id1+"/audio", map[string]string{"Range": "bytes=-100"}, nil, "bytes")

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +231,25 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 	resp.Body.Close()
 	if len(list.Calls) != 1 || list.Calls[0].ID != pub.CallID() || list.Calls[0].State != call.StateEnded {
 		t.Errorf("call list: %+v", list.Calls)
+	}
+	// Its CSV row has the call's length, under analyze's columns.
+	resp, err = http.Get(ts.URL + "/api/calls/" + pub.CallID() + ".csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("CSV: %v rows, %v", len(rows), err)
+	}
+	for i, h := range rows[0] {
+		if h != call.CSVHeader()[i] {
+			t.Fatalf("CSV column %d is %q, want %q", i, h, call.CSVHeader()[i])
+		}
+		if h == "duration_s" {
+			if d, _ := strconv.ParseFloat(rows[1][i], 64); math.Abs(d-want.DurationS) > 0.5 {
+				t.Errorf("CSV duration_s %q, audio %.2f s", rows[1][i], want.DurationS)
+			}
+		}
 	}
 }
