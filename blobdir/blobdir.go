@@ -144,6 +144,30 @@ func (s *Store) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// Usage implements call.BlobUsage: the blobs under prefix and their bytes,
+// by a walk of their directory (blobs being written are not counted).
+func (s *Store) Usage(ctx context.Context, prefix string) (int, int64, error) {
+	keys, err := s.List(ctx, prefix)
+	if err != nil {
+		return 0, 0, err
+	}
+	var total int64
+	n := 0
+	for _, k := range keys {
+		p, err := s.path(k)
+		if err != nil {
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // deleted since the listing
+		}
+		n++
+		total += st.Size()
+	}
+	return n, total, nil
+}
+
 // List implements call.BlobStore.
 func (s *Store) List(_ context.Context, prefix string) ([]string, error) {
 	// Walk only the deepest directory the prefix names.

@@ -140,3 +140,9 @@ type BlobStore interface {
 	// List returns the keys that start with prefix, sorted.
 	List(ctx context.Context, prefix string) ([]string, error)
 }
+
+// BlobUsage is implemented by blob stores that can tell cheaply how much
+// they hold under a key prefix: the disk-usage metrics use it.
+type BlobUsage interface {
+	Usage(ctx context.Context, prefix string) (blobs int, bytes int64, err error)
+}

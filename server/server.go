@@ -68,6 +68,9 @@ type Config struct {
 	// elsewhere before writes fail. Nil or 0: no check.
 	FreeSpace    func() (int64, error)
 	MinFreeSpace int64
+	// Blobs tells how much the library's files take, for the disk-usage
+	// metrics (with FreeSpace); nil reports no bytes.
+	Blobs call.BlobUsage
 	// UploadStallTimeout cuts an upload whose body stops coming for this
 	// long; default upload.DefaultStallTimeout. A steady upload takes as
 	// long as it needs.
@@ -179,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 		whipLimit:   newLimiter(cfg.WHIPRate, whipBurst),
 		uploadLimit: newLimiter(cfg.UploadRate, uploadBurst),
 	}
+	s.m.reg.MustRegister(newUsage(cfg.Store, cfg.Blobs, cfg.FreeSpace, cfg.Logger))
 	s.calls = live.NewRegistry(live.Config{
 		Store: cfg.Store, Bus: cfg.Bus, Record: cfg.RecordAudio, Audio: cfg.Audio, Rules: rules,
 		Metrics: s.m, MaxCalls: cfg.MaxCalls, Log: cfg.Logger,

@@ -198,6 +198,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	// The free-space check watches the data directory: the SQLite
 	// database, and the audio unless -blob puts it elsewhere.
 	cfg.FreeSpace = func() (int64, error) { return blobdir.FreeBytes(*dataDir) }
+	if u, ok := lib.blobs.(call.BlobUsage); ok {
+		cfg.Blobs = u
+	}
 	cfg.AllowedHosts = allowedHostsFor(*addr, cfg.PublicIPs, *allowedHosts)
 	srv, err := server.New(cfg)
 	if err != nil {
