@@ -17,7 +17,8 @@ var metricRef = regexp.MustCompile(`(?:^|[^:a-z0-9_])((?:talkratio|process|go)_[
 // histograms included.
 func exported(t *testing.T) map[string]bool {
 	t.Helper()
-	srv, _ := newTestServer(t, Config{})
+	// With what serve gives it, so that the storage metrics are there.
+	srv, _ := newTestServer(t, Config{FreeSpace: func() (int64, error) { return 1 << 30, nil }})
 	// One request, so that the request counter has a series.
 	srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/livez", nil))
 	fams, err := srv.m.reg.Gather()

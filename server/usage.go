@@ -20,7 +20,7 @@ const usageMaxAge = time.Minute
 // tell), and the space left where calls are stored.
 type usage struct {
 	store call.Store
-	blobs call.BlobUsage         // nil: not reported
+	blobs call.BlobUsage        // nil: not reported
 	free  func() (int64, error) // nil: not reported
 	log   interface{ Warn(string, ...any) }
 
@@ -40,9 +40,9 @@ var usagePrefixes = []struct{ what, prefix string }{
 func newUsage(store call.Store, blobs call.BlobUsage, free func() (int64, error), log interface{ Warn(string, ...any) }) *usage {
 	return &usage{
 		store: store, blobs: blobs, free: free, log: log,
-		calls: prometheus.NewDesc("talkratio_calls_stored", "Calls in the library, every state.", nil, nil),
-		bytes: prometheus.NewDesc("talkratio_stored_bytes", "Bytes the library's files take, by what (audio: calls' audio; uploads: uploaded files until analyzed). Measured at most once a minute.", []string{"what"}, nil),
-		files: prometheus.NewDesc("talkratio_stored_files", "Files the library keeps, by what (audio, uploads). Measured at most once a minute.", []string{"what"}, nil),
+		calls:    prometheus.NewDesc("talkratio_calls_stored", "Calls in the library, every state.", nil, nil),
+		bytes:    prometheus.NewDesc("talkratio_stored_bytes", "Bytes the library's files take, by what (audio: calls' audio; uploads: uploaded files until analyzed). Measured at most once a minute.", []string{"what"}, nil),
+		files:    prometheus.NewDesc("talkratio_stored_files", "Files the library keeps, by what (audio, uploads). Measured at most once a minute.", []string{"what"}, nil),
 		freeDesc: prometheus.NewDesc("talkratio_storage_free_bytes", "Space left on the file system where calls are stored.", nil, nil),
 	}
 }
