@@ -289,7 +289,7 @@ func (c *Call) finish() {
 	}
 	c.cfg.Bus.Forget(c.rec.ID)
 	c.parent.ended(c)
-	c.log.Info("call ended", "reason", c.endReason, "duration_s", res.DurationS, "listen_pct", res.ListenPct)
+	c.log.Info("call ended", "reason", c.endReason, "duration_s", res.DurationS, "listen_pct", tally.LogPct(res.ListenPct))
 }
 
 // Attach adds a source to the call; the roles it carries must be free.

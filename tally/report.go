@@ -36,6 +36,15 @@ func OnTarget(listenPct *float64, targetPct float64) bool {
 	return listenPct != nil && *listenPct >= targetPct
 }
 
+// LogPct is a listen % for a log line: the number as ListenShare rounds
+// it, or "none" when nobody spoke (a nil pointer would log as an address).
+func LogPct(listenPct *float64) any {
+	if listenPct == nil {
+		return "none"
+	}
+	return RoundListen(*listenPct)
+}
+
 // Verdict is the one-line judgement of a call against the target, as the
 // CLI, the API and the dashboards show it. It prints the listen % as
 // ListenShare rounds it and judges it with OnTarget.

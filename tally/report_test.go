@@ -138,3 +138,15 @@ func TestVerdictTargetPrinted(t *testing.T) {
 		t.Errorf("verdict %q", v)
 	}
 }
+
+func TestLogPct(t *testing.T) {
+	v := 76.6666
+	for _, tc := range []struct {
+		in   *float64
+		want any
+	}{{nil, "none"}, {&v, 76.7}} {
+		if got := LogPct(tc.in); got != tc.want {
+			t.Errorf("LogPct(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"talkratio/recorded"
 	"talkratio/reply"
 	"talkratio/resample"
+	"talkratio/tally"
 	"talkratio/vad"
 )
 
@@ -166,7 +167,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 	}
 	s.cfg.Metrics.Finished(ResultEnded, time.Since(began).Seconds())
 	discard(ctx, files)
-	log.Info("upload analyzed", "duration_s", res.DurationS, "listen_pct", res.ListenPct)
+	log.Info("upload analyzed", "duration_s", res.DurationS, "listen_pct", tally.LogPct(res.ListenPct))
 }
 
 // Resume finishes, after a restart, the analyses that were running: a call
