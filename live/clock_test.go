@@ -119,6 +119,17 @@ func TestPlacement(t *testing.T) {
 			duration: 4,
 		},
 		{
+			// A busy service stops reading both tracks for three seconds
+			// (the sender went on); then one reader drains its whole
+			// backlog before the other gets to run. Nothing is late: the
+			// second backlog arrived with the first, not seconds after it.
+			name: "both stall, one backlog read first",
+			pkts: cat(stream(0, 0, 100, 0), stream(1, 0, 100, 0),
+				burst(0, 100, 150, 5*time.Second), burst(1, 100, 150, 5*time.Second+5*ms),
+				stream(0, 250, 50, 5*time.Second+20*ms), stream(1, 250, 50, 5*time.Second+20*ms)),
+			duration: 6,
+		},
+		{
 			// One side (a session of its own) stalls while the other goes
 			// on: the other waits for it.
 			name:     "one side stalls a second",
