@@ -11,6 +11,10 @@ import (
 // not have (its audio, say).
 var ErrNotFound = errors.New("no such call")
 
+// ErrCorrupt is returned for a call whose record exists but cannot be
+// read (damaged on disk): it is still listed, and can be deleted.
+var ErrCorrupt = errors.New("this call's record is damaged and cannot be read; an admin can delete the call")
+
 // Store keeps call records. The embedded default is a data directory
 // (disk); tests and a service without one use memory (inmem); a
 // multi-node deployment puts a shared database behind the same methods.

@@ -87,7 +87,10 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 			log.Warn("removing incomplete call", "id", id)
 			os.RemoveAll(s.callDir(id))
 		case err != nil:
+			// Listed, so that it can be seen and deleted; its record is
+			// left as it is.
 			log.Error("unreadable call record, left in place", "id", id, "err", err)
+			s.rows[id] = call.Summary{ID: id, State: call.StateFailed, Error: call.ErrCorrupt.Error()}
 		case rec.State == call.StateLive:
 			s.interrupted(rec)
 		default:
@@ -198,7 +201,7 @@ func (s *Store) read(id string) (*call.Record, error) {
 	}
 	var r call.Record
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("read call %s: %w", id, err)
+		return nil, fmt.Errorf("read call %s: %w (%v)", id, call.ErrCorrupt, err)
 	}
 	r.ApplyListenRule()
 	return &r, nil

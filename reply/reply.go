@@ -44,6 +44,8 @@ func WriteError(w http.ResponseWriter, err error) {
 		}
 	case errors.Is(err, call.ErrNotFound):
 		code, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, call.ErrCorrupt):
+		msg = call.ErrCorrupt.Error()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")

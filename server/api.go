@@ -148,6 +148,11 @@ func parseTime(s string, end bool) (time.Time, error) {
 // another rep is as unknown as one that does not exist.
 func (s *Server) visibleCall(r *http.Request, id string) (*call.Record, error) {
 	rec, err := s.store.Get(r.Context(), id)
+	if errors.Is(err, call.ErrCorrupt) && principalOf(r).ViewRep() != "" {
+		// Whose call it is cannot be read: only who sees every rep's
+		// calls hears that it exists.
+		return nil, call.ErrNotFound
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -302,4 +307,18 @@ func (s *Server) handleReps(w http.ResponseWriter, r *http.Request) {
 		reps = []call.RepStats{}
 	}
 	reply.JSON(w, map[string]any{"reps": reps, "target_listen_pct": 100 * s.rules.TargetListen, "long_monologue_s": s.rules.Tally().LongMonologueSec})
+}
+
+// handleRetry answers POST /api/calls/{id}/retry: a failed upload is
+// analyzed again from its kept files (202, as an upload).
+func (s *Server) handleRetry(w http.ResponseWriter, r *http.Request) {
+	sum, err := s.uploads.Retry(r.Context(), r.PathValue("id"))
+	if err != nil {
+		reply.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/calls/"+sum.ID)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	reply.Body(w, sum)
 }

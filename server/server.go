@@ -264,6 +264,7 @@ func (s *Server) Handler() http.Handler {
 	handle("POST /api/calls", "api_upload", s.uploadLimit.limitUnless(bulkImporter, s.require(auth.Publish, s.unlessDraining(s.uploads.Handle))))
 	handle("GET /api/calls/{id}", "api_call", s.require(auth.View, s.handleGetCall))
 	handle("DELETE /api/calls/{id}", "api_call_delete", s.require(auth.Admin, s.handleDeleteCall))
+	handle("POST /api/calls/{id}/retry", "api_call_retry", s.require(auth.Admin, s.handleRetry))
 	handle("GET /api/calls/{id}/audio", "api_call_audio", s.require(auth.View, s.handleCallAudio))
 	handle("POST /api/calls/{id}/comments", "api_comments", s.require(auth.View, s.handleAddComment))
 	handle("DELETE /api/calls/{id}/comments/{cid}", "api_comments", s.require(auth.View, s.handleDeleteComment))

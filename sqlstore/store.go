@@ -218,7 +218,7 @@ func (s *Store) Get(ctx context.Context, id string) (*call.Record, error) {
 	}
 	r, err := decompressDetail(body)
 	if err != nil {
-		return nil, fmt.Errorf("read call %s: %w", id, err)
+		return nil, fmt.Errorf("read call %s: %w (%v)", id, call.ErrCorrupt, err)
 	}
 	r.ApplyListenRule()
 	return r, nil
@@ -260,6 +260,11 @@ func (s *Store) InterruptLive(ctx context.Context) error {
 	}
 	for _, row := range rows {
 		rec, err := s.Get(ctx, row.ID)
+		if errors.Is(err, call.ErrCorrupt) {
+			// One damaged record must not keep the service from starting.
+			s.log.Error("a live call's record is damaged: left as it is", "id", row.ID, "err", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("interrupted calls: %w", err)
 		}

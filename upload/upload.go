@@ -82,8 +82,9 @@ type Gauge interface {
 
 // Service is the uploads of one process and their analyses.
 type Service struct {
-	cfg Config
-	bg  sync.WaitGroup // analyses running
+	cfg   Config
+	bg    sync.WaitGroup // analyses running
+	retry sync.Mutex     // one retry decision at a time
 }
 
 // New returns the upload service.
