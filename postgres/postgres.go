@@ -33,6 +33,8 @@ func Dialect() sqlstore.Dialect {
 		LockRep:        `SELECT pg_advisory_xact_lock(1, hashtext($1))`,
 		NoLimit:        "ALL",
 		Migrations:     migrations,
+		IndexesQuery: `SELECT indexname, indexdef FROM pg_indexes
+			WHERE schemaname = current_schema() AND tablename = 'calls' AND indexname <> 'calls_pkey'`,
 		Retryable: func(err error) bool {
 			var pe *pgconn.PgError
 			// serialization_failure, deadlock_detected

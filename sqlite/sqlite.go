@@ -32,6 +32,8 @@ func Dialect() sqlstore.Dialect {
 		Rebind:     func(q string) string { return placeholder.ReplaceAllString(q, "?$1") },
 		NoLimit:    "-1",
 		Migrations: migrations,
+		IndexesQuery: `SELECT name, sql FROM sqlite_master
+			WHERE type = 'index' AND tbl_name = 'calls' AND sql IS NOT NULL`,
 	}
 }
 

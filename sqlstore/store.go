@@ -52,6 +52,9 @@ type Dialect struct {
 	LockRep string
 	// NoLimit is the LIMIT that means none (an OFFSET needs one in SQLite).
 	NoLimit string
+	// IndexesQuery lists the calls table's secondary indexes: name and
+	// the statement that creates it (for bulk loads).
+	IndexesQuery string
 	// Migrations holds the schema's versions as migrations/NNN_name.sql.
 	Migrations fs.FS
 	// Retryable says whether a transaction failed only because another

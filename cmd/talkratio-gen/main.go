@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	old := fs.String("old", "", "write this data directory in the format of earlier versions instead")
 	audioBytes := fs.Int("audio-bytes", 4096, "with -old: size of each audio file (calls with audio: one in ten)")
 	batch := fs.Int("batch", 2000, "calls per transaction")
+	skip := fs.Int("skip", 0, "with -data or -db: start at this call (the calls before it are loaded already: a load stopped and resumed)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,7 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case *old != "":
 		err = writeOld(g, *old, *n, *audioBytes, log)
 	case *dataDir != "" || *db != "":
-		err = load(ctx, g, *dataDir, *db, *n, *batch, log)
+		err = load(ctx, g, *dataDir, *db, *skip, *n, *batch, log)
 	default:
 		err = fmt.Errorf("name -data, -db or -old")
 	}
@@ -70,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func load(ctx context.Context, g *callgen.Generator, dataDir, db string, n, batch int, log *slog.Logger) error {
+func load(ctx context.Context, g *callgen.Generator, dataDir, db string, skip, n, batch int, log *slog.Logger) error {
 	var s *sqlstore.Store
 	var err error
 	if db != "" {
@@ -87,18 +88,31 @@ func load(ctx context.Context, g *callgen.Generator, dataDir, db string, n, batc
 	defer s.Close()
 	last := time.Now()
 	recs := make([]*call.Record, 0, batch)
-	for i := 0; i < n; i++ {
-		recs = append(recs, g.Record(i))
-		if len(recs) == batch || i == n-1 {
-			if err := s.Load(ctx, recs); err != nil {
-				return err
-			}
-			recs = recs[:0]
-			if time.Since(last) > 5*time.Second {
-				last = time.Now()
-				log.Info("loading", "done", i+1, "of", n)
+	fill := func() error {
+		for i := skip; i < n; i++ {
+			recs = append(recs, g.Record(i))
+			if len(recs) == batch || i == n-1 {
+				if err := s.Load(ctx, recs); err != nil {
+					return err
+				}
+				recs = recs[:0]
+				if time.Since(last) > 5*time.Second {
+					last = time.Now()
+					log.Info("loading", "done", i+1, "of", n)
+				}
 			}
 		}
+		return nil
+	}
+	// A large load into an empty library is far faster with the indexes
+	// built after it.
+	if n-skip >= 100000 {
+		err = s.WithoutIndexes(ctx, fill)
+	} else {
+		err = fill()
+	}
+	if err != nil {
+		return err
 	}
 	log.Info("rebuilding the rollup")
 	return s.RebuildRollup(ctx)
