@@ -7,7 +7,7 @@
 //
 // The package knows no transport and no technology: it imports neither
 // net/http nor WebRTC, nor any codec. Implementations are named after
-// their technology (disk and inmem today; sqlite, postgres, s3 and nats
+// their technology (sqlite, postgres, blobdir, s3blob, disk, inmem; nats
 // later) and wired together in cmd, after github.com/benbjohnson/wtf.
 package call
 

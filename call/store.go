@@ -15,9 +15,11 @@ var ErrNotFound = errors.New("no such call")
 // read (damaged on disk): it is still listed, and can be deleted.
 var ErrCorrupt = errors.New("this call's record is damaged and cannot be read; an admin can delete the call")
 
-// Store keeps call records. The embedded default is a data directory
-// (disk); tests and a service without one use memory (inmem); a
-// multi-node deployment puts a shared database behind the same methods.
+// Store keeps call records. The embedded default is an SQLite file
+// (sqlite), a multi-node deployment shares a Postgres database (postgres),
+// both through sqlstore; tests use memory (inmem) or the data directory of
+// earlier versions (disk). internal/storetest holds every one to the same
+// behaviour.
 //
 // Live calls are in the store too: a live call writes its record (state
 // live) when it starts and refreshes it every few seconds and at its end,
