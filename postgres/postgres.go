@@ -28,9 +28,10 @@ func Dialect() sqlstore.Dialect {
 		Name:      "postgres",
 		ForUpdate: " FOR UPDATE",
 		// Two-key advisory locks: (0, 0) for the migrations, (1, hash)
-		// for a rep's rollup rows.
+		// for a rep's rollup rows, (2, day) for a day's total.
 		LockMigrations: `SELECT pg_advisory_xact_lock(0, 0)`,
 		LockRep:        `SELECT pg_advisory_xact_lock(1, hashtext($1))`,
+		LockDay:        `SELECT pg_advisory_xact_lock(2, CAST($1 AS INTEGER))`,
 		NoLimit:        "ALL",
 		Migrations:     migrations,
 		IndexesQuery: `SELECT indexname, indexdef FROM pg_indexes

@@ -70,10 +70,12 @@ func (s *Store) RebuildRollup(ctx context.Context) error {
 		for _, q := range []string{
 			`DELETE FROM reps`,
 			`DELETE FROM rep_days`,
+			`DELETE FROM days`,
 			`INSERT INTO rep_days (rep, day, rep_key, ` + rollupColumns + `)
 				SELECT rep, day, MIN(rep_key), ` + daySums + ` FROM calls GROUP BY rep, day`,
 			`INSERT INTO reps (rep, rep_key, ` + rollupColumns + `)
 				SELECT rep, MIN(rep_key), ` + repSums + ` FROM rep_days GROUP BY rep`,
+			`INSERT INTO days (day, n_all) SELECT day, SUM(n_all) FROM rep_days GROUP BY day`,
 		} {
 			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err

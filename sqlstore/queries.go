@@ -11,7 +11,8 @@ type queries struct {
 	selectRecord                                                  string
 	recountDay, upsertDay, deleteDay                              string
 	recountRep, upsertRep, deleteRep                              string
-	lockRep                                                       string
+	lockRep, lockDay                                              string
+	recountTotal, upsertTotal, deleteTotal                        string
 }
 
 // sumsOf are the rollup's sums over calls rows (recountDay) or rep_days
@@ -75,10 +76,17 @@ func buildQueries(d Dialect) queries {
 		recountRep: r(`SELECT ` + repSums + ` FROM rep_days WHERE rep = $1`),
 		upsertRep: r(`INSERT INTO reps (` + repCols + `) VALUES (` + placeholders(1, 9) +
 			`) ON CONFLICT (rep) DO UPDATE SET ` + updateAll(repCols, 1)),
-		deleteRep: r(`DELETE FROM reps WHERE rep = $1`),
+		deleteRep:    r(`DELETE FROM reps WHERE rep = $1`),
+		recountTotal: r(`SELECT CAST(COALESCE(SUM(n_all), 0) AS BIGINT) FROM rep_days WHERE day = $1`),
+		upsertTotal: r(`INSERT INTO days (day, n_all) VALUES ($1, $2)
+			ON CONFLICT (day) DO UPDATE SET n_all = excluded.n_all`),
+		deleteTotal: r(`DELETE FROM days WHERE day = $1`),
 	}
 	if d.LockRep != "" {
 		q.lockRep = r(d.LockRep)
+	}
+	if d.LockDay != "" {
+		q.lockDay = r(d.LockDay)
 	}
 	return q
 }

@@ -79,6 +79,9 @@ func (s *Store) refresh(ctx context.Context, tx *sql.Tx, t touched) error {
 			return fmt.Errorf("rollup day: %w", err)
 		}
 	}
+	if err := s.refreshDays(ctx, tx, keys); err != nil {
+		return err
+	}
 	for _, rep := range reps {
 		var m sums
 		if err := tx.QueryRowContext(ctx, s.q.recountRep, rep).Scan(m.dest()...); err != nil {
@@ -92,6 +95,43 @@ func (s *Store) refresh(ctx context.Context, tx *sql.Tx, t touched) error {
 		}
 		if err != nil {
 			return fmt.Errorf("rollup rep: %w", err)
+		}
+	}
+	return nil
+}
+
+// refreshDays recounts the days table's rows of the days keys touched.
+// Where several nodes write, each day is locked first (after every rep,
+// and in order, so that no two transactions wait on each other): the
+// recount then reads every other writer's rows of that day, committed
+// (READ COMMITTED reads what committed before each statement).
+func (s *Store) refreshDays(ctx context.Context, tx *sql.Tx, keys []repDay) error {
+	var days []int64
+	for _, k := range keys {
+		if !slices.Contains(days, k.day) {
+			days = append(days, k.day)
+		}
+	}
+	slices.Sort(days)
+	for _, day := range days {
+		k := repDay{day: day}
+		if s.q.lockDay != "" {
+			if _, err := tx.ExecContext(ctx, s.q.lockDay, k.day); err != nil {
+				return fmt.Errorf("lock day: %w", err)
+			}
+		}
+		var n int64
+		if err := tx.QueryRowContext(ctx, s.q.recountTotal, k.day).Scan(&n); err != nil {
+			return fmt.Errorf("recount day total: %w", err)
+		}
+		var err error
+		if n == 0 {
+			_, err = tx.ExecContext(ctx, s.q.deleteTotal, k.day)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q.upsertTotal, k.day, n)
+		}
+		if err != nil {
+			return fmt.Errorf("day total: %w", err)
 		}
 	}
 	return nil

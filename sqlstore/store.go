@@ -50,6 +50,9 @@ type Dialect struct {
 	// LockRep, run with a rep's name, locks that rep's rollup rows until
 	// the transaction ends; "" where one writer holds the database.
 	LockRep string
+	// LockDay, run with a day number, does the same for a day's total,
+	// which every rep's writes of that day change.
+	LockDay string
 	// NoLimit is the LIMIT that means none (an OFFSET needs one in SQLite).
 	NoLimit string
 	// IndexesQuery lists the calls table's secondary indexes: name and

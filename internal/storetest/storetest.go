@@ -352,6 +352,7 @@ func testConcurrent(t *testing.T, s call.Store) {
 		t.Fatal(err)
 	}
 	checkList(t, s, all, call.ListQuery{}, "concurrent")
+	checkList(t, s, all, call.ListQuery{From: time.Date(2026, 2, 1, 6, 0, 0, 0, time.UTC), Size: 5}, "concurrent")
 	got, err := s.RepStats(ctx, "")
 	if err != nil {
 		t.Fatal(err)
