@@ -7,17 +7,19 @@
 //
 //	calls         one row per call: its metadata and the figures the list
 //	              shows, sorts and filters by, with an index per order
-//	call_details  the analysis (segments, every metric) and the meter, as
-//	              gzip-compressed JSON: only Get reads it, never a list
+//	call_details  the whole record (the analysis with its segments, the
+//	              meter) as gzip-compressed JSON: only Get reads it, never a
+//	              list
 //	rep_days      per rep and UTC day: how many calls, and the sums behind
 //	              the rep's figures over the ended ones
 //	reps          the same per rep, summed from rep_days
+//	days          calls per UTC day, all reps together (a range's total)
 //	meta          key/value: what migrate imported
 //
-// Every write keeps rep_days and reps up to date in its transaction, by
-// recounting the (few dozen) calls of the rep and day it touched, so that
-// the rollup cannot drift from the calls; /api/reps, trends and the list's
-// total read the rollup, never the calls.
+// Every write keeps rep_days, reps and days up to date in its transaction,
+// by recounting the (few dozen) calls of the rep and day it touched, so
+// that the rollup cannot drift from the calls; /api/reps, trends and the
+// list's total read the rollup, never the calls.
 package sqlstore
 
 import (
