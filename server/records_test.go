@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"talkratio/auth"
 	"talkratio/call"
 	"talkratio/disk"
@@ -154,5 +156,45 @@ func TestCorruptRecord(t *testing.T) {
 		if code, _ := do(t, "GET", ts.URL+"/api/calls/good", admin, nil, nil); code != 200 {
 			t.Errorf("%s: the good call: %d", name, code)
 		}
+	}
+}
+
+// refuseEnded refuses, n times, to store a record that says ended.
+type refuseEnded struct {
+	call.Store
+	n atomic.Int32
+}
+
+func (r *refuseEnded) Put(ctx context.Context, rec *call.Record) error {
+	if rec.State == call.StateEnded && r.n.Add(-1) >= 0 {
+		return (&enospc{}).err("write")
+	}
+	return r.Store.Put(ctx, rec)
+}
+
+// Issue 10, point 2: an analysis whose result the store refuses is kept
+// and retried until stored, and each refusal is counted.
+func TestUploadAnalysisStoredOnceThereIsRoom(t *testing.T) {
+	st, err := disk.Open(t.TempDir(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := &refuseEnded{Store: st}
+	rs.n.Store(2)
+	srv, ts := newTestServer(t, Config{Store: rs, Audio: st, Staging: st})
+	p := filepath.Join(t.TempDir(), "c.wav")
+	writeCallWAV(t, p, 8000, 2, testRep, testCust)
+	body, ctype := form(t, nil, map[string]string{"audio": p})
+	resp, b := post(t, ts.URL+"/api/calls", body, ctype)
+	var sum call.Summary
+	json.Unmarshal(b, &sum)
+	if resp.StatusCode != 202 {
+		t.Fatalf("upload: %d %s", resp.StatusCode, b)
+	}
+	if m := waitAnalyzed(t, ts.URL, sum.ID); m["state"] != call.StateEnded {
+		t.Errorf("after two refusals: %v", m["state"])
+	}
+	if got := testutil.ToFloat64(srv.m.storeErrors); got != 2 {
+		t.Errorf("talkratio_store_errors_total %v, want 2", got)
 	}
 }

@@ -114,9 +114,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 		s.cfg.Metrics.Finished(ResultFailed, time.Since(began).Seconds())
 		log.Warn("upload analysis failed", "err", err)
 		rec.State, rec.Error, rec.Progress = call.StateFailed, reply.NoPaths(err), 0
-		if perr := store.Put(ctx, &rec); perr != nil {
-			log.Error("store failed upload", "err", perr)
-		}
+		s.putUntilStored(ctx, &rec)
 	}
 	c, err := open(ctx, files, rec.RepOnRight())
 	if err != nil {
@@ -161,10 +159,7 @@ func (s *Service) analyze(ctx context.Context, rec call.Record, files map[string
 	meter := s.cfg.Rules.Meter(&res)
 	rec.Result, rec.Meter = &res, &meter
 	rec.DurationS, rec.State, rec.Progress, rec.HasAudio = res.DurationS, call.StateEnded, 0, true
-	if err := store.Put(ctx, &rec); err != nil {
-		log.Error("store analyzed upload", "err", err)
-		return
-	}
+	s.putUntilStored(ctx, &rec)
 	s.cfg.Metrics.Finished(ResultEnded, time.Since(began).Seconds())
 	discard(ctx, files)
 	log.Info("upload analyzed", "duration_s", res.DurationS, "listen_pct", tally.LogPct(res.ListenPct))

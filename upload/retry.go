@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"talkratio/call"
 	"talkratio/reply"
@@ -41,4 +42,26 @@ func (s *Service) Retry(ctx context.Context, id string) (call.Summary, error) {
 	s.cfg.Log.Info("retrying a failed upload", "call", id)
 	s.start(*rec, files)
 	return rec.Summary(), nil
+}
+
+// Retrying a record the store refused: soon at first, then every
+// putRetryMax.
+const (
+	putRetryMin = time.Second
+	putRetryMax = 30 * time.Second
+)
+
+// putUntilStored stores an analysis' outcome, retrying with backoff while
+// the store refuses it (a full disk): the call stays analyzing meanwhile,
+// its files kept, and a restart analyzes it again; it is never dropped.
+func (s *Service) putUntilStored(ctx context.Context, rec *call.Record) {
+	for wait := putRetryMin; ; wait = min(2*wait, putRetryMax) {
+		err := s.cfg.Store.Put(ctx, rec)
+		if err == nil {
+			return
+		}
+		s.cfg.Metrics.StoreError()
+		s.cfg.Log.Error("store upload's analysis: kept, and retried", "call", rec.ID, "err", err, "retry_in", wait.String())
+		time.Sleep(wait)
+	}
 }
