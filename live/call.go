@@ -230,6 +230,7 @@ func (c *Call) publish(now time.Time) {
 // checkpoint writes the call's record as it stands: its figures so far
 // (not yet its segments or meter).
 func (c *Call) checkpoint(l tally.Live) {
+	c.recording.flush()
 	rec := c.rec
 	rec.DurationS = call.Round3(l.NowS)
 	rec.Result = &tally.Result{Metrics: l.Metrics}

@@ -84,3 +84,14 @@ func (r *recorder) abort() {
 		r.enc = nil
 	}
 }
+
+// flush hands the recording's frames so far to the store, so that a crash
+// loses at most the audio since the last checkpoint.
+func (r *recorder) flush() {
+	if r == nil || r.enc == nil {
+		return
+	}
+	if err := r.enc.Flush(); err != nil {
+		r.c.log.Warn("flush recording", "err", err)
+	}
+}
