@@ -54,6 +54,7 @@ const (
 // putUntilStored stores an analysis' outcome, retrying with backoff while
 // the store refuses it (a full disk): the call stays analyzing meanwhile,
 // its files kept, and a restart analyzes it again; it is never dropped.
+// It gives up only when ctx ends (the service stops).
 func (s *Service) putUntilStored(ctx context.Context, rec *call.Record) {
 	for wait := putRetryMin; ; wait = min(2*wait, putRetryMax) {
 		err := s.cfg.Store.Put(ctx, rec)
@@ -62,6 +63,12 @@ func (s *Service) putUntilStored(ctx context.Context, rec *call.Record) {
 		}
 		s.cfg.Metrics.StoreError()
 		s.cfg.Log.Error("store upload's analysis: kept, and retried", "call", rec.ID, "err", err, "retry_in", wait.String())
-		time.Sleep(wait)
+		select {
+		case <-ctx.Done():
+			// Shutting down: the call stays analyzing with its files, and
+			// the next start analyzes it again.
+			return
+		case <-time.After(wait):
+		}
 	}
 }

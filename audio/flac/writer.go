@@ -317,9 +317,6 @@ func (fw *Writer) flushBlock() error {
 	return nil
 }
 
-// Close encodes the last partial block, then seeks back to fill in
-// STREAMINFO and the seek table, and leaves w at the end of the stream. It
-// does not close w.
 // Flush hands the frames encoded so far to the underlying writer: a
 // recording flushed at each checkpoint keeps, after a crash, all but the
 // audio since (its last block, still being filled, is not a frame yet).
@@ -330,6 +327,9 @@ func (fw *Writer) Flush() error {
 	return nil
 }
 
+// Close encodes the last partial block, then seeks back to fill in
+// STREAMINFO and the seek table, and leaves w at the end of the stream. It
+// does not close w.
 func (fw *Writer) Close() error {
 	if fw.closed {
 		return fw.err
