@@ -1,7 +1,9 @@
-// The upload form of the library page: one stereo WAV (+ which channel is the
-// rep) or two mono WAVs, sent as multipart/form-data to POST /api/calls with
-// XMLHttpRequest so the upload progress can be shown. After the 202 the new
-// call is followed (GET /api/calls/{id} every second) until it is analyzed.
+// The upload form of the library page: stereo WAVs (+ which channel is the
+// rep), one call each, or two mono WAVs of one call, sent as
+// multipart/form-data to POST /api/calls with XMLHttpRequest so the upload
+// progress can be shown; several stereo files go one after the other,
+// each named after its file. After the 202 the (last) new call is followed
+// (GET /api/calls/{id} every second) until it is analyzed.
 //
 // #upload-status reads: idle, uploading, analyzing, done, error.
 import { fmtBytes, isNum, setText, setAttr, replayHref, getJSON } from './common.js';
@@ -29,6 +31,7 @@ export function initUpload(form, options = {}) {
   let pollTimer = 0;
   let busy = false;
   let nameTouched = false;
+  const namePlaceholder = el.name.placeholder;
 
   // ---------------------------------------------------------------- mode
 
@@ -88,10 +91,15 @@ export function initUpload(form, options = {}) {
   /** Puts dropped files into the right inputs. Two files => two mono WAVs. */
   function takeFiles(files, input) {
     if (!files.length || busy) return;
-    if (files.length >= 2) {
+    const isCust = (f) => /cust|client|caller|prospect|buyer|right/i.test(f.name);
+    const isRep = (f) => /rep|agent|seller|sales|left/i.test(f.name);
+    const pair = files.length === 2 && (mode === 'mono' || input === el.rep || input === el.cust ||
+      (isRep(files[0]) || isRep(files[1])) && (isCust(files[0]) || isCust(files[1])));
+    if (files.length >= 2 && !pair) {
+      setFiles(el.stereo, files);
+      setMode('stereo');
+    } else if (files.length >= 2) {
       let [a, b] = files;
-      const isCust = (f) => /cust|client|caller|prospect|buyer|right/i.test(f.name);
-      const isRep = (f) => /rep|agent|seller|sales|left/i.test(f.name);
       if (isCust(a) && !isCust(b)) [a, b] = [b, a];
       else if (isRep(b) && !isRep(a)) [a, b] = [b, a];
       setFile(el.rep, a);
@@ -110,26 +118,43 @@ export function initUpload(form, options = {}) {
     suggestName();
   }
 
-  function setFile(input, file) {
+  function setFile(input, file) { setFiles(input, [file]); }
+  function setFiles(input, files) {
     const dt = new DataTransfer();
-    dt.items.add(file);
+    files.forEach((f) => dt.items.add(f));
     input.files = dt.files;
   }
 
   function showFile(zone) {
     const input = zone.querySelector('input[type=file]');
-    const f = input.files && input.files[0];
+    const all = input.files ? [...input.files] : [];
+    const f = all[0];
     zone.classList.toggle('has-file', !!f);
-    setText(zone.querySelector('.dz-fname'), f ? f.name : '');
-    setText(zone.querySelector('.dz-fsize'), f ? fmtBytes(f.size) : '');
+    setText(zone.querySelector('.dz-fname'), all.length > 1 ? `${all.length} files (${all.map((x) => x.name).join(', ')})` : f ? f.name : '');
+    setText(zone.querySelector('.dz-fsize'), f ? fmtBytes(all.reduce((n, x) => n + x.size, 0)) : '');
     zone.querySelector('.dz-clear').hidden = !f;
-    const warn = f && !/\.wav$/i.test(f.name) && !/wav/i.test(f.type);
+    const warn = all.some((x) => !/\.wav$/i.test(x.name) && !/wav/i.test(x.type));
     zone.classList.toggle('not-wav', !!warn);
   }
 
   el.name.addEventListener('input', () => { nameTouched = el.name.value.trim() !== ''; });
+  // A suggested name is selected when the field is entered, so that what
+  // the user types replaces it instead of being appended to it.
+  let selectOnFocus = false;
+  el.name.addEventListener('focus', () => {
+    if (!nameTouched && el.name.value) { el.name.select(); selectOnFocus = true; }
+  });
+  el.name.addEventListener('mouseup', (ev) => {
+    if (selectOnFocus) { ev.preventDefault(); selectOnFocus = false; }
+  });
   function suggestName() {
     if (nameTouched) return;
+    if (mode === 'stereo' && el.stereo.files.length > 1) {
+      el.name.value = '';
+      el.name.placeholder = 'each call is named after its file';
+      return;
+    }
+    el.name.placeholder = namePlaceholder;
     const f = (mode === 'mono' ? el.rep.files[0] : el.stereo.files[0]) || el.stereo.files[0] || el.rep.files[0];
     el.name.value = f ? f.name.replace(/\.[^.]+$/, '').replace(/[_]+/g, ' ').replace(/\s+/g, ' ').trim() : '';
   }
@@ -176,10 +201,10 @@ export function initUpload(form, options = {}) {
   });
 
   function pickFiles() {
-    const s = el.stereo.files[0], r = el.rep.files[0], c = el.cust.files[0];
-    if (mode === 'stereo' && s) return { audio: s };
+    const s = [...el.stereo.files], r = el.rep.files[0], c = el.cust.files[0];
+    if (mode === 'stereo' && s.length) return { audio: s };
     if (mode === 'mono' && r && c) return { rep: r, cust: c };
-    if (s) return { audio: s };
+    if (s.length) return { audio: s };
     if (r && c) return { rep: r, cust: c };
     return null;
   }
@@ -198,26 +223,32 @@ export function initUpload(form, options = {}) {
     clearTimeout(pollTimer);
     el.callWrap.hidden = true;
     setText(el.callId, '');
+    // One request per call: each stereo file is a call of its own.
+    const calls = files.audio
+      ? files.audio.map((f) => ({ parts: [['audio', f]], size: f.size, name: files.audio.length > 1 ? stem(f.name) : '' }))
+      : [{ parts: [['rep_audio', files.rep], ['customer_audio', files.cust]], size: files.rep.size + files.cust.size, name: '' }];
+    setBusy(true);
+    send(calls, 0);
+  }
 
+  function stem(name) {
+    return name.replace(/\.[^.]+$/, '');
+  }
+
+  function send(calls, i) {
+    const one = calls[i];
+    const of = calls.length > 1 ? `${i + 1} of ${calls.length} · ` : '';
     const fd = new FormData();
-    fd.append('name', el.name.value.trim());
+    fd.append('name', one.name || el.name.value.trim());
     fd.append('rep', el.repName.value.trim());
     fd.append('customer', el.customer.value.trim());
     if (el.when && el.when.value) {
       const d = new Date(el.when.value);
       if (!Number.isNaN(d.getTime())) fd.append('started_at', rfc3339(d));
     }
-    let size = 0;
-    if (files.audio) {
-      fd.append('rep_channel', el.channel.value === 'right' ? 'right' : 'left');
-      fd.append('audio', files.audio, files.audio.name);
-      size = files.audio.size;
-    } else {
-      fd.append('rep_channel', 'left');
-      fd.append('rep_audio', files.rep, files.rep.name);
-      fd.append('customer_audio', files.cust, files.cust.name);
-      size = files.rep.size + files.cust.size;
-    }
+    fd.append('rep_channel', one.parts.length === 1 && el.channel.value === 'right' ? 'right' : 'left');
+    for (const [part, f] of one.parts) fd.append(part, f, f.name);
+    const size = one.size;
 
     const req = new XMLHttpRequest();
     xhr = req;
@@ -227,27 +258,33 @@ export function initUpload(form, options = {}) {
       const tot = e.lengthComputable ? e.total : size;
       const p = tot ? e.loaded / tot : 0;
       setProgress(p);
-      setText(el.note, `${Math.round(p * 100)}% · ${fmtBytes(e.loaded)} of ${fmtBytes(tot)}`);
+      setText(el.note, `${of}${Math.round(p * 100)}% · ${fmtBytes(e.loaded)} of ${fmtBytes(tot)}`);
     };
     req.upload.onload = () => {
       setProgress(1, true);
-      setText(el.note, 'Uploaded — waiting for the server…');
+      setText(el.note, `${of}Uploaded — waiting for the server…`);
     };
     req.onload = () => {
       xhr = null;
       let body = null;
       try { body = JSON.parse(req.responseText); } catch { /* not JSON */ }
       if (req.status >= 200 && req.status < 300 && body && body.id != null) {
-        accepted(body);
+        if (i + 1 < calls.length) {
+          options.onCreated?.(body);
+          send(calls, i + 1);
+        } else {
+          accepted(body);
+        }
         return;
       }
       setBusy(false);
       setStatus('error');
       setProgress(null);
+      const which = calls.length > 1 ? `${one.parts[0][1].name}: ` : '';
       const msg = body && typeof body.error === 'string' ? body.error : (req.responseText || '').trim().slice(0, 300);
-      if (req.status === 413) showError(`The file is too large for the server${msg ? `: ${msg}` : '.'}`);
-      else if (req.status >= 400 && req.status < 500) showError(msg || `The server refused the upload (${req.status}).`);
-      else showError(`Upload failed (${req.status || 'no answer'}${msg ? `: ${msg}` : ''}).`);
+      if (req.status === 413) showError(`${which}The file is too large for the server${msg ? `: ${msg}` : '.'}`);
+      else if (req.status >= 400 && req.status < 500) showError(which + (msg || `The server refused the upload (${req.status}).`));
+      else showError(`${which}Upload failed (${req.status || 'no answer'}${msg ? `: ${msg}` : ''}).`);
     };
     req.onerror = () => {
       xhr = null;
@@ -263,7 +300,7 @@ export function initUpload(form, options = {}) {
       setProgress(null);
       setText(el.note, 'Upload cancelled.');
     };
-    setStatus('uploading', `0% · 0 B of ${fmtBytes(size)}`);
+    setStatus('uploading', `${of}0% · 0 B of ${fmtBytes(size)}`);
     setProgress(0);
     setBusy(true);
     req.send(fd);
@@ -278,6 +315,7 @@ export function initUpload(form, options = {}) {
     for (const i of [el.stereo, el.rep, el.cust]) i.value = '';
     zones.forEach(showFile);
     el.name.value = '';
+    el.name.placeholder = namePlaceholder;
     nameTouched = false;
     options.onCreated?.(c);
     follow(c);
