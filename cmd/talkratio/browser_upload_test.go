@@ -75,6 +75,9 @@ func TestBrowserUploadForm(t *testing.T) {
 	defer cancelAlloc()
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	defer cancelTab()
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("start %s: %v", chrome, err)
+	}
 	go collectConsole(tab, diag, "page")
 
 	// 1. Two stereo files at once: two calls.
