@@ -252,4 +252,43 @@ func TestLiveCallMatchesAnalyze(t *testing.T) {
 			}
 		}
 	}
+	// The publisher hung up (WHIP DELETE), the normal end: counted as
+	// reason="hangup" and as no other reason (issue 11, point 13).
+	var ends map[string]float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ends = endReasons(t, srv)
+		if ends["hangup"] == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	var total float64
+	for _, v := range ends {
+		total += v
+	}
+	if ends["hangup"] != 1 || total != 1 {
+		t.Errorf("calls ended by reason %v, want 1 hangup and nothing else", ends)
+	}
+}
+
+// endReasons is talkratio_calls_ended_total by its reason.
+func endReasons(t *testing.T, srv *Server) map[string]float64 {
+	t.Helper()
+	fams, err := srv.m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "talkratio_calls_ended_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" {
+					out[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
 }
