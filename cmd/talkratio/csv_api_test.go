@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +18,8 @@ import (
 
 // A call's CSV from the API has the columns `analyze --format csv`
 // prints, in its order, and the same figures for the same file: one
-// sheet takes both (issue 11, point 2).
+// sheet takes both (issue 11, point 2). Its JSON has every analyze field
+// (point 7).
 func TestAPICSVMatchesAnalyze(t *testing.T) {
 	const fixture = "testdata/call-bleed-mulaw.wav"
 	code, out, errOut := runCapture("analyze", "--format", "csv", fixture)
@@ -43,6 +46,7 @@ func TestAPICSVMatchesAnalyze(t *testing.T) {
 			t.Fatalf("call %s still analyzing (%v)", id, err)
 		}
 	}
+	checkAPIJSONHasAnalyze(t, is.url+"/api/calls/"+id, fixture)
 	resp, err := http.Get(is.url + "/api/calls/" + id + ".csv")
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +74,46 @@ func TestAPICSVMatchesAnalyze(t *testing.T) {
 			}
 		case api[1][i] != cli[1][i]:
 			t.Errorf("%s: API %q, analyze %q", h, api[1][i], cli[1][i])
+		}
+	}
+}
+
+// checkAPIJSONHasAnalyze: the API's record of an uploaded file has every
+// field `analyze --format json` prints for it, with the same value (the
+// file's name aside, which is the upload's name rather than a path): README
+// promises every analyze field (issue 11, point 7).
+func checkAPIJSONHasAnalyze(t *testing.T, url, fixture string) {
+	t.Helper()
+	code, out, errOut := runCapture("analyze", "--format", "json", fixture)
+	if code != exitOK {
+		t.Fatalf("analyze: exit %d, %s", code, errOut)
+	}
+	var cli, api map[string]any
+	if err := json.Unmarshal([]byte(out), &cli); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&api)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if api["file"] != filepath.Base(fixture) {
+		t.Errorf("API file %v, want %q", api["file"], filepath.Base(fixture))
+	}
+	for k, v := range cli {
+		got, ok := api[k]
+		switch {
+		case !ok:
+			t.Errorf("the API's record lacks analyze's %q", k)
+		case k == "file":
+		case got == nil && v != nil:
+			t.Errorf("the API's %q is null, analyze says %v", k, v)
+		case !reflect.DeepEqual(got, v):
+			t.Errorf("%s: API %v, analyze %v", k, got, v)
 		}
 	}
 }
