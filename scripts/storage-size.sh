@@ -79,7 +79,11 @@ done
 curl -fs "http://127.0.0.1:$port/api/calls?limit=500" | jq -r '.calls[] | [.id, .name, .duration_s, .state] | @tsv' |
 	while IFS="$(printf '\t')" read -r id name dur state; do
 		[ "$state" = ended ] || { log "$name: $state"; continue; }
-		stored=$(wc -c <"$tmp/data/calls/$id/audio.flac")
+		# Through the API, as the replay fetches it: where the store keeps
+		# the file is its own business (it moved once already).
+		curl -fs "http://127.0.0.1:$port/api/calls/$id/audio" -o "$tmp/audio"
+		[ "$(head -c 4 "$tmp/audio")" = fLaC ] || { log "$name: the stored audio is not FLAC"; exit 1; }
+		stored=$(wc -c <"$tmp/audio")
 		wav=$corpus/$name.wav
 		rate=$(od -An -tu4 -j24 -N4 "$wav" | tr -d ' ')
 		printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$dur" "$stored" "$(wc -c <"$wav")" "$rate"
