@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"talkratio/call"
@@ -165,6 +166,9 @@ var day = time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 func TestBrowserScreensTellTheTruth(t *testing.T) {
 	s := newTruthService(t, 1280, 900)
 	rnd := rand.New(rand.NewPCG(11, 1))
+	if _, err := chromedp.Call(s.tab, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: drawnText}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Only live calls: the library is empty.
 	for i, rep := range []string{"Dana", "Lee", "Sam", "Kim"} {
@@ -192,6 +196,12 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.text(t, "#call-clock", func(v string) bool { return v == "4:13" }, "ended call's clock")
+	// The timeline runs to the call's end, not 0:00-3:00 (its axis is
+	// drawn on a canvas: the labels are read from its fillText calls).
+	if _, err := chromedp.Run(s.tab, chromedp.Poll[bool](`(window.__drawn || []).includes('4:00')`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		drawn, _ := chromedp.Run(s.tab, chromedp.Evaluate[[]string](`[...new Set(window.__drawn || [])]`))
+		t.Errorf("the ended call's timeline has no 4:00 on its axis: %q", drawn)
+	}
 	s.text(t, "#call-state", func(v string) bool { return v != "connecting" }, "ended call's state")
 	if banner, err := chromedp.Run(s.tab, chromedp.Evaluate[bool](`/final numbers · 4:13/.test(document.body.innerText)`)); err != nil || !banner {
 		t.Errorf("the ended call's banner does not say \"final numbers · 4:13\" (%v)", err)
@@ -232,6 +242,18 @@ func TestBrowserScreensTellTheTruth(t *testing.T) {
 	s.text(t, "#summary", func(v string) bool { return strings.Contains(v, "4 live") && strings.Contains(v, "2 calls") }, "summary chips")
 	s.screenshot(t, "screenshot-home.png")
 }
+
+// drawnText keeps the last texts a page draws on its canvases in
+// window.__drawn.
+const drawnText = `(() => {
+  const fill = CanvasRenderingContext2D.prototype.fillText;
+  window.__drawn = [];
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    window.__drawn.push(String(text));
+    if (window.__drawn.length > 500) window.__drawn.splice(0, 250);
+    return fill.call(this, text, ...rest);
+  };
+})()`
 
 // tailTalk is the talk of sorted segments inside [from, to).
 func tailTalk(segs []tally.Segment, from, to float64) float64 {
