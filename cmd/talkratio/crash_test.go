@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,8 +27,14 @@ import (
 // answers.
 func serveArgs(t *testing.T, bin, addr, data string, extra ...string) *exec.Cmd {
 	t.Helper()
+	return serveLogged(t, bin, addr, data, os.Stderr, extra...)
+}
+
+// serveLogged is serveArgs with the service's log written to logw.
+func serveLogged(t *testing.T, bin, addr, data string, logw io.Writer, extra ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "-addr", addr, "-data", data, "-log-level", "warn"}, extra...)...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stdout, cmd.Stderr = os.Stderr, logw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -41,6 +49,30 @@ func serveArgs(t *testing.T, bin, addr, data string, extra ...string) *exec.Cmd 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// longUploadS is the accepted upload's length in the crash test: long
+// enough that its analysis outlasts the moment between the check that it
+// runs and the kill by seconds.
+const longUploadS = 3600
+
+// syncBuffer is a bytes.Buffer a child's log can be copied into while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 type listed struct {
@@ -61,10 +93,34 @@ func getListed(t *testing.T, addr, id string) (int, listed) {
 	return r.StatusCode, l
 }
 
-// Issue 10, point 3: SIGKILL in the middle of a recorded live call and of
-// uploads. After a restart the live call is listed as interrupted with its
-// analysis so far and its recording as far as it got; the accepted upload
-// is analyzed; the upload being received (never accepted) leaves nothing.
+// longWAV repeats a WAV's data chunk until it lasts at least minS
+// seconds, fixing the sizes in its header (the fact chunk's count too).
+func longWAV(t *testing.T, wav []byte, minS float64) []byte {
+	t.Helper()
+	i := bytes.Index(wav, []byte("data"))
+	if i < 0 || len(wav) < 44 {
+		t.Fatal("no data chunk")
+	}
+	n := int(binary.LittleEndian.Uint32(wav[i+4:]))
+	data := wav[i+8 : i+8+n]
+	rate, channels, bits := binary.LittleEndian.Uint32(wav[24:]), binary.LittleEndian.Uint16(wav[22:]), binary.LittleEndian.Uint16(wav[34:])
+	frame := int(channels) * int(bits) / 8
+	body := bytes.Repeat(data, int(minS*float64(rate)*float64(frame))/len(data)+1)
+	out := append([]byte(nil), wav[:i]...)
+	binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8+8+len(body)))
+	if j := bytes.Index(out, []byte("fact")); j >= 0 {
+		binary.LittleEndian.PutUint32(out[j+8:], uint32(len(body)/frame))
+	}
+	out = binary.LittleEndian.AppendUint32(append(out, "data"...), uint32(len(body)))
+	return append(out, body...)
+}
+
+// Issue 10, point 3: SIGKILL in the middle of a recorded live call, of an
+// accepted upload's analysis and of an upload being received. After a
+// restart the live call is listed as interrupted with its analysis so far
+// and its recording as far as it got; the accepted upload's analysis is
+// resumed and it ends with its audio; the upload being received (never
+// accepted) leaves nothing.
 func TestSIGKILLKeepsCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -115,7 +171,9 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	// An accepted upload, and one still being received.
+	// An accepted upload an hour long, so that its analysis (resampling,
+	// FLAC, analysis: 6.3 s on this 2-core VM) is running at the kill, and
+	// one still being received.
 	wav, err := os.ReadFile("testdata/call-bleed-mulaw.wav")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +181,7 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	fw, _ := mw.CreateFormFile("audio", "call.wav")
-	fw.Write(wav)
+	fw.Write(longWAV(t, wav, longUploadS))
 	mw.Close()
 	r, err := http.Post("http://"+addr+"/api/calls", mw.FormDataContentType(), &b)
 	if err != nil {
@@ -153,12 +211,17 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 	<-sent
 	time.Sleep(200 * time.Millisecond) // let the server write what it got
 
+	// The kill must land in the analysis, or this proves nothing about it.
+	if code, l := getListed(t, addr, up.ID); code != 200 || l.State != "analyzing" {
+		t.Fatalf("the hour-long upload before the kill: %d %+v, want analyzing", code, l)
+	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
 
-	cmd2 := serveArgs(t, bin, addr, data, "-record-audio")
+	var restartLog syncBuffer
+	cmd2 := serveLogged(t, bin, addr, data, io.MultiWriter(os.Stderr, &restartLog), "-record-audio", "-log-level", "info")
 	defer cmd2.Process.Kill()
 	code, l := getListed(t, addr, pub.CallID())
 	if code != 200 || l.State != "interrupted" || l.DurationS < 2 || !l.HasAudio {
@@ -198,6 +261,13 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if _, l := getListed(t, addr, up.ID); l.DurationS < longUploadS {
+		t.Errorf("the resumed upload: %.0f s analyzed, want the whole %v s", l.DurationS, longUploadS)
+	}
+	if !strings.Contains(restartLog.String(), "resuming upload analysis after restart") || !strings.Contains(restartLog.String(), up.ID) {
+		t.Errorf("the restart did not resume the upload's analysis; its log:\n%s", restartLog.String())
+	}
+	t.Logf("after SIGKILL: the accepted upload, analyzing at the kill, was resumed and ended with its audio")
 	var list struct{ Total int }
 	if r, err := http.Get("http://" + addr + "/api/calls"); err == nil {
 		json.NewDecoder(r.Body).Decode(&list)
