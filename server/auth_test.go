@@ -114,6 +114,9 @@ func TestAuthorization(t *testing.T) {
 		{"GET", "/api/calls/call-lee.csv", "", "", map[string]int{"viewer": 200, "dana-viewer": 404}},
 		{"GET", "/api/reps", "", "", map[string]int{"anonymous": 401, "viewer": 200, "publisher": 403}},
 		{"DELETE", "/api/calls/call-lee", "", "", map[string]int{"anonymous": 401, "viewer": 403, "publisher": 403, "dana-viewer": 403}},
+		// Issue 10, point 4: retrying a failed upload is the admin's (503
+		// past auth here: this service has no data directory).
+		{"POST", "/api/calls/call-lee/retry", "", "", map[string]int{"anonymous": 401, "viewer": 403, "publisher": 403, "dana-viewer": 403, "admin": 503}},
 		{"POST", "/whip", sdp, "application/sdp", map[string]int{"anonymous": 401, "viewer": 403, "dana-viewer": 403, "publisher": 422, "admin": 422}},
 		{"POST", "/api/calls", "", "multipart/form-data; boundary=x", map[string]int{"anonymous": 401, "viewer": 403}},
 		{"GET", "/metrics", "", "", map[string]int{"anonymous": 401, "viewer": 403, "publisher": 403, "admin": 200}},
