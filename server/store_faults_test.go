@@ -45,8 +45,13 @@ func TestLiveCallEndsOnFullDisk(t *testing.T) {
 	if testutil.ToFloat64(srv.m.storeErrors) < 1 {
 		t.Error("the refused write is not counted")
 	}
-	if rec, err := st.Get(ctx, pub.CallID()); err == nil && rec.State == call.StateEnded {
-		t.Fatal("stored while the store was full?")
+	// Meanwhile the call is not lost from view: its record from the start
+	// (and last checkpoint) stands, listed as live, never as stored.
+	if rec, err := st.Get(ctx, pub.CallID()); err != nil || rec.State != call.StateLive {
+		t.Fatalf("while the store is full: %+v %v, want the live record kept", rec, err)
+	}
+	if m := getCall(t, ts.URL, pub.CallID()); m["state"] != call.StateLive {
+		t.Errorf("listed while the store is full: %v", m["state"])
 	}
 	e.full.Store(false)
 	for {
