@@ -121,6 +121,10 @@ func TestCrossSiteRefused(t *testing.T) {
 	if _, err := srv.store.Get(context.Background(), "call-dana"); err != nil {
 		t.Errorf("a refused DELETE deleted: %v", err)
 	}
+	// An upload riding on the cookie from a foreign page.
+	if code, body, _ := req(t, "POST", ts.URL+"/api/calls", map[string]string{"Cookie": cookie, "Origin": "https://evil.example", "Content-Type": "multipart/form-data; boundary=x"}, "--x--"); code != 403 || !strings.Contains(body, "another site") {
+		t.Errorf("cross-site upload with a cookie: %d %s", code, body)
+	}
 	// A client with the Authorization header is no browser page riding on
 	// a cookie.
 	storeCalls(t, srv)
