@@ -20,7 +20,8 @@ import (
 // there is room again.
 func TestLiveCallEndsOnFullDisk(t *testing.T) {
 	t.Parallel()
-	st, err := disk.Open(t.TempDir(), quietLogger())
+	dir := t.TempDir()
+	st, err := disk.Open(dir, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,13 @@ func TestLiveCallEndsOnFullDisk(t *testing.T) {
 	}
 	if m := getCall(t, ts.URL, pub.CallID()); m["state"] != call.StateLive {
 		t.Errorf("listed while the store is full: %v", m["state"])
+	}
+	// Should the process die now, with the disk still full, a restart on
+	// its data directory lists the call as interrupted. (The first service
+	// runs on here, but its retries write nothing while the store is full.)
+	_, restarted := newDiskServer(t, dir, Config{})
+	if m := getCall(t, restarted, pub.CallID()); m["state"] != call.StateInterrupted {
+		t.Errorf("after a restart on the full disk: %v, want interrupted", m["state"])
 	}
 	e.full.Store(false)
 	for {
