@@ -21,7 +21,7 @@ import (
 const wait = 20 * time.Second
 
 // startServer runs an embedded NATS server on a loopback port.
-func startServer(t *testing.T) string {
+func startServer(t testing.TB) string {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
 	if err != nil {
@@ -254,7 +254,7 @@ func TestRefusals(t *testing.T) {
 // BenchmarkFanout: snapshots of many calls published on one node and
 // received on another, newest-only; reports delivery latency.
 func BenchmarkFanout(b *testing.B) {
-	url := startServerB(b)
+	url := startServer(b)
 	mk := func() *Bus {
 		nc, err := natsgo.Connect(url)
 		if err != nil {
@@ -303,17 +303,4 @@ func BenchmarkFanout(b *testing.B) {
 		total += time.Since(sent)
 	}
 	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs/delivery")
-}
-
-func startServerB(b *testing.B) string {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(wait) {
-		b.Fatal("nats server not ready")
-	}
-	b.Cleanup(s.Shutdown)
-	return s.ClientURL()
 }
