@@ -29,14 +29,20 @@ func testURL(t *testing.T) string {
 	return u
 }
 
-// fresh opens a store in a schema of its own, dropped after the test.
-func fresh(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	base := testURL(t)
+// schemaName is the test's own schema.
+func schemaName(t *testing.T) string {
 	schema := fmt.Sprintf("t_%s", strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())))
 	if len(schema) > 60 {
 		schema = schema[:60]
 	}
+	return schema
+}
+
+// fresh opens a store in a schema of its own, dropped after the test.
+func fresh(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	base := testURL(t)
+	schema := schemaName(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
