@@ -43,7 +43,20 @@ type Config struct {
 	Metrics Metrics
 	// MaxCalls caps the calls live at once; 0 is no cap.
 	MaxCalls int
-	Log      *slog.Logger
+	// Owners, in a cluster, records which node holds each live call, so
+	// that sessions of one call meet on one node and a dead node's calls
+	// are found; nil on one node.
+	Owners Owners
+	Log    *slog.Logger
+}
+
+// Owners is what live calls need of a cluster: cluster.Cluster.
+type Owners interface {
+	// Claim makes this node the call's holder unless another node holds
+	// it; it returns the holder, and whether that is this node.
+	Claim(ctx context.Context, callID string) (holder call.Node, mine bool, err error)
+	// Release gives up this node's claim once the call is stored as ended.
+	Release(ctx context.Context, callID string)
 }
 
 // Why a call ended, the values of the reason a call's end is counted by.
@@ -68,9 +81,22 @@ func (e *CapacityError) Error() string {
 	return fmt.Sprintf("the service is at its limit of %d live calls; retry later", e.Max)
 }
 
+// ElsewhereError is Start's refusal of a call that another node of the
+// cluster holds: its sessions belong there.
+type ElsewhereError struct{ Holder call.Node }
+
+func (e *ElsewhereError) Error() string {
+	return fmt.Sprintf("call is held by node %s", e.Holder.ID)
+}
+
 // releaseEvery bounds how often the end of the last live call hands memory
 // back to the OS (a full collection each time).
 const releaseEvery = 30 * time.Second
+
+// releaseTimeout bounds giving up a cluster claim at a call's end. One
+// left behind is harmless: it is taken over when this node next starts,
+// and a call no longer live is left as it is.
+const releaseTimeout = 5 * time.Second
 
 // Registry is the live calls of this process.
 type Registry struct {
@@ -104,11 +130,31 @@ func (r *Registry) Start(ctx context.Context, rec call.Record) (*Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	if r.cfg.MaxCalls > 0 && len(r.calls) >= r.cfg.MaxCalls {
-		r.mu.Unlock()
-		return nil, &CapacityError{Max: r.cfg.MaxCalls}
+	if err := r.admit(rec.ID); err != nil {
+		return nil, err
 	}
+	if r.cfg.Owners != nil {
+		// The claim is a database round trip: outside the lock, and
+		// before the call is found by Get, so that a session never joins
+		// a call this node turns out not to hold.
+		holder, mine, err := r.cfg.Owners.Claim(ctx, rec.ID)
+		if err != nil {
+			return nil, fmt.Errorf("claim the call: %w", err)
+		}
+		if !mine {
+			return nil, &ElsewhereError{Holder: holder}
+		}
+	}
+	if err := r.admit(rec.ID); err != nil {
+		// A session of the same call started it meanwhile (its claim is
+		// this one), or the cap was reached (nothing holds the claim).
+		var full *CapacityError
+		if r.cfg.Owners != nil && errors.As(err, &full) {
+			r.cfg.Owners.Release(ctx, rec.ID)
+		}
+		return nil, err
+	}
+	r.mu.Lock()
 	if _, dup := r.calls[rec.ID]; dup {
 		r.mu.Unlock()
 		return nil, ErrExists
@@ -125,6 +171,20 @@ func (r *Registry) Start(ctx context.Context, rec call.Record) (*Call, error) {
 	go c.run()
 	c.log.Info("call started", "name", rec.Name, "rep", rec.Rep)
 	return c, nil
+}
+
+// admit says whether a call with this id may start: under the cap, and
+// not live here already.
+func (r *Registry) admit(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.calls[id]; dup {
+		return ErrExists
+	}
+	if r.cfg.MaxCalls > 0 && len(r.calls) >= r.cfg.MaxCalls {
+		return &CapacityError{Max: r.cfg.MaxCalls}
+	}
+	return nil
 }
 
 // Get returns the live call with this id, or nil.
@@ -176,6 +236,11 @@ func (r *Registry) ended(c *Call) {
 	}
 	idle := len(r.calls) == 0
 	r.mu.Unlock()
+	if r.cfg.Owners != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		r.cfg.Owners.Release(ctx, c.ID())
+		cancel()
+	}
 	if !idle {
 		return
 	}

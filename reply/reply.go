@@ -20,6 +20,9 @@ type Error struct {
 	// RetryAfter, when set, goes out as Retry-After (seconds), so that a
 	// client refused for load knows when to come back.
 	RetryAfter int
+	// Location, when set, goes out as Location: where a redirect (307)
+	// sends the client.
+	Location string
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -41,6 +44,9 @@ func WriteError(w http.ResponseWriter, err error) {
 		code, msg = e.Code, e.Msg
 		if e.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		}
+		if e.Location != "" {
+			w.Header().Set("Location", e.Location)
 		}
 	case errors.Is(err, call.ErrNotFound):
 		code, msg = http.StatusNotFound, err.Error()
