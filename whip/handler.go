@@ -71,6 +71,17 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 	}
 	q.Set("rep", rep)
 	c, created, err := s.callFor(r.Context(), plan, q)
+	var elsewhere *live.ElsewhereError
+	if errors.As(err, &elsewhere) {
+		// Per-role sessions of one call meet on the node that holds it
+		// (RFC 9725 lets a WHIP endpoint redirect with 307).
+		if elsewhere.Holder.URL == "" {
+			return &reply.Error{Code: http.StatusServiceUnavailable, RetryAfter: CapacityRetrySeconds,
+				Msg: fmt.Sprintf("call %s is on node %s, which has not said where it is yet", q.Get("call"), elsewhere.Holder.ID)}
+		}
+		return &reply.Error{Code: http.StatusTemporaryRedirect, Location: elsewhere.Holder.URL + "/whip?" + r.URL.RawQuery,
+			Msg: fmt.Sprintf("call %s is on node %s", q.Get("call"), elsewhere.Holder.ID)}
+	}
 	if err != nil {
 		return err
 	}
@@ -88,7 +99,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 	if !info.bundled {
 		answer = unbundle(answer)
 	}
-	loc := "/whip/sessions/" + sess.token
+	loc := s.cfg.SessionPath + sess.token
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", loc)
 	w.Header().Set("Talkratio-Call-Id", c.ID())

@@ -45,7 +45,14 @@ type Config struct {
 	// Net replaces the operating system's network, for tests under a
 	// virtual network with loss and jitter (pion's vnet).
 	Net transport.Net
-	Log *slog.Logger
+	// Cluster, when set, makes this endpoint one node of several: offers
+	// are redirected while the node is busy, and session requests reach
+	// the node that holds the session.
+	Cluster Cluster
+	// SessionPath starts session URLs (the token follows); default
+	// "/whip/sessions/". A cluster's names the node: /whip/s/NODE/.
+	SessionPath string
+	Log         *slog.Logger
 }
 
 // ICE timeouts: a publisher that vanishes without DELETE is noticed
@@ -77,6 +84,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.SessionPath == "" {
+		cfg.SessionPath = "/whip/sessions/"
+		if cfg.Cluster != nil {
+			cfg.SessionPath = "/whip/s/" + cfg.Cluster.ID() + "/"
+		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, sessions: map[string]*session{}}
 	if err := s.setupWebRTC(); err != nil {
