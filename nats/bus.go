@@ -6,20 +6,34 @@
 // node's viewers stays newest-only and a publisher never waits for one.
 // Between nodes, per call ID:
 //
-//	PREFIX.call.ID.snap      the owner's snapshots (headers: sequence, final)
-//	PREFIX.call.ID.interest  a node with viewers of the call says so, again
-//	                         every interestEvery; the owner sends snapshots
-//	                         only while someone's interest is fresh
+//	PREFIX.call.ID.snap      snapshots (headers: sequence, final, node);
+//	                         usually from the call's owner, but any node
+//	                         may publish, and a final from any node ends
+//	                         the call for every viewer
+//	PREFIX.call.ID.viewers   "NODE COUNT": a node with viewers of the call
+//	                         says how many, when the count changes and
+//	                         again every interestEvery; COUNT 0 when its
+//	                         last viewer leaves. Every node keeps the
+//	                         counts, for the cluster-wide viewer limit; the
+//	                         owner sends snapshots only while another
+//	                         node's count is fresh and above 0
 //	PREFIX.call.ID.latest    request-reply: the owner answers a new viewer
 //	                         with the newest snapshot at once
 //
+// and per node, for HTTP requests forwarded to the node that holds a
+// session (see ServeHTTP and Forward):
+//
+//	PREFIX.node.NODE.http    request-reply: an HTTP request, its response
+//
 // The final snapshot is always sent. A viewer that misses it (it came
 // while the viewer's node was not subscribed) reads the call from the
-// store, as for any ended call. Viewer limits hold per node.
+// store, as for any ended call.
 package nats
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -34,29 +48,40 @@ import (
 )
 
 const (
-	// interestEvery: how often a node renews its interest in the calls
-	// its viewers watch on other nodes.
+	// interestEvery: how often a node repeats its viewer counts, so that
+	// a count lost, or sent by a node that died since, does not last.
 	interestEvery = 2 * time.Second
-	// interestLapse: interest not renewed for this many periods has
-	// lapsed (a viewer node that died stops costing the owner snapshots
-	// after three missed renewals).
+	// interestLapse: a count not renewed for this many periods has
+	// lapsed (a viewer node that died stops costing the owner snapshots,
+	// and the other nodes' viewer slots, after three missed renewals).
 	interestLapse = 3
 	// latestTimeout: how long a new remote viewer's node waits for the
 	// owner's newest snapshot; after that the next one will do.
 	latestTimeout = 2 * time.Second
+	// nodeNameBytes: random bytes of a generated node name (8 hex
+	// characters: unique enough among a cluster's few nodes).
+	nodeNameBytes = 4
+	// maxAnnounced: the largest viewer count taken from another node; far
+	// above any real limit, it keeps sums of counts from overflowing.
+	maxAnnounced = 1 << 20
 )
 
 // Message headers between nodes.
 const (
 	headerSeq   = "Talkratio-Seq"
 	headerFinal = "Talkratio-Final"
+	headerNode  = "Talkratio-Node"
 )
 
 // Options configure a Bus.
 type Options struct {
 	// Prefix starts every subject; default "talkratio".
 	Prefix string
-	// MaxViewers per call on this node (0: no limit).
+	// Node names this node in subjects and viewer counts: a subject
+	// token, unique in the cluster; empty for a random one.
+	Node string
+	// MaxViewers per call across all nodes (0: no limit). See Subscribe
+	// for how closely it holds.
 	MaxViewers int
 	// InterestEvery overrides interestEvery (tests shorten it).
 	InterestEvery time.Duration
@@ -70,14 +95,21 @@ type Bus struct {
 	nc     *natsgo.Conn
 	local  *inmem.Bus
 	prefix string
+	node   string
+	max    int
 	every  time.Duration
 	log    *slog.Logger
 
-	mu       sync.Mutex
-	owned    map[string]*owned    // calls published from this node
-	remote   map[string]*feed     // calls of other nodes watched here
-	interest map[string]time.Time // calls watched elsewhere, until when
-	closed   bool
+	mu      sync.Mutex
+	owned   map[string]*owned           // calls published from this node
+	remote  map[string]*feed            // calls of other nodes watched here
+	viewers map[string]int              // this node's viewers, per call
+	counts  map[string]map[string]count // other nodes' viewers, per call and node
+	closed  bool
+
+	// announceMu keeps this node's counts on the wire in the order they
+	// were read, so the last one sent for a call is never a stale one.
+	announceMu sync.Mutex
 
 	subs      []*natsgo.Subscription
 	stop      chan struct{}
@@ -95,15 +127,31 @@ type owned struct {
 	final  bool
 }
 
-// New starts a bus on nc: it subscribes to the interest and latest
-// subjects of every call, and renews this node's interest in the calls
-// its viewers watch.
+// count is another node's viewers of a call, as it last said, and until
+// when that holds without renewal.
+type count struct {
+	n     int
+	until time.Time
+}
+
+// New starts a bus on nc: it subscribes to the viewers and latest
+// subjects of every call, and repeats this node's viewer counts.
 func New(nc *natsgo.Conn, o Options) (*Bus, error) {
 	if o.Prefix == "" {
 		o.Prefix = "talkratio"
 	}
 	if !validToken(o.Prefix) {
 		return nil, fmt.Errorf("nats bus: prefix %q is not a subject token", o.Prefix)
+	}
+	if o.Node == "" {
+		r := make([]byte, nodeNameBytes)
+		if _, err := rand.Read(r); err != nil {
+			return nil, fmt.Errorf("nats bus: node name: %w", err)
+		}
+		o.Node = hex.EncodeToString(r)
+	}
+	if !validToken(o.Node) {
+		return nil, fmt.Errorf("nats bus: node name %q is not a subject token", o.Node)
 	}
 	if o.InterestEvery <= 0 {
 		o.InterestEvery = interestEvery
@@ -112,11 +160,15 @@ func New(nc *natsgo.Conn, o Options) (*Bus, error) {
 		o.Log = slog.Default()
 	}
 	b := &Bus{
-		nc: nc, local: inmem.NewBus(o.MaxViewers), prefix: o.Prefix, every: o.InterestEvery, log: o.Log,
-		owned: map[string]*owned{}, remote: map[string]*feed{}, interest: map[string]time.Time{},
-		stop: make(chan struct{}),
+		// The local hub's limit is a backstop only: the cluster-wide
+		// check in Subscribe, which counts this node's viewers too,
+		// refuses first.
+		nc: nc, local: inmem.NewBus(o.MaxViewers), prefix: o.Prefix, node: o.Node, max: o.MaxViewers,
+		every: o.InterestEvery, log: o.Log,
+		owned: map[string]*owned{}, remote: map[string]*feed{}, viewers: map[string]int{},
+		counts: map[string]map[string]count{}, stop: make(chan struct{}),
 	}
-	for kind, h := range map[string]natsgo.MsgHandler{"interest": b.onInterest, "latest": b.onLatest} {
+	for kind, h := range map[string]natsgo.MsgHandler{"viewers": b.onViewers, "latest": b.onLatest} {
 		s, err := nc.Subscribe(b.prefix+".call.*."+kind, h)
 		if err != nil {
 			b.unsubscribe()
@@ -133,22 +185,34 @@ func New(nc *natsgo.Conn, o Options) (*Bus, error) {
 	return b, nil
 }
 
-// Close stops the bus: its subscriptions, its renewals, its requests.
+// Node returns this node's name.
+func (b *Bus) Node() string { return b.node }
+
+// Close stops the bus: its subscriptions, its renewals, its requests. It
+// tells the other nodes this node's viewers are gone, so their slots free
+// at once rather than when the counts lapse.
 func (b *Bus) Close() {
 	b.closeOnce.Do(func() {
 		b.mu.Lock()
 		b.closed = true
 		feeds := b.remote
 		b.remote = map[string]*feed{}
+		watched := make([]string, 0, len(b.viewers))
+		for id := range b.viewers {
+			watched = append(watched, id)
+		}
 		b.mu.Unlock()
 		close(b.stop)
 		for _, f := range feeds {
-			if f.sub != nil {
-				_ = f.sub.Unsubscribe()
-			}
+			f.end()
 		}
 		b.unsubscribe()
 		b.wg.Wait()
+		b.announceMu.Lock()
+		for _, id := range watched {
+			b.sendCount(id, 0)
+		}
+		b.announceMu.Unlock()
 	})
 }
 
@@ -177,8 +241,10 @@ func (b *Bus) callID(subject string) string {
 }
 
 // Publish implements call.Bus: this node's viewers get the message from
-// the local hub, other nodes' only while they are interested, and the
-// final message always.
+// the local hub, other nodes' only while they watch, and the final
+// message always. Any node may publish any call (a surviving node ends a
+// dead node's calls this way); the node that does answers new viewers'
+// requests for the newest snapshot until Forget.
 func (b *Bus) Publish(ctx context.Context, id string, msg []byte, final bool) error {
 	if !validToken(id) {
 		return fmt.Errorf("nats bus: call id %q is not a subject token", id)
@@ -193,10 +259,10 @@ func (b *Bus) Publish(ctx context.Context, id string, msg []byte, final bool) er
 	o.seq++
 	o.latest, o.final = msg, final
 	seq := o.seq
-	send := final || b.interest[id].After(now)
+	send := final || b.othersLocked(id, now) > 0
 	b.mu.Unlock()
 	if err := b.local.Publish(ctx, id, msg, final); err != nil {
-		return err
+		return fmt.Errorf("nats bus: publish call %s here: %w", id, err)
 	}
 	if !send {
 		return nil
@@ -211,26 +277,11 @@ func (b *Bus) message(subject string, data []byte, seq uint64, final bool) *nats
 	m := natsgo.NewMsg(subject)
 	m.Data = data
 	m.Header.Set(headerSeq, strconv.FormatUint(seq, 10))
+	m.Header.Set(headerNode, b.node)
 	if final {
 		m.Header.Set(headerFinal, "1")
 	}
 	return m
-}
-
-// onInterest: a node watches one of the calls; if it is ours, send its
-// snapshots for another lapse period. Interest in a call not (yet)
-// published here is kept too: it may be starting.
-func (b *Bus) onInterest(m *natsgo.Msg) {
-	id := b.callID(m.Subject)
-	if id == "" {
-		return
-	}
-	until := time.Now().Add(interestLapse * b.every)
-	b.mu.Lock()
-	if until.After(b.interest[id]) {
-		b.interest[id] = until
-	}
-	b.mu.Unlock()
 }
 
 // onLatest answers a new remote viewer with the newest snapshot of a
@@ -252,8 +303,8 @@ func (b *Bus) onLatest(m *natsgo.Msg) {
 	}
 }
 
-// renew says again, every period, which remote calls this node's viewers
-// watch, and drops interest that has lapsed.
+// renew says again, every period, how many viewers this node has of each
+// call they watch, and drops other nodes' counts that have lapsed.
 func (b *Bus) renew() {
 	defer b.wg.Done()
 	t := time.NewTicker(b.every)
@@ -264,34 +315,37 @@ func (b *Bus) renew() {
 			return
 		case now := <-t.C:
 			b.mu.Lock()
-			ids := make([]string, 0, len(b.remote))
-			for id := range b.remote {
+			ids := make([]string, 0, len(b.viewers))
+			for id := range b.viewers {
 				ids = append(ids, id)
 			}
-			for id, until := range b.interest {
-				if !until.After(now) {
-					delete(b.interest, id)
+			for id, nodes := range b.counts {
+				for node, c := range nodes {
+					if !c.until.After(now) {
+						delete(nodes, node)
+					}
+				}
+				if len(nodes) == 0 {
+					delete(b.counts, id)
 				}
 			}
 			b.mu.Unlock()
 			for _, id := range ids {
-				if err := b.nc.Publish(b.subject(id, "interest"), nil); err != nil {
-					b.log.Warn("nats bus: renew interest", "call", id, "err", err)
-				}
+				b.announce(id)
 			}
 		}
 	}
 }
 
-// Watched implements call.Bus: a viewer here, or fresh interest from
-// another node.
+// Watched implements call.Bus: a viewer here, or a fresh count above 0
+// from another node.
 func (b *Bus) Watched(id string) bool {
 	if b.local.Watched(id) {
 		return true
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.interest[id].After(time.Now())
+	return b.othersLocked(id, time.Now()) > 0
 }
 
 // Forget implements call.Bus: the call is over here; its newest snapshot
