@@ -107,6 +107,8 @@ type Config struct {
 	// Ingest turns on calls straight from phone systems (SIPREC, Twilio
 	// Media Streams, Genesys AudioHook); all off by default.
 	Ingest Ingest
+	// Cluster makes the service one node of several; nil: one node.
+	Cluster Cluster
 }
 
 // Defaults.
@@ -183,15 +185,21 @@ func New(cfg Config) (*Server, error) {
 		uploadLimit: newLimiter(cfg.UploadRate, uploadBurst),
 	}
 	s.m.reg.MustRegister(newUsage(cfg.Store, cfg.Blobs, cfg.FreeSpace, cfg.Logger))
-	s.calls = live.NewRegistry(live.Config{
+	lc := live.Config{
 		Store: cfg.Store, Bus: cfg.Bus, Record: cfg.RecordAudio, Audio: cfg.Audio, Rules: rules,
 		Metrics: s.m, MaxCalls: cfg.MaxCalls, Log: cfg.Logger,
-	})
-	var err error
-	s.whip, err = whip.New(whip.Config{
+	}
+	wc := whip.Config{
 		Calls: s.calls, Store: cfg.Store, ICEUDPPort: cfg.ICEUDPPort, PublicIPs: cfg.PublicIPs,
 		ICEDisconnected: cfg.ICEDisconnected, ICEFailed: cfg.ICEFailed, Net: cfg.Net, Log: cfg.Logger,
-	})
+	}
+	if cfg.Cluster != nil {
+		lc.Owners, wc.Cluster = cfg.Cluster, cfg.Cluster
+	}
+	s.calls = live.NewRegistry(lc)
+	wc.Calls = s.calls
+	var err error
+	s.whip, err = whip.New(wc)
 	if err != nil {
 		return nil, err
 	}
@@ -257,9 +265,12 @@ func (s *Server) Handler() http.Handler {
 	handle := func(pattern, name string, h http.HandlerFunc) {
 		mux.Handle(pattern, s.instrument(name, h))
 	}
-	handle("POST /whip", "whip", s.whipLimit.limit(s.require(auth.Publish, s.unlessDraining(s.whip.HandleOffer))))
+	handle("POST /whip", "whip", s.whipLimit.limit(s.require(auth.Publish, s.whip.Redirect(s.busy, s.unlessDraining(s.whip.HandleOffer)))))
 	handle("OPTIONS /whip", "whip", s.whip.HandleOptions)
 	handle("/whip/sessions/{token}", "whip_session", s.whip.HandleSession)
+	if s.cfg.Cluster != nil {
+		handle("/whip/s/{node}/{token}", "whip_session", s.whip.HandleNodeSession)
+	}
 	handle("GET /api/calls", "api_calls", s.require(auth.View, s.handleListCalls))
 	handle("POST /api/calls", "api_upload", s.uploadLimit.limitUnless(bulkImporter, s.require(auth.Publish, s.unlessDraining(s.uploads.Handle))))
 	handle("GET /api/calls/{id}", "api_call", s.require(auth.View, s.handleGetCall))
@@ -307,6 +318,11 @@ func (s *Server) handleLivez(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		http.Error(w, "draining", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cfg.Cluster != nil && s.busy() {
+		// One node of several: the balancer sends new calls to the others.
+		http.Error(w, "full", http.StatusServiceUnavailable)
 		return
 	}
 	if s.cfg.FreeSpace != nil && s.cfg.MinFreeSpace > 0 {

@@ -77,6 +77,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	minFree := fs.Int64("min-free-space", 256<<20, "below this many bytes free in the data directory, /readyz fails (0: no check)")
 	secureCookies := fs.Bool("secure-cookies", false, "mark the sign-in cookie Secure on plain HTTP too: set it behind a TLS-terminating proxy")
 	phone := addIngestFlags(fs)
+	cf := addClusterFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
@@ -97,6 +98,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *audioDays < 0 || *callDays < 0 {
 		fmt.Fprintln(stderr, "talkratio serve: -audio-retention-days and -call-retention-days take 0 (keep) or more days")
+		return exitUsage
+	}
+	if err := cf.check(*dbURL, *addr); err != nil {
+		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 		return exitUsage
 	}
 	var level slog.Level
@@ -161,6 +166,17 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return exitFail
 		}
 	}
+	var clusterNode *node
+	if cf.enabled() {
+		if clusterNode, err = startNode(context.Background(), cf, *dbURL, *maxCalls, *maxViewers, log); err != nil {
+			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+			return exitFail
+		}
+		defer clusterNode.Close()
+		if *blobURL == "" {
+			log.Warn("cluster: audio and uploads stay in this node's data directory, where the other nodes cannot serve them; share them with -blob s3://...")
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cfg := server.Config{
@@ -202,12 +218,25 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		cfg.Blobs = u
 	}
 	cfg.AllowedHosts = allowedHostsFor(*addr, cfg.PublicIPs, *allowedHosts)
+	if clusterNode != nil {
+		cfg.Bus, cfg.Cluster = clusterNode.bus, clusterNode
+	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
 		return exitFail
 	}
 	defer srv.Close()
+	if clusterNode != nil {
+		if err := clusterNode.Start(context.Background(), srv); err == nil {
+			err = clusterNode.serveSessions(srv.SessionHandler())
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
+			return exitFail
+		}
+		log.Info("cluster node", "node", clusterNode.ID(), "url", *cf.nodeURL)
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
