@@ -7,13 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-
-	natsserver "github.com/nats-io/nats-server/v2/server"
-	natsgo "github.com/nats-io/nats.go"
 
 	"talkratio/call"
 	"talkratio/cluster"
@@ -38,7 +34,7 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 	return &clusterFlags{
 		on:            fs.Bool("cluster", false, "run as one node of several: embed a NATS server, routed to the peers of -nats-routes; the library must be Postgres (-db)"),
 		nodeID:        fs.String("node-id", "", "this node's name in a cluster: letters, digits, _ or - (default: the host name)"),
-		nodeURL:       fs.String("node-url", "", "where other nodes and redirected WHIP clients reach this node, e.g. http://10.0.0.5:8080 (default: http:// and the -addr host and port)"),
+		nodeURL:       fs.String("node-url", "", "where WHIP clients redirected to this node reach it, e.g. http://10.0.0.5:8080 (default: http:// and the -addr host and port)"),
 		listen:        fs.String("nats-listen", "127.0.0.1:4222", "with -cluster: the embedded NATS server's client address"),
 		clusterListen: fs.String("nats-cluster", "127.0.0.1:6222", "with -cluster: the embedded NATS server's route address, which peers' -nats-routes name"),
 		routes:        fs.String("nats-routes", "", "with -cluster: comma-separated nats-route://HOST:PORT of the peers' -nats-cluster addresses"),
@@ -68,17 +64,14 @@ func (f *clusterFlags) check(dbURL, addr string) error {
 	if dbURL == "" {
 		return errors.New("a cluster's nodes share one library, and SQLite is one node's: give -db postgres://... (the same database to every node)")
 	}
+	hostname, _ := os.Hostname() // what -node-id and -node-url default to
 	if *f.nodeID == "" {
-		h, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("-node-id: no host name to default to: %w", err)
-		}
 		*f.nodeID = strings.Map(func(r rune) rune {
 			if r == '.' || !call.ValidID(string(r)) {
 				return '-'
 			}
 			return r
-		}, h)
+		}, hostname)
 	}
 	if !call.ValidID(*f.nodeID) {
 		return fmt.Errorf("-node-id %q: use 1-64 letters, digits, _ or -", *f.nodeID)
@@ -89,9 +82,7 @@ func (f *clusterFlags) check(dbURL, addr string) error {
 			return fmt.Errorf("-addr %s: %w", addr, err)
 		}
 		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-			if host, err = os.Hostname(); err != nil {
-				return fmt.Errorf("-node-url: no host name to default to: %w", err)
-			}
+			host = hostname
 		}
 		*f.nodeURL = "http://" + net.JoinHostPort(host, port)
 	}
@@ -103,63 +94,38 @@ func (f *clusterFlags) check(dbURL, addr string) error {
 		if *f.on && (*f.routes != "" || *f.secretFile != "") {
 			return errors.New("-nats-url uses an external NATS; -nats-routes and -nats-secret-file configure the embedded one: give one or the other")
 		}
-		var hosts []string
-		userInURL := false
-		tlsURL := false
-		for _, s := range strings.Split(*f.url, ",") {
-			u, err := url.Parse(strings.TrimSpace(s))
-			if err != nil || u.Host == "" {
-				return fmt.Errorf("-nats-url %q: want nats://HOST:PORT or tls://HOST:PORT", s)
-			}
-			hosts = append(hosts, u.Hostname())
-			userInURL = userInURL || u.User != nil
-			tlsURL = tlsURL || u.Scheme == "tls"
-		}
-		return nats.CheckExposure(hosts, tlsURL || *f.tlsCA != "", *f.creds != "" || userInURL)
+		return nats.CheckURLs(*f.url, *f.tlsCA != "", *f.creds != "")
 	}
-	hosts := []string{hostOf(*f.listen), hostOf(*f.clusterListen)}
-	for _, r := range f.routeList() {
-		if u, err := url.Parse(r); err == nil && u.Host != "" {
-			hosts = append(hosts, u.Hostname())
-		} else {
-			hosts = append(hosts, hostOf(r))
-		}
-	}
-	tlsOn := *f.tlsCert != "" && *f.tlsKey != "" && *f.tlsCA != ""
-	return nats.CheckExposure(hosts, tlsOn, *f.secretFile != "")
+	// The secret is read at start; here it only matters that one is given.
+	c := f.server("")
+	c.Secret = *f.secretFile
+	return nats.CheckServer(c)
 }
 
-func hostOf(addr string) string {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return addr
-	}
-	return h
-}
-
-func (f *clusterFlags) routeList() []string {
-	var out []string
+// server is the embedded NATS server's configuration.
+func (f *clusterFlags) server(secret string) nats.ServerConfig {
+	var routes []string
 	for _, r := range strings.Split(*f.routes, ",") {
 		if r = strings.TrimSpace(r); r != "" {
-			out = append(out, r)
+			routes = append(routes, r)
 		}
 	}
-	return out
+	return nats.ServerConfig{
+		Name: *f.nodeID, Listen: *f.listen, ClusterListen: *f.clusterListen, Routes: routes,
+		Secret: secret, CertFile: *f.tlsCert, KeyFile: *f.tlsKey, CAFile: *f.tlsCA,
+	}
 }
 
-// node is a running cluster node's NATS side: the embedded server, if
-// any, the connection, the bus and the table of nodes.
+// node is a running cluster node: its NATS side (the embedded server if
+// any, the connection, the bus) and its part in the table of nodes.
 type node struct {
-	server *natsserver.Server
-	nc     *natsgo.Conn
-	bus    *nats.Bus
-	nodes  *postgres.Nodes
+	*nats.Node
+	nodes *postgres.Nodes
 	*cluster.Cluster
-	serving *natsgo.Subscription
 }
 
-// startNode starts the NATS side of a cluster node: the embedded server
-// (or the connection to an external one), the bus and the table of nodes.
+// startNode starts the NATS side of a cluster node and opens the table of
+// nodes; Start joins the cluster once the service runs.
 func startNode(ctx context.Context, f *clusterFlags, dbURL string, maxCalls, maxViewers int, log *slog.Logger) (*node, error) {
 	n := &node{}
 	secret := ""
@@ -172,29 +138,17 @@ func startNode(ctx context.Context, f *clusterFlags, dbURL string, maxCalls, max
 			return nil, fmt.Errorf("-nats-secret-file %s is empty", *f.secretFile)
 		}
 	}
-	cc := nats.ConnectConfig{Name: *f.nodeID, CredsFile: *f.creds, CertFile: *f.tlsCert, KeyFile: *f.tlsKey, CAFile: *f.tlsCA, Log: log}
-	if *f.url != "" {
-		cc.URLs = *f.url
-	} else {
-		s, err := nats.StartServer(nats.ServerConfig{
-			Name: *f.nodeID, Listen: *f.listen, ClusterListen: *f.clusterListen, Routes: f.routeList(),
-			Secret: secret, CertFile: *f.tlsCert, KeyFile: *f.tlsKey, CAFile: *f.tlsCA, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		// The node's own connection is in-process: no socket, and no TLS
-		// to a server in the same process.
-		n.server = s
-		cc.Server, cc.Token = s, secret
+	nc := nats.NodeConfig{
+		Connect: nats.ConnectConfig{URLs: *f.url, Name: *f.nodeID, CredsFile: *f.creds, CertFile: *f.tlsCert, KeyFile: *f.tlsKey, CAFile: *f.tlsCA, Log: log},
+		Bus:     nats.Options{Prefix: natsPrefix, Node: *f.nodeID, MaxViewers: maxViewers, Log: log},
+	}
+	if *f.url == "" {
+		sc := f.server(secret)
+		sc.Log = log
+		nc.Embed = &sc
 	}
 	var err error
-	if n.nc, err = nats.Connect(cc); err != nil {
-		n.Close()
-		return nil, err
-	}
-	if n.bus, err = nats.New(n.nc, nats.Options{Prefix: natsPrefix, Node: *f.nodeID, MaxViewers: maxViewers, Log: log}); err != nil {
-		n.Close()
+	if n.Node, err = nats.StartNode(nc); err != nil {
 		return nil, err
 	}
 	if n.nodes, err = postgres.OpenNodes(ctx, dbURL); err != nil {
@@ -208,39 +162,16 @@ func startNode(ctx context.Context, f *clusterFlags, dbURL string, maxCalls, max
 	return n, nil
 }
 
-// Forward implements whip.Cluster: a session request for another node
-// goes to it over NATS request-reply.
-func (n *node) Forward(ctx context.Context, id string, r *http.Request) (*http.Response, error) {
-	return nats.Forward(ctx, n.nc, nats.NodeSubject(natsPrefix, id), r)
-}
-
-// serveSessions answers the session requests other nodes forward here.
-func (n *node) serveSessions(h http.Handler) error {
-	s, err := nats.ServeHTTP(n.nc, nats.NodeSubject(natsPrefix, n.ID()), h)
-	n.serving = s
-	return err
-}
-
-// Close leaves the cluster: no more heartbeats, then the bus, the
-// connection and the embedded server go.
+// Close leaves the cluster: no more heartbeats, then NATS and the table
+// of nodes go.
 func (n *node) Close() {
 	if n.Cluster != nil {
 		n.Cluster.Close()
 	}
-	if n.serving != nil {
-		_ = n.serving.Unsubscribe()
-	}
-	if n.bus != nil {
-		n.bus.Close()
-	}
-	if n.nc != nil {
-		n.nc.Close()
+	if n.Node != nil {
+		n.Node.Close()
 	}
 	if n.nodes != nil {
 		n.nodes.Close()
-	}
-	if n.server != nil {
-		n.server.Shutdown()
-		n.server.WaitForShutdown()
 	}
 }

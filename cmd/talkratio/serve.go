@@ -219,7 +219,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.AllowedHosts = allowedHostsFor(*addr, cfg.PublicIPs, *allowedHosts)
 	if clusterNode != nil {
-		cfg.Bus, cfg.Cluster = clusterNode.bus, clusterNode
+		cfg.Bus, cfg.Cluster = clusterNode.Bus(), clusterNode
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -229,7 +229,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	defer srv.Close()
 	if clusterNode != nil {
 		if err := clusterNode.Start(context.Background(), srv); err == nil {
-			err = clusterNode.serveSessions(srv.SessionHandler())
+			err = clusterNode.Serve(srv.SessionHandler())
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "talkratio serve: %v\n", err)
