@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"talkratio/audio"
 	"talkratio/whipclient"
 )
 
@@ -29,16 +27,6 @@ const clusterMaxViewers = 2
 // clusterCallSeconds: how much audio the calls carry before they are
 // compared: enough for talk on both sides.
 const clusterCallSeconds = 4
-
-// buildServe builds the binary under test.
-func buildServe(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "talkratio")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // Three nodes on loopback, each embedding a NATS server routed to the
 // other two, sharing one Postgres.
@@ -120,15 +108,7 @@ func TestClusterExternalNATS(t *testing.T) {
 // nodes A, B and C, C's cap being one call.
 func runClusterChecks(t *testing.T, nodes [3]*clusterNode) {
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	f, err := os.Open("../../server/testdata/rep.opus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts, err := audio.ReadOggPackets(f, 2)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkts := repPackets(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	both := []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}}

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"talkratio/audio"
 	"talkratio/audio/flac"
 	"talkratio/whipclient"
 )
@@ -125,10 +124,7 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "talkratio")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildServe(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	cmd := serveArgs(t, bin, addr, data, "-record-audio")
@@ -137,15 +133,7 @@ func TestSIGKILLKeepsCalls(t *testing.T) {
 	defer cancel()
 
 	// A live call, recorded, 4 s of audio on both sides.
-	f, err := os.Open("../../server/testdata/rep.opus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts, err := audio.ReadOggPackets(f, 2)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkts := repPackets(t)
 	pub, err := whipclient.Publish(ctx, whipclient.PublishOptions{
 		Endpoint: fmt.Sprintf("http://%s/whip?name=crash", addr),
 		Tracks:   []whipclient.TrackSpec{{StreamID: "rep", TrackID: "rep"}, {StreamID: "customer", TrackID: "customer"}},

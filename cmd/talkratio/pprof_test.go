@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,10 +20,7 @@ func TestPprofBehindAdminGrant(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "talkratio")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildServe(t)
 	key := auth.NewKey()
 	keyFile := filepath.Join(t.TempDir(), "talkratio.key")
 	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {

@@ -18,6 +18,32 @@ import (
 )
 
 // freeAddr returns a loopback address with a free port.
+// buildServe builds the binary under test.
+func buildServe(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "talkratio")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// repPackets are the Opus packets of the test recording, replayed as
+// live calls' audio.
+func repPackets(t *testing.T) [][]byte {
+	t.Helper()
+	f, err := os.Open("../../server/testdata/rep.opus")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	pkts, err := audio.ReadOggPackets(f, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkts
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -55,24 +81,13 @@ func TestSIGTERMStoresLiveCalls(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "talkratio")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildServe(t)
 	data := t.TempDir()
 	addr := freeAddr(t)
 	cmd := startServe(t, bin, addr, data)
 	defer cmd.Process.Kill()
 
-	f, err := os.Open("../../server/testdata/rep.opus")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkts, err := audio.ReadOggPackets(f, 2)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pkts := repPackets(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const calls = 3
