@@ -58,18 +58,38 @@ type leakModel struct {
 	updates  []int
 	best     int  // delay with the steadiest ratio
 	sure     bool // whether best's ratio is trusted as a leak (see trusted)
-	// gainDB and gain: the latest ratio predicted with, and as a power
-	// ratio. The ratio moves in steps while the other side talks and
-	// stands still between; the power goes unrecomputed meanwhile.
-	gainDB, gain float64
+	// gains holds ratios predicted with, and each as a power ratio. The
+	// ratio moves in steps while the other side talks, up and down
+	// between a few dozen values in a call, and stands still between:
+	// a power ratio once computed (a math.Pow) is found here again.
+	gains [leakGainSlots]leakGain
+}
+
+// leakGainBits, leakGainSlots: the gains kept, room for the few dozen
+// values a call's ratios take.
+const (
+	leakGainBits  = 6
+	leakGainSlots = 1 << leakGainBits
+)
+
+// leakGain is a ratio, by its bits (which, unlike a compare, find a NaN
+// ratio too), and its power ratio.
+type leakGain struct {
+	dbBits uint64
+	gain   float64
 }
 
 func newLeakModel(maxDelayFrames int) leakModel {
 	n := maxDelayFrames + 1
-	m := leakModel{ratioDB: make([]float64, n), spreadDB: make([]float64, n), updates: make([]int, n), gainDB: math.NaN()}
+	m := leakModel{ratioDB: make([]float64, n), spreadDB: make([]float64, n), updates: make([]int, n)}
 	for k := range n {
 		m.ratioDB[k] = leakFloorDB
 		m.spreadDB[k] = leakSpreadStartDB
+	}
+	// Every slot starts right: a slot holds the gain of the ratio it
+	// names, wherever it sits.
+	for i := range m.gains {
+		m.gains[i] = leakGain{math.Float64bits(leakFloorDB), dsp.DBToPower(leakFloorDB)}
 	}
 	return m
 }
@@ -77,9 +97,9 @@ func newLeakModel(maxDelayFrames int) leakModel {
 // history is a ring of a channel's recent speech power, newest last, kept
 // in dB as well: the leak model compares every delay every frame, and one
 // logarithm per frame is much cheaper than one per delay. The logarithm is
-// only taken when the leak model first asks for it (most frames it learns
-// nothing and asks for none); until then db holds NaN, which powerToDB
-// never returns.
+// taken as a frame is pushed (for both channels at once, see pushDB), so
+// that the leak model's loop over the delays makes no call: a call there
+// makes the compiler keep the loop's state in memory across it.
 //
 // The ring is stored twice over, end to end (slot i and slot i+n hold the
 // same frame), so that the latest n frames are always one slice,
@@ -100,10 +120,14 @@ func newHistory(n int) history {
 	return history{p: make([]float64, 2*n), db: make([]float64, 2*n), n: n}
 }
 
-func (h *history) push(v float64) {
+// push adds the next frame's speech power.
+func (h *history) push(v float64) { h.pushDB(v, dsp.PowerToDB(v)) }
+
+// pushDB adds the next frame's speech power v, with db = dsp.PowerToDB(v).
+func (h *history) pushDB(v, db float64) {
 	old := h.p[h.pos]
 	h.p[h.pos], h.p[h.pos+h.n] = v, v
-	h.db[h.pos], h.db[h.pos+h.n] = math.NaN(), math.NaN()
+	h.db[h.pos], h.db[h.pos+h.n] = db, db
 	h.pos++
 	if h.pos == h.n {
 		h.pos = 0
@@ -134,25 +158,6 @@ func (h *history) index(k int) int { return h.pos + h.n - 1 - k }
 // ago returns the value k frames before the newest (k = 0 is the newest).
 func (h *history) ago(k int) float64 { return h.p[h.index(k)] }
 
-// dbAt is slot i's power in dB.
-func (h *history) dbAt(i int) float64 {
-	v := h.db[i]
-	if v != v {
-		v = dsp.PowerToDB(h.p[i])
-		h.setDB(i, v)
-	}
-	return v
-}
-
-// setDB stores slot i's dB in both copies.
-func (h *history) setDB(i int, v float64) {
-	j := i + h.n
-	if j >= 2*h.n {
-		j -= 2 * h.n
-	}
-	h.db[i], h.db[j] = v, v
-}
-
 // learn updates the model with this channel's speech power now (the newest
 // in hist) and the other channel's recent speech powers, on a frame where
 // the other side is loud enough (strong: its power must reach this for a
@@ -171,24 +176,22 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 	n := len(ratio)
 	spread, updates := m.spreadDB[:n], m.updates[:n]
 	op, odb := other.p[other.pos:other.pos+n], other.db[other.pos:other.pos+n]
-	ownDB := math.NaN() // in dB, once needed
+	ownDB := atLeastLeakFloor(hist.db[hist.index(0)])
 	learned := false
 	// first is the first delay with the least spread, found on the way:
-	// a delay's spread is final once the loop has passed it.
-	first, least := 0, math.Inf(1)
+	// a delay's spread is final once the loop has passed it. The spreads
+	// are compared by their bits, with no branch and no move between
+	// register files: a spread is never negative (it starts positive and
+	// moves toward a deviation's size, never past 0), and non-negative
+	// floats order as their bits do; a NaN spread (from NaN input), its
+	// sign bit set or not, is over +Inf's bits and so never the least, as
+	// a compare would have it.
+	first, leastBits := 0, math.Float64bits(math.Inf(1))
 	for k := range ratio {
 		i := n - 1 - k // k frames before the newest
 		if o := op[i]; !(o < strong || o <= own) {
-			if !learned {
-				learned = true
-				ownDB = atLeastLeakFloor(hist.dbAt(hist.index(0)))
-			}
-			od := odb[i] // other.dbAt, inline
-			if od != od {
-				od = dsp.PowerToDB(o)
-				other.setDB(other.pos+i, od)
-			}
-			r := atLeastLeakFloor(ownDB - od)
+			learned = true
+			r := atLeastLeakFloor(ownDB - odb[i])
 			step := leakStepDB
 			if updates[k] < leakFastSteps {
 				step = leakFastStepDB
@@ -197,24 +200,31 @@ func (m *leakModel) learn(hist, other *history, strong float64) {
 				}
 			}
 			updates[k]++
+			// The ratio steps toward r, up or down, and the spread
+			// follows |r - ratio|: the direction is a coin toss where
+			// the ratio has settled, so it is taken by flipping sign bits
+			// (conditional integer moves), not by a branch the processor
+			// would mispredict half the time. Stepping down adds -step,
+			// which is subtracting step; stepping up never goes under
+			// the floor (the ratio is never under it), so one clamp
+			// serves both.
 			dev := r - ratio[k]
-			if dev > 0 {
-				ratio[k] += step
-			} else {
-				ratio[k] = atLeastLeakFloor(ratio[k] - step)
-				dev = -dev
+			var flip uint64
+			if !(dev > 0) {
+				flip = signBit
 			}
-			spread[k] += leakSpreadWeight * (dev - spread[k])
+			ratio[k] = atLeastLeakFloor(ratio[k] + math.Float64frombits(math.Float64bits(step)^flip))
+			spread[k] += leakSpreadWeight * (math.Float64frombits(math.Float64bits(dev)^flip) - spread[k])
 		}
-		if s := spread[k]; s < least {
-			first, least = k, s
+		if sb := math.Float64bits(spread[k]); sb < leastBits {
+			first, leastBits = k, sb
 		}
 	}
 	// The steadiest delay changes only where a spread did, and then to
 	// the first of the least spread, unless the current one's is as small
 	// (the choice a scan for a smaller spread, starting from it, makes).
 	if learned {
-		if spread[m.best] > least {
+		if spread[m.best] > math.Float64frombits(leastBits) {
 			m.best = first
 		}
 		m.sure = m.trusted()
@@ -230,6 +240,9 @@ func (m *leakModel) trusted() bool {
 	return !(m.ratioDB[k] > leakMaxDB || m.spreadDB[k] > leakMaxSpreadDB ||
 		m.ratioDB[k] < leakFaintDB && m.spreadDB[k] > leakFaintMaxSpreadDB)
 }
+
+// signBit is a float64's sign bit: flipping it negates.
+const signBit = 1 << 63
 
 // atLeastLeakFloor is max(x, leakFloorDB), NaN and all, as a compare the
 // processor predicts well rather than the sequence that max of floats
@@ -260,12 +273,15 @@ func (m *leakModel) predict(other *history) float64 {
 	return p * m.gainOf(m.ratioDB[k])
 }
 
-// gainOf is dsp.DBToPower(db), kept for the latest db.
+// gainOf is dsp.DBToPower(db), looked up in m.gains by db's bits (its
+// slot: the top bits of a multiplicative hash) and computed on a miss.
 func (m *leakModel) gainOf(db float64) float64 {
-	if db != m.gainDB {
-		m.gainDB, m.gain = db, dsp.DBToPower(db)
+	b := math.Float64bits(db)
+	g := &m.gains[(b*0x9e3779b97f4a7c15)>>(64-leakGainBits)]
+	if g.dbBits != b {
+		g.dbBits, g.gain = b, dsp.DBToPower(db)
 	}
-	return m.gain
+	return g.gain
 }
 
 // predictFrom is predict for frame t of a recording of the other side's

@@ -64,8 +64,11 @@ func (a *Analyzer) frame(p [2]float64) {
 		ch := &a.ch[c]
 		fl[c] = max(ch.floor.Update(p[c]), a.absFloor)
 		sp[c] = max(p[c]-fl[c], 0)
-		ch.hist.push(sp[c])
 	}
+	// Both channels' logarithms side by side (see dsp.PowerToDB2).
+	spDB0, spDB1 := dsp.PowerToDB2(sp[0], sp[1])
+	a.ch[0].hist.pushDB(sp[0], spDB0)
+	a.ch[1].hist.pushDB(sp[1], spDB1)
 	var m [2]frameMeasure
 	for c := range a.ch {
 		ch, o := &a.ch[c], &a.ch[1-c]
