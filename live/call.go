@@ -40,15 +40,17 @@ type parent interface {
 	putSamples(b []float32)
 }
 
-// Call is one live call. One goroutine (run) owns the timeline, the
-// analyzer, the recording and the snapshots; tracks hand it decoded
-// packets, and End asks it to finish, which it does once.
+// Call is one live call. Its timeline, analyzer and recording are worked
+// on under one lock: a track's read loop places each decoded packet and
+// analyzes what it completes there and then (no hand-off to another
+// goroutine per packet), and the call's goroutine (run) takes the lock
+// for its snapshots and checkpoints. End asks run to finish, which it
+// does once; after that the packet path touches nothing.
 type Call struct {
 	cfg    *Config
 	parent parent
 	rec    call.Record // metadata, as started; never changed
 	log    *slog.Logger
-	in     chan pcm
 	done   chan struct{} // closed when the call must end
 	over   chan struct{} // closed when run has stored the call
 	// tried is closed once the call's final record was first offered to
@@ -63,7 +65,9 @@ type Call struct {
 	sources map[Source]struct{}
 	roles   map[tally.Role]Source // which source carries which role
 
-	// owned by run
+	// work guards what follows: the packet path and run's ticks take
+	// it; finish, once done is closed, owns it all.
+	work      sync.Mutex
 	an        *vad.Analyzer
 	recording *recorder     // with Config.Record: the audio being kept
 	tl        *timeline     // the two channels on the call clock
@@ -74,6 +78,7 @@ type Call struct {
 	shownNow  float64       // the meter's clock as last published (s), kept monotonic
 	savedAt   time.Time     // when the record was last refreshed in the store
 	analyzedS float64       // seconds counted into the analyzed metric
+	snapSize  int           // the last snapshot's length in bytes
 }
 
 func newCall(cfg *Config, p parent, rec call.Record) (*Call, error) {
@@ -90,7 +95,6 @@ func newCall(cfg *Config, p parent, rec call.Record) (*Call, error) {
 		parent:  p,
 		rec:     rec,
 		log:     cfg.Log.With("call", rec.ID),
-		in:      make(chan pcm, pcmQueue),
 		done:    make(chan struct{}),
 		over:    make(chan struct{}),
 		tried:   make(chan struct{}),
@@ -122,19 +126,20 @@ func (c *Call) End(reason string) {
 // Done is closed once the call has ended and is stored.
 func (c *Call) Done() <-chan struct{} { return c.over }
 
-// deliver hands a decoded packet to the call, unless it is over.
+// deliver places a decoded packet on the call clock and analyzes what it
+// completes, on the caller's goroutine (a track's read loop), unless the
+// call is over.
 func (c *Call) deliver(p pcm) bool {
+	c.work.Lock()
+	defer c.work.Unlock()
 	select {
-	case <-c.done: // over: even with room in the queue, nobody reads it
+	case <-c.done:
 		return false
 	default:
 	}
-	select {
-	case c.in <- p:
-		return true
-	case <-c.done:
-		return false
-	}
+	c.place(p)
+	c.analyze(c.commitTarget())
+	return true
 }
 
 // run is the call's goroutine. It returns once the call is stored.
@@ -144,11 +149,11 @@ func (c *Call) run() {
 	defer tick.Stop()
 	for {
 		select {
-		case p := <-c.in:
-			c.place(p)
-			c.analyze(c.commitTarget())
 		case now := <-tick.C:
-			c.publish(now)
+			c.work.Lock()
+			out := c.prepare(now)
+			c.work.Unlock()
+			c.send(out)
 		case <-c.done:
 			c.finish()
 			return
@@ -195,49 +200,78 @@ func (c *Call) analyze(upto int64) {
 	c.analyzedS = s
 }
 
-// publish sends a snapshot to the call's viewers (if it has any) and
-// records how long the packets it covers waited since they arrived; every
-// checkpointEvery it refreshes the call's record in the store.
-func (c *Call) publish(now time.Time) {
-	arrivals := c.tl.takeAnalyzed() // valid until the next analyze
+// tickOut is what one tick of the call sends out, made under the call's
+// lock and sent after it: a checkpoint's record, a snapshot, and the
+// arrival times of the packets the snapshot covers.
+type tickOut struct {
+	rec      *call.Record
+	msg      []byte
+	arrivals []time.Time
+}
+
+// prepare makes a tick's snapshot (if the call has viewers) and, every
+// checkpointEvery, its checkpoint record; send sends them, out of the
+// lock, so that a slow store does not hold up the packet path.
+func (c *Call) prepare(now time.Time) tickOut {
+	var out tickOut
+	analyzed := c.tl.takeAnalyzed()
 	watched := c.cfg.Bus.Watched(c.rec.ID)
 	due := now.Sub(c.savedAt) >= checkpointEvery
 	if !watched && !due {
-		return
+		return out
 	}
 	l := c.an.Live(call.TimelineWindowS)
 	if due {
 		c.savedAt = now
-		c.checkpoint(l)
+		out.rec = c.checkpoint(l)
 	}
 	if !watched {
-		return
+		return out
 	}
-	msg, err := json.Marshal(c.snapshot(l, c.clockAt(now)))
+	// Sized as the last one: the bus keeps each message, so no buffer is
+	// reused.
+	msg, err := c.snapshot(l, c.clockAt(now)).AppendJSON(make([]byte, 0, c.snapSize))
+	c.snapSize = len(msg)
 	if err != nil {
 		c.log.Error("snapshot", "err", err)
+		return out
+	}
+	out.msg = msg
+	// takeAnalyzed's slice is reused by the next analyze.
+	out.arrivals = append([]time.Time(nil), analyzed...)
+	return out
+}
+
+// send stores a tick's checkpoint, publishes its snapshot, and records how
+// long the packets it covers waited since they arrived.
+func (c *Call) send(out tickOut) {
+	if out.rec != nil {
+		if err := c.cfg.Store.Put(context.Background(), out.rec); err != nil {
+			c.cfg.Metrics.StoreError()
+			c.log.Error("store live call", "err", err)
+		}
+	}
+	if out.msg == nil {
 		return
 	}
-	if err := c.cfg.Bus.Publish(context.Background(), c.rec.ID, msg, false); err != nil {
+	if err := c.cfg.Bus.Publish(context.Background(), c.rec.ID, out.msg, false); err != nil {
 		c.log.Warn("publish snapshot", "err", err)
 	}
 	sent := time.Now()
-	for _, at := range arrivals {
+	for _, at := range out.arrivals {
 		c.cfg.Metrics.SnapshotLatency(sent.Sub(at).Seconds())
 	}
 }
 
-// checkpoint writes the call's record as it stands: its figures so far
-// (not yet its segments or meter).
-func (c *Call) checkpoint(l tally.Live) {
+// checkpoint is the call's record as it stands: its figures so far (not
+// yet its segments or meter). The recording is flushed with it, so that
+// what is stored of the audio keeps up with what the record says.
+func (c *Call) checkpoint(l tally.Live) *call.Record {
 	c.recording.flush()
 	rec := c.rec
 	rec.DurationS = call.Round3(l.NowS)
 	rec.Result = &tally.Result{Metrics: l.Metrics}
-	if err := c.cfg.Store.Put(context.Background(), &rec); err != nil {
-		c.cfg.Metrics.StoreError()
-		c.log.Error("store live call", "err", err)
-	}
+	return &rec
 }
 
 // snapshot is the websocket message for the live call's view l; clock is
@@ -254,19 +288,13 @@ func (c *Call) snapshot(l tally.Live, clock float64) call.Snapshot {
 // sends its viewers the final snapshot: the stored record's, the same a
 // viewer opening the ended call gets.
 func (c *Call) finish() {
-	// Whatever is already written is part of the call, and so is what
-	// waits in the queue; nothing more comes (deliver refuses it now).
-	for drained := false; !drained; {
-		select {
-		case p := <-c.in:
-			c.place(p)
-		default:
-			drained = true
-		}
-	}
+	// deliver refuses packets now that done is closed; one being placed
+	// is let finish first. After this the call's state is finish's alone.
+	c.work.Lock()
 	c.anchorHeld()
 	c.analyze(max(c.tl.written[0], c.tl.written[1]))
 	c.an.Close()
+	c.work.Unlock()
 	c.closeSources()
 	if c.firstPkt.IsZero() {
 		c.forget()

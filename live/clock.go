@@ -87,8 +87,6 @@ const (
 	// aheadLogEvery: a track whose clock runs ahead is logged once, then
 	// at most this often, with the count since.
 	aheadLogEvery = 10 * time.Second
-	// pcmQueue: decoded packets waiting for the call's goroutine.
-	pcmQueue = 512
 )
 
 // pcm is a decoded packet on its way from a track to its call.

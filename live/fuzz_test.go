@@ -50,13 +50,10 @@ func FuzzRTPPath(f *testing.F) {
 			}
 			var p rtp.Packet
 			if p.Unmarshal(stream[:n]) == nil {
-				// The call's goroutine is not running: do its work here,
-				// from its (buffered) queue.
+				// The packet is placed and analyzed on this goroutine,
+				// as on a track's read loop; the call's own goroutine
+				// (ticks, the end) is not running.
 				tr.Packet(p.SequenceNumber, p.Timestamp, p.Payload, at)
-				for len(c.in) > 0 {
-					c.place(<-c.in)
-					c.analyze(c.commitTarget())
-				}
 			}
 			stream = stream[n:]
 			at = at.Add(20 * time.Millisecond)
