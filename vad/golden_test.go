@@ -100,16 +100,21 @@ func quantize(x []float32) {
 // golden is what a golden file holds: the result, and a digest of every
 // frame's decision and of the models' state along the way.
 type golden struct {
-	Frames int64        `json:"frames"`
-	Trace  string       `json:"trace_fnv64"`
+	Frames int64  `json:"frames"`
+	Trace  string `json:"trace_fnv64"`
+	// Levels digests each frame's index and levels alone: the decisions.
+	// A change to how energies are computed may move Trace in the last
+	// bits of the measures; Levels (and Result) must not move.
+	Levels string       `json:"levels_fnv64"`
 	Result tally.Result `json:"result"`
 }
 
-// traceDigest hooks a digest onto a's trace: each frame's index, levels,
-// measures and smoothed levels, and each channel's background, smoothed
-// floor, texture and peak, bit for bit.
-func traceDigest(a *Analyzer) (h hash.Hash64, frames *int64) {
-	h = fnv.New64a()
+// traceDigest hooks digests onto a's trace: h of each frame's index,
+// levels, measures and smoothed levels, and each channel's background,
+// smoothed floor, texture and peak, bit for bit; levels of each frame's index
+// and levels only.
+func traceDigest(a *Analyzer) (h, levels hash.Hash64, frames *int64) {
+	h, levels = fnv.New64a(), fnv.New64a()
 	frames = new(int64)
 	var b [8]byte
 	put := func(v float64) {
@@ -119,6 +124,9 @@ func traceDigest(a *Analyzer) (h hash.Hash64, frames *int64) {
 	a.trace = func(t int64, lv [2]level, m [2]frameMeasure, smDB [2]float64) {
 		*frames++
 		put(float64(t))
+		binary.LittleEndian.PutUint64(b[:], uint64(t))
+		levels.Write(b[:])
+		levels.Write([]byte{byte(lv[0]), byte(lv[1])})
 		for c := range lv {
 			ch := &a.ch[c]
 			bg := &ch.background
@@ -128,7 +136,7 @@ func traceDigest(a *Analyzer) (h hash.Hash64, frames *int64) {
 			}
 		}
 	}
-	return h, frames
+	return h, levels, frames
 }
 
 // goldenSource serves a generated call through Analyze's Reader.
@@ -190,12 +198,12 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h, frames := traceDigest(a)
+			h, levels, frames := traceDigest(a)
 			res, err := a.analyzeFrom(goldenSource(rep, cust), ChannelMap{Channels: 2, Rep: 0, Customer: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := golden{Frames: *frames, Trace: fmt.Sprintf("%016x", h.Sum64()), Result: res}
+			got := golden{Frames: *frames, Trace: fmt.Sprintf("%016x", h.Sum64()), Levels: fmt.Sprintf("%016x", levels.Sum64()), Result: res}
 			out, err := json.MarshalIndent(got, "", " ")
 			if err != nil {
 				t.Fatal(err)
@@ -223,7 +231,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hp, _ := traceDigest(p)
+			hp, _, _ := traceDigest(p)
 			pres, err := p.analyzeFrom(newPCM16Source(rep.x, cust.x, 4321), ChannelMap{Channels: pcm16SourceChannels, Rep: 2, Customer: 0})
 			if err != nil {
 				t.Fatal(err)
@@ -240,7 +248,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hb, _ := traceDigest(b)
+			hb, _, _ := traceDigest(b)
 			for i := 0; i < len(rep.x); i += 333 {
 				j := min(i+333, len(rep.x))
 				if err := b.Write(rep.x[i:j], cust.x[i:j]); err != nil {
