@@ -2,19 +2,49 @@
 
 package dsp
 
-// runPairStereo is runPairStereoGo in SSE2 (every amd64 processor has it):
-// each packed instruction does one operation of both lanes, in the same
-// order and with the same rounding as the scalar code (no fused
-// multiply-add), so the results are bit for bit the same. The scalar Go
-// loop cannot do this: the compiler neither packs the two lanes nor keeps
-// the coefficients in registers, and it spends twice the instructions.
-//
-//go:noescape
-func runPairStereo(c *[10][2]float64, z *[4][2]float64, buf []float64, sum *[2]float64)
+// fmaOK says whether this processor (and its operating system) runs the
+// AVX fused multiply-add kernels; set once, before anything reads it. Every
+// amd64 processor since 2013 (Haswell, Piledriver) does; an older one runs
+// the Go kernels, whose math.FMA gives the same results far more slowly.
+var fmaOK = cpuHasFMA()
 
-// pcm16PairStereo is pcm16PairStereoGo in SSE2: the 16-bit codes are summed
-// in integer registers and converted as the filter runs, in the slack its
-// chain of dependent operations leaves, so decoding costs next to nothing.
+// cpuHasFMA reports FMA3 and AVX in CPUID, with the AVX register state
+// enabled by the operating system (XGETBV).
+func cpuHasFMA() bool
+
+// runPairStereo runs runPairStereoFMA where the processor can, else
+// runPairStereoGo: the results are the same bit for bit, since a fused
+// multiply-add is rounded once, exactly, wherever it runs.
+func runPairStereo(c *[10][2]float64, z *pairState, buf []float64, sum *[2]float64) {
+	if fmaOK {
+		runPairStereoFMA(c, z, buf, sum)
+		return
+	}
+	runPairStereoGo(c, z, buf, sum)
+}
+
+// pcm16PairStereo is runPairStereo for pcm16PairStereoFMA and
+// pcm16PairStereoGo.
+func pcm16PairStereo(c *[10][2]float64, z *pairState, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64) {
+	if fmaOK {
+		pcm16PairStereoFMA(c, z, src, a, buf, sum)
+		return
+	}
+	pcm16PairStereoGo(c, z, src, a, buf, sum)
+}
+
+// runPairStereoFMA is runPairStereoGo in AVX with FMA3 on 128-bit
+// registers: each packed instruction does one operation of both lanes, in
+// the same order and with the same rounding as the scalar code. The scalar
+// Go loop cannot do this: the compiler neither packs the two lanes nor
+// keeps the coefficients in registers.
 //
 //go:noescape
-func pcm16PairStereo(c *[10][2]float64, z *[4][2]float64, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64)
+func runPairStereoFMA(c *[10][2]float64, z *pairState, buf []float64, sum *[2]float64)
+
+// pcm16PairStereoFMA is pcm16PairStereoGo in the same way: the 16-bit
+// codes are summed in integer registers and converted as the filter runs,
+// in the slack its chain of dependent operations leaves.
+//
+//go:noescape
+func pcm16PairStereoFMA(c *[10][2]float64, z *pairState, src []byte, a *pcm16Frame, buf []float64, sum *[2]float64)

@@ -77,45 +77,48 @@ func (f *refBandFilter) energy(x []float32) float64 {
 			f.sections[s].run(buf)
 		}
 		for _, v := range buf {
-			sum += v * v
+			sum = math.FMA(v, v, sum)
 		}
 	}
 	return sum * float64(d)
 }
 
-// run filters buf in place. Each section runs over the whole block in turn
-// so that its coefficients and state stay in registers.
-func (q *biquad) run(buf []float64) {
-	b0, b1, b2, a1, a2 := q.b0, q.b1, q.b2, q.a1, q.a2
-	z1, z2 := q.z1, q.z2
-	for i, in := range buf {
-		out := b0*in + z1
-		z1 = b1*in - a1*out + z2
-		z2 = b2*in - a2*out
-		buf[i] = out
-	}
-	q.z1, q.z2 = flush(z1), flush(z2)
+// step runs one sample through the section, in direct form I with fused
+// multiply-adds taken in the stereo kernel's order.
+func (q *biquad) step(in float64) float64 {
+	t := math.FMA(q.b1, q.x1, q.b2*q.x2)
+	t = math.FMA(q.b0, in, t)
+	t = math.FMA(-q.a2, q.y2, t)
+	out := math.FMA(-q.a1, q.y1, t)
+	q.x2, q.x1 = q.x1, in
+	q.y2, q.y1 = q.y1, out
+	return out
 }
 
-// runPair runs two cascaded sections over buf in one pass and returns the
-// sum of squares of the output. Interleaving lets the CPU overlap the
-// second section's feedback chain with the first's on the next sample,
-// which is where the time goes: each section is latency bound.
+// flushState zeroes denormal-range state, as the stereo filter does after
+// every frame.
+func (q *biquad) flushState() {
+	q.x1, q.x2, q.y1, q.y2 = flush(q.x1), flush(q.x2), flush(q.y1), flush(q.y2)
+}
+
+// run filters buf in place.
+func (q *biquad) run(buf []float64) {
+	for i, in := range buf {
+		buf[i] = q.step(in)
+	}
+	q.flushState()
+}
+
+// runPair runs two cascaded sections over buf and returns the sum of
+// squares of the output.
 func runPair(p, q *biquad, buf []float64) float64 {
-	pb0, pb1, pb2, pa1, pa2 := p.b0, p.b1, p.b2, p.a1, p.a2
-	qb0, qb1, qb2, qa1, qa2 := q.b0, q.b1, q.b2, q.a1, q.a2
-	pz1, pz2, qz1, qz2 := p.z1, p.z2, q.z1, q.z2
 	sum := 0.0
 	for _, in := range buf {
-		m := pb0*in + pz1
-		pz1 = pb1*in - pa1*m + pz2
-		pz2 = pb2*in - pa2*m
-		out := qb0*m + qz1
-		qz1 = qb1*m - qa1*out + qz2
-		qz2 = qb2*m - qa2*out
-		sum += out * out
+		out := q.step(p.step(in))
+		sum = math.FMA(out, out, sum)
 	}
-	p.z1, p.z2, q.z1, q.z2 = flush(pz1), flush(pz2), flush(qz1), flush(qz2)
+	p.flushState()
+	q.flushState()
 	return sum
 }
 
