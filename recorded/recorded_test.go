@@ -3,8 +3,10 @@ package recorded
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"math"
 	"testing"
 
 	"talkratio/audio"
@@ -102,5 +104,78 @@ func TestOpen(t *testing.T) {
 	// per stereo case that opened, two per pair that did.
 	if closed != 10 {
 		t.Errorf("%d files closed, want 10", closed)
+	}
+}
+
+// floatOnly hides a source's 16-bit PCM methods: vad.Analyze then decodes
+// its samples to float32.
+type floatOnly struct{ audio.Source }
+
+// A stereo 16-bit file is analyzed from its bytes as stored, with the same
+// result as from its samples decoded to float; a pair of mono files is
+// read as floats.
+func TestCallHandsOutPCM16(t *testing.T) {
+	const rate, frames = 8000, 8000 * 10
+	b := wav(2, frames)
+	data := b[44:]
+	// Bursts of a tone (250 ms on, 150 ms off, like syllables) on the rep's
+	// channel from 2 to 5 s, on the customer's from 6 to 9 s, over faint
+	// noise: something for the detector.
+	seed := uint32(1)
+	for i := range frames {
+		for c := range 2 {
+			seed = seed*1664525 + 1013904223
+			v := float64(int32(seed)>>20) / 8
+			sec := i / rate
+			if (c == 0 && sec >= 2 && sec < 5 || c == 1 && sec >= 6 && sec < 9) && i%(rate*2/5) < rate/4 {
+				v += 8000 * math.Sin(2*math.Pi*440*float64(i)/rate)
+			}
+			binary.LittleEndian.PutUint16(data[4*i+2*c:], uint16(int16(v)))
+		}
+	}
+	m := map[string][]byte{"stereo": b, "rep": wav(1, 800), "cust": wav(1, 800)}
+	closed := 0
+	open := files(m, &closed)
+	analyze := func(src vad.Reader, c *Call) tally.Result {
+		t.Helper()
+		res, err := vad.Analyze(src, rate, c.Map, vad.DefaultConfig(), tally.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	c, err := Open(Input{Stereo: "stereo", CustomerChannel: -1}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.PCM16Channels(); got != 2 {
+		t.Fatalf("stereo 16-bit call: PCM16Channels = %d, want 2", got)
+	}
+	fast := analyze(c, c)
+	c.Close()
+	c, err = Open(Input{Stereo: "stereo", CustomerChannel: -1}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := analyze(floatOnly{c.Source}, c)
+	c.Close()
+	if len(fast.Segments.Rep) == 0 || len(fast.Segments.Customer) == 0 {
+		t.Fatalf("no speech found on a side: %+v", fast.Segments)
+	}
+	fj, _ := json.Marshal(fast)
+	sj, _ := json.Marshal(slow)
+	if !bytes.Equal(fj, sj) {
+		t.Errorf("analyzed from the bytes:\n%s\nfrom floats:\n%s", fj, sj)
+	}
+	pair, err := Open(Input{Rep: "rep", Customer: "cust"}, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	if got := pair.PCM16Channels(); got != 0 {
+		t.Errorf("a pair of files: PCM16Channels = %d, want 0", got)
+	}
+	if _, err := pair.ReadPCM16(make([]byte, 64)); err == nil {
+		t.Error("a pair of files: ReadPCM16 gave no error")
 	}
 }
