@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"talkratio/live"
@@ -101,15 +102,32 @@ func (s *session) readTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		return
 	}
 	log.Info("track started", "roles", tr.RoleNames())
+	// One buffer and one packet for the track's life: ReadRTP would
+	// allocate both for every packet (1.5 KB, 50 times a second per
+	// track), garbage the collector then spends time on. Packet is done
+	// with the payload when it returns (it decodes it there).
+	buf := make([]byte, readBufferBytes)
+	var pkt rtp.Packet
 	for {
-		pkt, _, err := track.ReadRTP()
+		n, _, err := track.Read(buf)
 		if err != nil {
 			log.Debug("track ended", "err", err)
 			tr.End()
 			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			// SRTP authenticated it, so this is a sender's bug: skip the
+			// packet, as a lost one, rather than end the track.
+			log.Debug("bad RTP packet", "err", err)
+			continue
 		}
 		if !tr.Packet(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload, time.Now()) {
 			return
 		}
 	}
 }
+
+// readBufferBytes holds any packet a track delivers: pion's receive MTU
+// is 1460 bytes by default, and an Ethernet frame cannot carry more than
+// 1500.
+const readBufferBytes = 1500
