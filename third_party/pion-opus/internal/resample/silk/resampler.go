@@ -6,6 +6,7 @@ package silkresample
 
 import (
 	"errors"
+	"math"
 
 	"github.com/pion/opus/internal/bitdepth"
 )
@@ -191,6 +192,11 @@ func (r *Resampler) Resample(in, out []float32) error {
 	if len(out) < outLen {
 		return errOutBufferTooSmall
 	}
+	if r.resamplerFunction == resamplerCopy {
+		r.resampleCopy(in, out[:outLen])
+
+		return nil
+	}
 	if cap(r.in16) < len(in) {
 		r.in16 = make([]int16, len(in))
 	}
@@ -259,4 +265,93 @@ func outputRateID(sampleRate int) (int, error) {
 	default:
 		return 0, errInvalidOutputSampleRate
 	}
+}
+
+// resampleCopy is Resample when the rates are equal (16 kHz SILK decoded to
+// 16 kHz, for instance): out is in delayed by inputDelay samples and
+// quantized to 16 bits, exactly what the general path computes by way of
+// in16, delayBuf and out16, without those three passes over the samples.
+// The quantization stays: it is not the identity on float32 samples.
+// delayBuf ends up as the general path leaves it. Iterating from the end
+// keeps the result right when out and in are the same slice.
+func (r *Resampler) resampleCopy(in, out []float32) {
+	delay := r.inputDelay
+	var last [len(r.delayBuf)]int16
+	for i := range delay {
+		last[i] = quantize16(in[len(in)-delay+i])
+	}
+	// The general path leaves the first fsInKHz-delay input samples in
+	// delayBuf after the held ones; keep them there too.
+	head := r.fsInKHz - delay
+	var first [len(r.delayBuf)]int16
+	for i := range head {
+		first[i] = quantize16(in[i])
+	}
+	if len(out) > delay {
+		quantizeFloats(out[delay:], in[:len(out)-delay])
+	}
+	for i := range delay {
+		out[i] = float32(r.delayBuf[i]) / 32768.0
+	}
+	copy(r.delayBuf[delay:], first[:head])
+	copy(r.delayBuf[:delay], last[:delay])
+}
+
+// quantize16 returns bitdepth.Float32ToSigned16(sample) for every float32,
+// NaN included, faster: in [-1, 1], where decoded samples are, it rounds
+// half away from zero by truncating v+-0.5 instead of calling math.Round.
+// That is exact here: v is a float32 scaled by 2^15, so float64(v)+-0.5 is
+// either exact or (|v| < 2^-29) rounds to a value that truncates to 0.
+func quantize16(sample float32) int16 {
+	if !(sample >= -1 && sample <= 1) {
+		return quantize16OutOfRange(sample)
+	}
+	v := float64(sample * 32768)
+	t := int32(v + math.Copysign(0.5, v))
+
+	return int16(min(t, 32767))
+}
+
+// quantizeFloats sets dst[i] to float32(quantize16(src[i])) / 32768.0,
+// computed without leaving floating point in [-1, 1] (bit for bit, -0
+// included): the rounded value is an integer of at most 16 bits either way,
+// and the round trip through int16 changed nothing. The loop body is
+// written out here, not called, because a call per sample cost more than
+// the rounding. It runs from the end so that dst may be src shifted up
+// (Resample with in and out the same slice).
+func quantizeFloats(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := len(dst) - 1; i >= 0; i-- {
+		sample := src[i]
+		if !(sample >= -1 && sample <= 1) {
+			dst[i] = quantizeFloatOutOfRange(sample)
+
+			continue
+		}
+		v := float64(sample * 32768)
+		rounded := math.Trunc(v + math.Copysign(0.5, v))
+		if rounded > 32767 {
+			rounded = 32767
+		}
+		// int16 has no -0: -0.4 must come out +0, and adding +0 does that
+		// (x + 0 is x for every other x).
+		rounded += 0
+		dst[i] = float32(rounded) / 32768.0
+	}
+}
+
+// quantizeFloatOutOfRange is quantizeFloats' sample outside [-1, 1] and
+// for NaN, kept out of line: rare, and it would weigh on the loop.
+//
+//go:noinline
+func quantizeFloatOutOfRange(sample float32) float32 {
+	return float32(bitdepth.Float32ToSigned16(sample)) / 32768.0
+}
+
+// quantize16OutOfRange is quantize16 outside [-1, 1] and for NaN, out of
+// line like quantizeFloatOutOfRange.
+//
+//go:noinline
+func quantize16OutOfRange(sample float32) int16 {
+	return bitdepth.Float32ToSigned16(sample)
 }
