@@ -141,7 +141,53 @@ func (r *Decoder) DecodeSymbolWithICDF(cumulativeDistributionTable []uint) uint3
 	total := uint32(cumulativeDistributionTable[0]) //nolint:gosec // G115
 	cumulativeDistributionTable = cumulativeDistributionTable[1:]
 
-	scale := r.rangeSize / total
+	// Every SILK table totals 256: a shift instead of a division.
+	var scale uint32
+	if total == 256 {
+		scale = r.rangeSize >> 8
+	} else {
+		scale = r.rangeSize / total
+	}
+	if scale == 0 {
+		// Only for a range decoder that was never initialized: divide by
+		// zero as before.
+		return r.decodeSymbolWithICDFDividing(cumulativeDistributionTable, scale, total)
+	}
+
+	// The symbol is the first k with cdf[k] > total - min(val/scale+1, total)
+	// (RFC 6716 section 4.1.3.3). The test below is that inequality without
+	// the division, which cost more than the rest of the function; as in
+	// libopus' ec_dec_icdf(), it compares val with scale*(total-cdf[k]):
+	// for 0 < cdf[k] < total, cdf[k] > total - min(q+1, total) holds
+	// exactly when q >= total-cdf[k], that is val >= scale*(total-cdf[k])
+	// (no overflow: scale*total <= rng); it always holds for cdf[k] >=
+	// total and never for cdf[k] == 0. Held to the division by
+	// TestDecodeSymbolWithICDFMatchesDivision.
+	val := r.highAndCodedDifference
+	symbolIndex := uint32(0)
+	for {
+		c := uint32(cumulativeDistributionTable[symbolIndex]) //nolint:gosec // G115
+		if c >= total || (c > 0 && val >= scale*(total-c)) {
+			break
+		}
+		symbolIndex++
+	}
+
+	high := uint32(cumulativeDistributionTable[symbolIndex]) //nolint:gosec // G115
+	low := uint32(0)
+	if symbolIndex != 0 {
+		low = uint32(cumulativeDistributionTable[symbolIndex-1]) //nolint:gosec // G115
+	}
+
+	r.update(scale, low, high, total)
+
+	return symbolIndex
+}
+
+// decodeSymbolWithICDFDividing is DecodeSymbolWithICDF as RFC 6716 section
+// 4.1.3.3 writes it, with the division; cumulativeDistributionTable starts
+// after the total.
+func (r *Decoder) decodeSymbolWithICDFDividing(cumulativeDistributionTable []uint, scale, total uint32) uint32 {
 	symbol := r.highAndCodedDifference/scale + 1
 	symbol = total - uint32(localMin(uint(symbol), uint(total))) //nolint:gosec // G115
 
