@@ -57,8 +57,8 @@ type Decoder struct {
 	eRaw                  []int32
 	eQ23                  []int32
 	lpc                   []float32
-	res                   []float32
-	resLag                []float32
+	resAll                []float32 // resLag then res, one allocation
+	outHist               []float32 // finalOutValues then this frame's out
 	midVoiceActivity      []bool
 	sideVoiceActivity     []bool
 	midLBRRFlags          []bool
@@ -1096,6 +1096,13 @@ func (d *Decoder) decodeExcitationSign(
 	quantizationOffsetType frameQuantizationOffsetType,
 	pulsecounts []uint8,
 ) {
+	// The PDF depends on the frame's types and the block's pulse count
+	// only; pick the seven candidates once per frame rather than walking
+	// the switch for every non-zero coefficient.
+	var icdfs [7][]uint
+	for pulsecount := range icdfs {
+		icdfs[pulsecount] = excitationSignICDF(signalType, quantizationOffsetType, uint8(pulsecount)) //nolint:gosec // < 7
+	}
 	for i := range eRaw {
 		// It then decodes a sign for all coefficients
 		// with a non-zero magnitude
@@ -1105,126 +1112,7 @@ func (d *Decoder) decodeExcitationSign(
 			continue
 		}
 
-		var icdf []uint
-		pulsecount := pulsecounts[i/pulsecountLargestPartitionSize]
-
-		// using one of the PDFs from Table 52.
-		//
-		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
-		switch signalType {
-		case frameSignalTypeInactive:
-			switch quantizationOffsetType {
-			case frameQuantizationOffsetTypeLow:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignInactiveSignalLowQuantization6PlusPulse
-				}
-			case frameQuantizationOffsetTypeHigh:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignInactiveSignalHighQuantization6PlusPulse
-				}
-			}
-		case frameSignalTypeUnvoiced:
-			switch quantizationOffsetType {
-			case frameQuantizationOffsetTypeLow:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignUnvoicedSignalLowQuantization6PlusPulse
-				}
-			case frameQuantizationOffsetTypeHigh:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignUnvoicedSignalHighQuantization6PlusPulse
-				}
-			}
-
-		case frameSignalTypeVoiced:
-			switch quantizationOffsetType {
-			case frameQuantizationOffsetTypeLow:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignVoicedSignalLowQuantization6PlusPulse
-				}
-			case frameQuantizationOffsetTypeHigh:
-				switch pulsecount {
-				case 0:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization0Pulse
-				case 1:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization1Pulse
-				case 2:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization2Pulse
-				case 3:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization3Pulse
-				case 4:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization4Pulse
-				case 5:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization5Pulse
-				default:
-					icdf = icdfExcitationSignVoicedSignalHighQuantization6PlusPulse
-				}
-			}
-		}
+		icdf := icdfs[min(pulsecounts[i/pulsecountLargestPartitionSize], 6)]
 
 		// If the value decoded is 0, then the coefficient magnitude is negated.
 		// Otherwise, it remains positive.
@@ -1232,6 +1120,136 @@ func (d *Decoder) decodeExcitationSign(
 			eRaw[i] *= -1
 		}
 	}
+}
+
+// excitationSignICDF is the sign PDF of Table 52 for a frame's signal and
+// quantization offset types and a block's pulse count (6 meaning 6 or more).
+//
+//nolint:cyclop,gocyclo
+func excitationSignICDF(
+	signalType frameSignalType,
+	quantizationOffsetType frameQuantizationOffsetType,
+	pulsecount uint8,
+) (icdf []uint) {
+	// using one of the PDFs from Table 52.
+	//
+	// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
+	switch signalType {
+	case frameSignalTypeInactive:
+		switch quantizationOffsetType {
+		case frameQuantizationOffsetTypeLow:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignInactiveSignalLowQuantization6PlusPulse
+			}
+		case frameQuantizationOffsetTypeHigh:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignInactiveSignalHighQuantization6PlusPulse
+			}
+		}
+	case frameSignalTypeUnvoiced:
+		switch quantizationOffsetType {
+		case frameQuantizationOffsetTypeLow:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignUnvoicedSignalLowQuantization6PlusPulse
+			}
+		case frameQuantizationOffsetTypeHigh:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignUnvoicedSignalHighQuantization6PlusPulse
+			}
+		}
+
+	case frameSignalTypeVoiced:
+		switch quantizationOffsetType {
+		case frameQuantizationOffsetTypeLow:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignVoicedSignalLowQuantization6PlusPulse
+			}
+		case frameQuantizationOffsetTypeHigh:
+			switch pulsecount {
+			case 0:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization0Pulse
+			case 1:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization1Pulse
+			case 2:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization2Pulse
+			case 3:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization3Pulse
+			case 4:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization4Pulse
+			case 5:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization5Pulse
+			default:
+				icdf = icdfExcitationSignVoicedSignalHighQuantization6PlusPulse
+			}
+		}
+	}
+
+	return icdf
 }
 
 // SILK codes the excitation using a modified version of the Pyramid
@@ -1321,12 +1339,16 @@ func (d *Decoder) decodeExcitation(
 		// e_Q23[i] value may require more than 16 bits per sample, but it will
 		// not require more than 23, including the sign.
 
-		eQ23[i] = (eRaw[i] << 8) - int32(sign(int(eRaw[i])))*20 + offsetQ23 //nolint:gosec // g115
-		seed = (196314165*seed + 907633515) & 0xFFFFFFFF
-		if seed&0x80000000 != 0 {
-			eQ23[i] *= -1
-		}
-		seed = (seed + uint32(eRaw[i])) & 0xFFFFFFFF //nolint:gosec // g115
+		// Without branches: the seed's top bit is a coin toss, and the
+		// mispredicted branch on it cost more than the rest of the loop.
+		// (q ^ m) - m is -q when m is -1 (top bit set) and q when m is 0,
+		// wrapping exactly as q *= -1 does; sign32 is sign without branches.
+		e := eRaw[i]
+		q := (e << 8) - sign32(e)*20 + offsetQ23
+		seed = 196314165*seed + 907633515
+		m := int32(seed) >> 31 //nolint:gosec // g115: the top bit, on purpose
+		eQ23[i] = (q ^ m) - m
+		seed += uint32(e) //nolint:gosec // g115
 	}
 
 	return eQ23
@@ -1835,14 +1857,23 @@ func (d *Decoder) samplesInSubframe(bandwidth Bandwidth) int {
 //
 //nolint:gocognit,cyclop
 func (d *Decoder) ltpSynthesis(
-	out []float32,
 	bQ7 [][]int8,
 	pitchLags []int,
 	n, j, s, dLPC int, //nolint:varnamelen
 	ltpScaleQ14 float32,
 	wQ2 int16,
-	aQ12, gainQ16, res, resLag []float32,
+	aQ12, gainQ16, res, resLag, resAll, outHist []float32,
 ) {
+	// resAll is resLag followed by res in one slice, so that res[i] is
+	// resAll[len(resLag)+i] whether i is negative (resLag) or not; outHist
+	// likewise holds finalOutValues followed by the out[] of this frame's
+	// earlier subframes, so that out[i] is outHist[len(finalOutValues)+i].
+	// Reading them instead of choosing between two slices for every tap
+	// takes the branches out of the loops below; the arithmetic, and its
+	// order, is unchanged.
+	outBase := len(d.finalOutValues)
+	resBase := len(resLag)
+
 	// If this is the third or fourth subframe of a 20 ms SILK frame and the LSF
 	// interpolation factor, w_Q2 (see Section 4.2.7.5.5), is less than 4,
 	// then let out_end be set to (j - (s-2)*n) and let LTP_scale_Q14 be set
@@ -1868,46 +1899,30 @@ func (d *Decoder) ltpSynthesis(
 	//                                 out[i] - \  out[i-k-1] * --------, 1.0)
 	//                                          /_               4096.0
 	//                                          k=0
+	//
+	// a_Q12[k]/4096.0 is the same float32 whether divided here or per tap.
+	// reversedAQ12[dLPC-1-k] = a_Q12[k]/4096.0: the loop below runs
+	// backwards over both, which is k from 0 up, and proves its indexes.
+	_, reversedAQ12 := normalizedLPCWeights(aQ12, dLPC)
 	for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
 		index := i + j
-
-		var (
-			resVal     float32
-			resIndex   int
-			writeToLag bool
-		)
-
-		switch {
-		case index >= len(res):
+		if index >= len(res) {
 			continue
-		case index >= 0:
-			resVal = out[index]
-			resIndex = index
-		default:
-			resIndex = len(resLag) + index
-			resVal = d.finalOutValues[len(d.finalOutValues)+index]
-			writeToLag = true
 		}
 
-		for k := range dLPC {
-			var outVal float32
-			if outIndex := index - k - 1; outIndex >= 0 {
-				outVal = out[outIndex]
-			} else {
-				outVal = d.finalOutValues[len(d.finalOutValues)+outIndex]
-			}
-
-			resVal -= outVal * (aQ12[k] / 4096.0)
+		outIndex := outBase + index
+		resVal := outHist[outIndex]
+		// history[dLPC-1-k] is out[index-k-1].
+		history := outHist[outIndex-dLPC : outIndex]
+		weights := reversedAQ12[:len(history)]
+		for m := len(history) - 1; m >= 0; m-- {
+			resVal -= history[m] * weights[m]
 		}
 
 		resVal = clampNegativeOneToOne(resVal)
 		resVal *= (4.0 * ltpScaleQ14) / gainQ16[s]
 
-		if !writeToLag {
-			res[resIndex] = resVal
-		} else {
-			resLag[resIndex] = resVal
-		}
+		resAll[resBase+index] = resVal
 	}
 
 	// Then, for i such that
@@ -1955,17 +1970,18 @@ func (d *Decoder) ltpSynthesis(
 	//              2.0**23    /_                                   128.0
 	//                         k=0
 
-	var resSum, resVal float32
+	// b_Q7[k]/128.0 is exact, and the same float32 hoisted as per tap.
+	var bQ7Normalized [5]float32
+	for k := range bQ7Normalized {
+		bQ7Normalized[k] = float32(bQ7[s][k]) / 128.0
+	}
 	for i := j; i < (j + n); i++ {
-		resSum = res[i]
-		for k := 0; k <= 4; k++ {
-			if resIndex := i - pitchLags[s] + 2 - k; resIndex < 0 {
-				resVal = resLag[len(resLag)+resIndex]
-			} else {
-				resVal = res[resIndex]
-			}
-
-			resSum += resVal * (float32(bQ7[s][k]) / 128.0)
+		resSum := res[i]
+		// taps[4-k] is res[i - pitch_lags[s] + 2 - k].
+		start := resBase + i - pitchLags[s] - 2
+		taps := resAll[start : start+5]
+		for k := range bQ7Normalized {
+			resSum += taps[4-k] * bQ7Normalized[k]
 		}
 
 		res[i] = resSum
@@ -2034,12 +2050,56 @@ func lpcSynthesisSteadyState(
 	subframeRes, subframeLPC, historyAndOutput []float32,
 	gain float32,
 ) {
+	// weights and each history slice have the same length, which lets the
+	// compiler drop the bounds checks of the inner loop.
+	weights := reversedAQ12[:dLPC]
+	subframeRes = subframeRes[:len(out)]
+	subframeLPC = subframeLPC[:len(out)]
+	if dLPC == maxLPCOrder {
+		lpcSynthesisSteadyState16(out, &reversedAQ12, subframeRes, subframeLPC, historyAndOutput, gain)
+
+		return
+	}
 	for sampleIndex := range out {
 		lpcVal := gain * subframeRes[sampleIndex]
-		history := historyAndOutput[sampleIndex : sampleIndex+dLPC]
-		for coefficientIndex := range dLPC {
-			lpcVal += history[coefficientIndex] * reversedAQ12[coefficientIndex]
+		history := historyAndOutput[sampleIndex : sampleIndex+len(weights)]
+		for coefficientIndex, weight := range weights {
+			lpcVal += history[coefficientIndex] * weight
 		}
+
+		subframeLPC[sampleIndex] = lpcVal
+		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
+	}
+}
+
+// lpcSynthesisSteadyState16 is lpcSynthesisSteadyState for WB (d_LPC 16),
+// unrolled: the same sixteen terms added in the same order, without the
+// loop's counting and branching.
+func lpcSynthesisSteadyState16(
+	out []float32,
+	w *[16]float32,
+	subframeRes, subframeLPC, historyAndOutput []float32,
+	gain float32,
+) {
+	for sampleIndex := range out {
+		lpcVal := gain * subframeRes[sampleIndex]
+		h := (*[16]float32)(historyAndOutput[sampleIndex : sampleIndex+16])
+		lpcVal += h[0] * w[0]
+		lpcVal += h[1] * w[1]
+		lpcVal += h[2] * w[2]
+		lpcVal += h[3] * w[3]
+		lpcVal += h[4] * w[4]
+		lpcVal += h[5] * w[5]
+		lpcVal += h[6] * w[6]
+		lpcVal += h[7] * w[7]
+		lpcVal += h[8] * w[8]
+		lpcVal += h[9] * w[9]
+		lpcVal += h[10] * w[10]
+		lpcVal += h[11] * w[11]
+		lpcVal += h[12] * w[12]
+		lpcVal += h[13] * w[13]
+		lpcVal += h[14] * w[14]
+		lpcVal += h[15] * w[15]
 
 		subframeLPC[sampleIndex] = lpcVal
 		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
@@ -2053,26 +2113,45 @@ func (d *Decoder) lpcSynthesisFirstSubframe(
 	subframeRes, subframeLPC []float32,
 	gain float32,
 ) {
-	var currentLPCVal float32
+	// history holds lpc[i] from i = -dLPC on: the previous frame's last
+	// values (zero where there are none), then those of this subframe as
+	// they are computed, so that the loop reads one slice instead of
+	// choosing between three sources for every tap. Same terms, same order.
+	var historyBuffer [maxLPCOrder + maxSubframeSamples]float32
+	history := historyBuffer[:dLPC+len(out)]
+	for m := 1; m <= dLPC; m++ {
+		if previousIndex := len(d.previousFrameLPCValues) - m; previousIndex >= 0 {
+			history[dLPC-m] = d.previousFrameLPCValues[previousIndex]
+		}
+	}
+	// Backwards over reversed weights is k = 0, 1, ... as before.
+	var reversedAQ12 [16]float32
+	for k := range dLPC {
+		reversedAQ12[dLPC-1-k] = normalizedAQ12[k]
+	}
+	weights := reversedAQ12[:dLPC]
+	subframeRes = subframeRes[:len(out)]
+	subframeLPC = subframeLPC[:len(out)]
 	for sampleIndex := range out {
 		lpcVal := gain * subframeRes[sampleIndex]
 
-		for coefficientIndex := range dLPC {
-			if lpcIndex := sampleIndex - coefficientIndex - 1; lpcIndex >= 0 {
-				currentLPCVal = subframeLPC[lpcIndex]
-			} else if previousIndex := len(d.previousFrameLPCValues) - 1 + (sampleIndex - coefficientIndex); previousIndex >= 0 {
-				currentLPCVal = d.previousFrameLPCValues[previousIndex]
-			} else {
-				currentLPCVal = 0
-			}
-
-			lpcVal += currentLPCVal * normalizedAQ12[coefficientIndex]
+		// past[dLPC-1-k] is lpc[sampleIndex-k-1].
+		past := history[sampleIndex : sampleIndex+len(weights)]
+		for m := len(past) - 1; m >= 0; m-- {
+			lpcVal += past[m] * weights[m]
 		}
 
+		history[dLPC+sampleIndex] = lpcVal
 		subframeLPC[sampleIndex] = lpcVal
 		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
 	}
 }
+
+// maxLPCOrder and maxSubframeSamples bound d_LPC and n (WB).
+const (
+	maxLPCOrder        = 16
+	maxSubframeSamples = 80
+)
 
 func (d *Decoder) savePreviousFrameLPCValues(lpc, out []float32, n, dLPC int) { //nolint:varnamelen
 	//  The decoder saves the final d_LPC values, i.e., lpc[i] such that
@@ -2133,8 +2212,14 @@ func (d *Decoder) silkFrameReconstruction(
 	//               e_Q23[i]
 	//     res[i] = ---------
 	//               2.0**23
-	res := slicetools.ResizeZero(&d.res, len(eQ23))
-	resLag := slicetools.ResizeZero(&d.resLag, int(lagMax)+2)
+	resAll := slicetools.ResizeZero(&d.resAll, int(lagMax)+2+len(eQ23))
+	resLag := resAll[:int(lagMax)+2]
+	res := resAll[len(resLag):]
+	var outHist []float32
+	if signalType == frameSignalTypeVoiced {
+		outHist = slicetools.Resize(&d.outHist, len(d.finalOutValues)+n*subframeCount)
+		copy(outHist, d.finalOutValues)
+	}
 	for i := range res {
 		res[i] = float32(eQ23[i]) / 8388608.0
 	}
@@ -2166,17 +2251,19 @@ func (d *Decoder) silkFrameReconstruction(
 		// https://www.rfc-editor.org/rfc/rfc6716.html#section-4.2.7.9.1
 		if signalType == frameSignalTypeVoiced {
 			d.ltpSynthesis(
-				out,
 				bQ7, pitchLags,
 				n, j, subFrame, dLPC,
 				ltpScaleQ14,
 				wQ2,
-				aQ12[aQ12Index], gainQ16, res, resLag,
+				aQ12[aQ12Index], gainQ16, res, resLag, resAll, outHist,
 			)
 		}
 
 		// https://www.rfc-editor.org/rfc/rfc6716.html#section-4.2.7.9.2
 		d.lpcSynthesis(out[n*subFrame:], n, subFrame, dLPC, aQ12[aQ12Index], res, gainQ16, lpc)
+		if outHist != nil {
+			copy(outHist[len(d.finalOutValues)+j:], out[j:j+n])
+		}
 	}
 }
 

@@ -135,6 +135,13 @@ func clampNegativeOneToOne(v float32) float32 {
 //	          (  1,  x > 0
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-1.1.4
+// sign32 is sign for an int32, without branches: the arithmetic shift
+// gives -1 for x < 0, the logical shift of -x gives 1 for x > 0 (and for
+// math.MinInt32, where the result is -1 either way).
+func sign32(x int32) int32 {
+	return x>>31 | int32(uint32(-x)>>31) //nolint:gosec // g115: bit 31 only
+}
+
 func sign(x int) int {
 	switch {
 	case x < 0:
