@@ -1103,21 +1103,24 @@ func (d *Decoder) decodeExcitationSign(
 	for pulsecount := range icdfs {
 		icdfs[pulsecount] = excitationSignICDF(signalType, quantizationOffsetType, uint8(pulsecount)) //nolint:gosec // < 7
 	}
-	for i := range eRaw {
-		// It then decodes a sign for all coefficients
-		// with a non-zero magnitude
-		//
-		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
-		if eRaw[i] == 0 {
-			continue
-		}
+	// Block by block, each with its PDF, in the same order as before.
+	for block := 0; block < len(eRaw)/pulsecountLargestPartitionSize; block++ {
+		icdf := icdfs[min(pulsecounts[block], 6)]
+		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
+		for i := range blockRaw {
+			// It then decodes a sign for all coefficients
+			// with a non-zero magnitude
+			//
+			// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
+			if blockRaw[i] == 0 {
+				continue
+			}
 
-		icdf := icdfs[min(pulsecounts[i/pulsecountLargestPartitionSize], 6)]
-
-		// If the value decoded is 0, then the coefficient magnitude is negated.
-		// Otherwise, it remains positive.
-		if d.rangeDecoder.DecodeSymbolWithICDF(icdf) == 0 {
-			eRaw[i] *= -1
+			// If the value decoded is 0, then the coefficient magnitude is negated.
+			// Otherwise, it remains positive.
+			if d.rangeDecoder.DecodeSymbolWithICDF(icdf) == 0 {
+				blockRaw[i] *= -1
+			}
 		}
 	}
 }
@@ -1914,9 +1917,30 @@ func (d *Decoder) ltpSynthesis(
 		resVal := outHist[outIndex]
 		// history[dLPC-1-k] is out[index-k-1].
 		history := outHist[outIndex-dLPC : outIndex]
-		weights := reversedAQ12[:len(history)]
-		for m := len(history) - 1; m >= 0; m-- {
-			resVal -= history[m] * weights[m]
+		if len(history) == maxLPCOrder {
+			// WB, written out: k = 0 to 15 in order.
+			h := (*[maxLPCOrder]float32)(history)
+			resVal -= h[15] * reversedAQ12[15]
+			resVal -= h[14] * reversedAQ12[14]
+			resVal -= h[13] * reversedAQ12[13]
+			resVal -= h[12] * reversedAQ12[12]
+			resVal -= h[11] * reversedAQ12[11]
+			resVal -= h[10] * reversedAQ12[10]
+			resVal -= h[9] * reversedAQ12[9]
+			resVal -= h[8] * reversedAQ12[8]
+			resVal -= h[7] * reversedAQ12[7]
+			resVal -= h[6] * reversedAQ12[6]
+			resVal -= h[5] * reversedAQ12[5]
+			resVal -= h[4] * reversedAQ12[4]
+			resVal -= h[3] * reversedAQ12[3]
+			resVal -= h[2] * reversedAQ12[2]
+			resVal -= h[1] * reversedAQ12[1]
+			resVal -= h[0] * reversedAQ12[0]
+		} else {
+			weights := reversedAQ12[:len(history)]
+			for m := len(history) - 1; m >= 0; m-- {
+				resVal -= history[m] * weights[m]
+			}
 		}
 
 		resVal = clampNegativeOneToOne(resVal)
@@ -1977,12 +2001,15 @@ func (d *Decoder) ltpSynthesis(
 	}
 	for i := j; i < (j + n); i++ {
 		resSum := res[i]
-		// taps[4-k] is res[i - pitch_lags[s] + 2 - k].
+		// taps[4-k] is res[i - pitch_lags[s] + 2 - k]; k = 0 to 4 in order,
+		// written out (the compiler does not unroll the loop).
 		start := resBase + i - pitchLags[s] - 2
-		taps := resAll[start : start+5]
-		for k := range bQ7Normalized {
-			resSum += taps[4-k] * bQ7Normalized[k]
-		}
+		taps := (*[5]float32)(resAll[start : start+5])
+		resSum += taps[4] * bQ7Normalized[0]
+		resSum += taps[3] * bQ7Normalized[1]
+		resSum += taps[2] * bQ7Normalized[2]
+		resSum += taps[1] * bQ7Normalized[3]
+		resSum += taps[0] * bQ7Normalized[4]
 
 		res[i] = resSum
 	}
