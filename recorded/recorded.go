@@ -60,10 +60,10 @@ func (c *Call) Close() error {
 
 // PCM16Channels and ReadPCM16 make a call that is one 16-bit PCM file a
 // vad.PCM16Reader, as the file itself is: vad.Analyze then filters its
-// bytes as stored, which at 8 kHz more than halves the analysis's work
-// (decoding every sample to float32 and averaging it apart took more time
-// than the filter). Embedding Source alone would hide them. A pair of
-// files, or any other source, reports 0 channels and is read with Read.
+// bytes as stored, which spares about a fifth of the analysis's work at
+// 8 kHz (decoding every sample to float32, then averaging it apart).
+// Embedding Source alone would hide them. A pair of files, or any other
+// source, reports 0 channels and is read with Read.
 func (c *Call) PCM16Channels() int {
 	if p, ok := c.Source.(vad.PCM16Reader); ok {
 		return p.PCM16Channels()

@@ -111,8 +111,8 @@ type golden struct {
 
 // traceDigest hooks digests onto a's trace: h of each frame's index,
 // levels, measures and smoothed levels, and each channel's background,
-// smoothed floor, texture and peak, bit for bit; levels of each frame's index
-// and levels only.
+// smoothed floor, texture and peak, bit for bit; levels of each frame's
+// index and levels only.
 func traceDigest(a *Analyzer) (h, levels hash.Hash64, frames *int64) {
 	h, levels = fnv.New64a(), fnv.New64a()
 	frames = new(int64)
