@@ -39,10 +39,10 @@ type backgroundModel struct {
 	quiet       dsp.Histogram // smoothed levels of the quiet blocks' frames
 	ring        [][2]float64  // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
 	pos         int
-	n           int64 // frames seen
-	toDecay     int   // frames until the next decay
-	lastLoud    int64 // index of the latest loud frame
-	loudDB      float64
+	n           int64   // frames seen
+	toDecay     int     // frames until the next decay
+	lastLoud    int64   // index of the latest loud frame
+	loudDB      float64 // frames at or over it are loud; -Inf until known (see add)
 	bgDB        float64 // background 90th percentile, or -Inf while unknown
 	smoothDB    float64 // smoothed background's 90th percentile, or -Inf while unknown
 	spreadDB    float64 // background's 90th less its 50th percentile, or +Inf while unknown
@@ -80,7 +80,7 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 		toDecay:     every,
 		ring:        make([][2]float64, max(1, isolationFrames)),
 		lastLoud:    math.MinInt64 / 2,
-		loudDB:      math.Inf(1),
+		loudDB:      math.Inf(-1), // see the field
 		bgDB:        math.Inf(-1),
 		smoothDB:    math.Inf(-1),
 		spreadDB:    math.Inf(1),
@@ -122,6 +122,10 @@ func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB
 		m.pos = 0
 	}
 	m.all.Add(db)
+	// Until the first percentiles are in, loudDB is -Inf and every frame
+	// is loud, so that none passes for isolated background: speech that
+	// opens a recording would fill the isolated histogram, set the
+	// smoothed background at the voice's own level and so go unheard.
 	if db >= m.loudDB {
 		m.lastLoud = m.n
 	}
