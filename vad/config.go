@@ -78,6 +78,11 @@ type Config struct {
 	// few seconds.
 	PeakDecayDBPerSec float64
 
+	// TailUnderPeakDB: a frame this far under the recent peak of the
+	// smoothed level, with the next tailAheadMS under it too, is a phrase's
+	// tail, not more of the voice (see tailAheadMS).
+	TailUnderPeakDB float64
+
 	// AbsFloorDBFS is the band energy below which a frame is never speech,
 	// however quiet the line: it keeps digital silence, dither and codec
 	// idle noise from counting.
@@ -145,6 +150,9 @@ type Config struct {
 //     sits 10-25 dB under the voice in real recordings, while a voice's
 //     own 400 ms level stays within a few dB of its peak; 1.5 dB/s forgets
 //     a loud passage in about five seconds.
+//   - TailUnderPeakDB 15: a voice's syllables, quiet ones included, keep
+//     coming back within 15 dB of its peak; a phrase's tail and the room
+//     after it fall further.
 //   - AbsFloorDBFS -72: under any real line noise, over codec idle noise.
 //   - OnsetMS 50, MinSpeechMS 150: longer than a click or a babble burst,
 //     shorter than "yeah" (the shortest utterances are about 250 ms).
@@ -170,6 +178,7 @@ func DefaultConfig() Config {
 		IsolationMS:                 300,
 		FallFromPeakDB:              8,
 		PeakDecayDBPerSec:           1.5,
+		TailUnderPeakDB:             15,
 		AbsFloorDBFS:                -72,
 		OnsetMS:                     50,
 		MinSpeechMS:                 150,
@@ -201,6 +210,7 @@ func (c Config) Validate() error {
 	check(c.SmoothStartOverBackgroundDB >= c.SmoothStayOverBackgroundDB, "SmoothStartOverBackgroundDB %g below SmoothStayOverBackgroundDB %g", c.SmoothStartOverBackgroundDB, c.SmoothStayOverBackgroundDB)
 	check(c.StartUnderSmoothDB > 0, "StartUnderSmoothDB %g must be positive", c.StartUnderSmoothDB)
 	check(c.FallFromPeakDB > 0, "FallFromPeakDB %g must be positive", c.FallFromPeakDB)
+	check(c.TailUnderPeakDB > tailAheadSlackDB, "TailUnderPeakDB %g must be over %g", c.TailUnderPeakDB, tailAheadSlackDB)
 	check(c.PeakDecayDBPerSec >= 0, "PeakDecayDBPerSec %g must not be negative", c.PeakDecayDBPerSec)
 	check(c.SmoothMS <= 600, "SmoothMS %d over 600: the decision delay is half of it", c.SmoothMS)
 	for _, f := range []struct {

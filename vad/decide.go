@@ -49,6 +49,21 @@ const (
 	fallSteadyMS = 200.0
 )
 
+// tailAheadMS, tailAheadSlackDB: a frame more than Config.TailUnderPeakDB
+// under the voice's recent peak (see channel.peakSmooth), with the next
+// tailAheadMS averaging under it too (by that less tailAheadSlackDB, as
+// the mean of a decay starts a little higher), is the tail of a phrase (its
+// last syllable decaying, the room ringing on) or a breath, not more of the
+// voice: speech that goes on after a dip comes back within a syllable or
+// two. Human labels end a phrase where the voice does; on a clean line the
+// tail stays over the floor for a few hundred ms, on a noisy one it is
+// under the noise at once, so without this rule talk is over-counted on
+// clean lines only, and the listen % leans to whichever side is cleaner.
+const (
+	tailAheadMS      = 150.0
+	tailAheadSlackDB = 3.0
+)
+
 // steadySpreadDB: a background whose frame levels spread by at most this
 // (90th less 50th percentile) is steady: hiss and hum spread by 1-2 dB,
 // babble by 5-10. There the smoothed level alone can start speech (see
@@ -199,6 +214,13 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm, s
 		if fall := ch.peakSmooth - a.cfg.FallFromPeakDB; smDB[c] < fall && ownDB < fall &&
 			min(ch.lag.spreadDB(max(a.from, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
 			lv[c] = quiet
+		}
+		// A phrase's tail is not the voice (see tailAheadMS).
+		if tail := ch.peakSmooth - a.cfg.TailUnderPeakDB; ownDB < tail {
+			if e := min(end, t+1+a.tailAhead); e > t+1 &&
+				dsp.PowerToDB(max(ch.lag.mean(t+1, e), a.absFloor)) < tail+tailAheadSlackDB {
+				lv[c] = quiet
+			}
 		}
 		// A frame far under the level around it does not start speech:
 		// it is a lead-in to something louder (a recording's room just
