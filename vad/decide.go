@@ -264,8 +264,11 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		// channel full of babble does not pass for a talker over a clean
 		// one; the other side's floor is the higher of its frame floor and
 		// its smoothed floor, since babble's frame floor drops into brief
-		// gaps and would make its babble look far over the floor.
-		dominated := lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
+		// gaps and would make its babble look far over the floor. A frame
+		// this side takes for the start of speech is double talk, not
+		// listening: babble with deep gaps on the other side passes that
+		// test, and would teach this side's own voice as its background.
+		dominated := lv[c] != hot && lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
 		lin := max(m[c].own, m[c].fl)
 		if t%bgUpdateFrames == 0 {
 			ch.textureDB = dsp.PowerToDB(ch.sf / m[c].fl)
