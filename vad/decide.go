@@ -273,7 +273,7 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		if t%bgUpdateFrames == 0 {
 			ch.textureDB = dsp.PowerToDB(ch.sf / m[c].fl)
 		}
-		ch.background.add(m[c].db, lin, smDB[c], dominated, ch.textureDB)
+		ch.background.add(m[c].db, lin, smDB[c], lv[c] == hot, dominated, ch.textureDB)
 	}
 	if a.trace != nil {
 		a.trace(t, lv, m, smDB)
