@@ -470,3 +470,26 @@ func clippedTotal(segs []tally.Segment, from, to float64) float64 {
 	}
 	return sum
 }
+
+// The hangover grows from HangoverMS to NoisyHangoverMS as the voice sinks
+// from cleanSNRDB to noisySNRDB over the noise floor, and stays put
+// outside that range (an unknown level, -Inf, counts as noisy).
+func TestHangoverFor(t *testing.T) {
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, noisy := int64(DefaultConfig().HangoverMS/10), int64(DefaultConfig().NoisyHangoverMS/10)
+	mid := int64(math.Round(float64(clean+noisy) / 2))
+	for _, tc := range []struct {
+		snr  float64
+		want int64
+	}{
+		{60, clean}, {cleanSNRDB, clean}, {(cleanSNRDB + noisySNRDB) / 2, mid},
+		{noisySNRDB, noisy}, {0, noisy}, {-20, noisy}, {math.Inf(-1), noisy},
+	} {
+		if got := a.hangoverFor(tc.snr); got != tc.want {
+			t.Errorf("hangoverFor(%g dB) = %d frames, want %d", tc.snr, got, tc.want)
+		}
+	}
+}

@@ -64,6 +64,26 @@ const (
 	tailAheadSlackDB = 3.0
 )
 
+// noisySNRDB, cleanSNRDB: where the voice's recent peak (channel.peakSmooth)
+// stands at most noisySNRDB over the noise floor, the hangover is
+// Config.NoisyHangoverMS; from cleanSNRDB up it is Config.HangoverMS, and
+// in between it shrinks linearly. The lower the voice stands over the
+// noise, the more of each word's decaying end is under it: with one
+// hangover for all, real speech at 5 dB SNR came out 9-12% shorter,
+// relative to its truth, than on clean channels, and the listen % leaned
+// to the cleaner side.
+const (
+	noisySNRDB = 6.0
+	cleanSNRDB = 15.0
+)
+
+// hangoverFor returns the hangover, in frames, for a voice that stands snr
+// dB over the noise floor (see noisySNRDB).
+func (a *Analyzer) hangoverFor(snr float64) int64 {
+	noisy := min(max((cleanSNRDB-snr)/(cleanSNRDB-noisySNRDB), 0), 1)
+	return int64(math.Round(a.hangover[0] + noisy*(a.hangover[1]-a.hangover[0])))
+}
+
 // steadySpreadDB: a background whose frame levels spread by at most this
 // (90th less 50th percentile) is steady: hiss and hum spread by 1-2 dB,
 // babble by 5-10. There the smoothed level alone can start speech (see
@@ -272,6 +292,7 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		lin := max(m[c].own, m[c].fl)
 		if t%bgUpdateFrames == 0 {
 			ch.textureDB = dsp.PowerToDB(ch.sf / m[c].fl)
+			ch.det.hangover = a.hangoverFor(ch.peakSmooth - dsp.PowerToDB(m[c].fl))
 		}
 		ch.background.add(m[c].db, lin, smDB[c], lv[c] == hot, dominated, ch.textureDB)
 	}
