@@ -73,9 +73,9 @@ type Config struct {
 	// floor and so over every floor-based threshold, yet far under the
 	// voice. Without this the tail of an utterance runs on through it.
 	FallFromPeakDB float64
-	// PeakDecayDBPerSec: the recent peak falls this fast, so that a talker
-	// who turns quieter (or moves off the mic) is followed again within a
-	// few seconds.
+	// PeakDecayDBPerSec: the recent peak falls this fast while the other
+	// side is not talking, so that a talker who turns quieter (or moves
+	// off the mic) is followed again within a few seconds.
 	PeakDecayDBPerSec float64
 
 	// TailUnderPeakDB: a frame this far under the recent peak of the

@@ -272,7 +272,15 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 	for c := range a.ch {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
-		ch.peakSmooth = max(smDB[c], ch.peakSmooth-a.peakDecay)
+		// A talker's level does not fade while he listens: the peak
+		// decays only while the other side is not talking, so that what
+		// this channel carries through the other side's turn (babble, a
+		// room) stays as far under it as it is.
+		decay := a.peakDecay
+		if a.ch[1-c].det.talking() {
+			decay = 0
+		}
+		ch.peakSmooth = max(smDB[c], ch.peakSmooth-decay)
 		ch.sf = ch.smFloor.Update(sm[c])
 		ref[c] = max(m[c].fl, ch.sf)
 	}
