@@ -38,9 +38,11 @@ type Analyzer struct {
 	stayRatio  float64
 	margin     float64 // linear factor for Config.BleedMarginDB
 	learnRatio float64
-	dominance  float64 // linear factor for dominanceDB
-	peakDecay  float64 // Config.PeakDecayDBPerSec per frame
-	steadyHalf int64   // fallSteadyMS in frames
+	dominance  float64    // linear factor for dominanceDB
+	peakDecay  float64    // Config.PeakDecayDBPerSec per frame
+	steadyHalf int64      // fallSteadyMS in frames
+	tailAhead  int64      // tailAheadMS in frames
+	hangover   [2]float64 // HangoverMS and NoisyHangoverMS in frames
 	closed     bool
 	half       int // decision delay in frames: half the smoothing window
 	// warm is how many frames the first decisions wait for (see
@@ -85,6 +87,8 @@ func NewAnalyzer(cfg Config, tcfg tally.Config, sampleRate int) (*Analyzer, erro
 	a.filt = dsp.NewBandFilter(cfg.BandLowHz, cfg.BandHighHz, sampleRate, hop)
 	a.peakDecay = cfg.PeakDecayDBPerSec * a.frameSec
 	a.steadyHalf = int64(math.Round(fallSteadyMS / 1000 / a.frameSec))
+	a.tailAhead = int64(math.Round(tailAheadMS / 1000 / a.frameSec))
+	a.hangover = [2]float64{float64(cfg.HangoverMS) / 1000 / a.frameSec, float64(cfg.NoisyHangoverMS) / 1000 / a.frameSec}
 	histLen := 1 + int(math.Round(float64(cfg.BleedWindowMS)/1000/a.frameSec))
 	a.half = int(math.Round(float64(cfg.SmoothMS) / 2000 / a.frameSec))
 	a.warm = int64(math.Round(float64(cfg.WarmupMS) / 1000 / a.frameSec))

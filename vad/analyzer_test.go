@@ -372,7 +372,9 @@ func TestDetectorOutputGaps(t *testing.T) {
 // voice but far over the line's floor ends with the voice, and a pause
 // filled with that room is a pause. A quieter voice that follows a loud
 // one is still speech: it rises and falls with its syllables, where a
-// room's sound is steady.
+// room's sound is steady. Two rules see to it, each on its own: the room
+// is steady and far under the voice's peak (Config.FallFromPeakDB), and it
+// is far under the peak with no voice coming back (Config.TailUnderPeakDB).
 func TestTailFollowsVoice(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -394,7 +396,9 @@ func TestTailFollowsVoice(t *testing.T) {
 		}, 0, 0, 5.6, 8.5},
 	}
 	off := DefaultConfig()
-	off.FallFromPeakDB = 100
+	off.FallFromPeakDB, off.TailUnderPeakDB = 100, 100
+	fallOnly, tailOnly := DefaultConfig(), DefaultConfig()
+	fallOnly.TailUnderPeakDB, tailOnly.FallFromPeakDB = 100, 100
 	for _, tc := range tests {
 		for _, rate := range []int{8000, 16000} {
 			rep, cust := newSignal(rate, 12), newSignal(rate, 12)
@@ -409,13 +413,19 @@ func TestTailFollowsVoice(t *testing.T) {
 			if tc.roomTo == 0 {
 				continue
 			}
-			if out := covered(segs, tc.roomFrom, tc.roomTo); out > 0 {
-				t.Errorf("%s, %d Hz: %.2f s of speech in the room's sound at %.1f-%.1f s; segments %v", tc.name, rate, out, tc.roomFrom, tc.roomTo, segs)
+			for _, r := range []struct {
+				rules string
+				segs  []tally.Segment
+			}{{"both rules", segs}, {"the fall rule alone", analyzeWith(t, fallOnly, rep, cust, 320).Segments.Rep},
+				{"the tail rule alone", analyzeWith(t, tailOnly, rep, cust, 320).Segments.Rep}} {
+				if out := covered(r.segs, tc.roomFrom, tc.roomTo); out > 0 {
+					t.Errorf("%s, %d Hz, %s: %.2f s of speech in the room's sound at %.1f-%.1f s; segments %v", tc.name, rate, r.rules, out, tc.roomFrom, tc.roomTo, r.segs)
+				}
 			}
-			// Without the rule the room's sound passes for speech: the
+			// Without the rules the room's sound passes for speech: the
 			// signal tests what it means to.
 			if out := covered(without, tc.roomFrom, tc.roomTo); out < 0.5*(tc.roomTo-tc.roomFrom) {
-				t.Errorf("%s, %d Hz: without the rule only %.2f s of the room's sound is speech; segments %v", tc.name, rate, out, without)
+				t.Errorf("%s, %d Hz: without the rules only %.2f s of the room's sound is speech; segments %v", tc.name, rate, out, without)
 			}
 		}
 	}
@@ -459,4 +469,27 @@ func clippedTotal(segs []tally.Segment, from, to float64) float64 {
 		sum += tally.Segment{Start: max(s.Start, from), End: min(s.End, to)}.Dur()
 	}
 	return sum
+}
+
+// The hangover grows from HangoverMS to NoisyHangoverMS as the voice sinks
+// from cleanSNRDB to noisySNRDB over the noise floor, and stays put
+// outside that range (an unknown level, -Inf, counts as noisy).
+func TestHangoverFor(t *testing.T) {
+	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, noisy := int64(DefaultConfig().HangoverMS/10), int64(DefaultConfig().NoisyHangoverMS/10)
+	mid := int64(math.Round(float64(clean+noisy) / 2))
+	for _, tc := range []struct {
+		snr  float64
+		want int64
+	}{
+		{60, clean}, {cleanSNRDB, clean}, {(cleanSNRDB + noisySNRDB) / 2, mid},
+		{noisySNRDB, noisy}, {0, noisy}, {-20, noisy}, {math.Inf(-1), noisy},
+	} {
+		if got := a.hangoverFor(tc.snr); got != tc.want {
+			t.Errorf("hangoverFor(%g dB) = %d frames, want %d", tc.snr, got, tc.want)
+		}
+	}
 }

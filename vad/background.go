@@ -37,12 +37,12 @@ type backgroundModel struct {
 	all, bg     dsp.Histogram
 	iso         dsp.Histogram // smoothed levels of the isolated frames
 	quiet       dsp.Histogram // smoothed levels of the quiet blocks' frames
-	ring        [][2]float64  // levels and smoothed levels (dB) of the newest frames, waiting to be judged isolated
+	ring        []ringFrame   // the newest frames, waiting to be judged isolated
 	pos         int
-	n           int64 // frames seen
-	toDecay     int   // frames until the next decay
-	lastLoud    int64 // index of the latest loud frame
-	loudDB      float64
+	n           int64   // frames seen
+	toDecay     int     // frames until the next decay
+	lastLoud    int64   // index of the latest loud frame
+	loudDB      float64 // frames at or over it are loud; -Inf until known (see add)
 	bgDB        float64 // background 90th percentile, or -Inf while unknown
 	smoothDB    float64 // smoothed background's 90th percentile, or -Inf while unknown
 	spreadDB    float64 // background's 90th less its 50th percentile, or +Inf while unknown
@@ -78,9 +78,9 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 		iso:         dsp.NewHistogram(),
 		quiet:       dsp.NewHistogram(),
 		toDecay:     every,
-		ring:        make([][2]float64, max(1, isolationFrames)),
+		ring:        make([]ringFrame, max(1, isolationFrames)),
 		lastLoud:    math.MinInt64 / 2,
-		loudDB:      math.Inf(1),
+		loudDB:      math.Inf(-1), // see the field
 		bgDB:        math.Inf(-1),
 		smoothDB:    math.Inf(-1),
 		spreadDB:    math.Inf(1),
@@ -91,14 +91,24 @@ func newBackgroundModel(isolationFrames int, frameSec float64) backgroundModel {
 	}
 }
 
+// ringFrame is a frame waiting to be judged isolated: its level and
+// smoothed level (dB), and whether it was taken for the start of speech.
+type ringFrame struct {
+	db, sdb float64
+	speech  bool
+}
+
 // add takes the next frame's level (dB, and as linear power) and smoothed
 // level (dB). A frame's level enters the background histogram at once if
 // the other side is speaking loud and clear (this side is then listening).
 // Otherwise its level and smoothed level enter once it is len(ring) frames
-// old and no loud frame came within len(ring) frames on either side of it.
-// The smoothed levels of quiet blocks enter when the block is complete;
-// textureDB (see channel.textureDB) tells how far quiet blocks may vary.
-func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB float64) {
+// old and no loud frame came within len(ring) frames on either side of it,
+// unless it was taken for the start of speech (speech): a talker who turns
+// quieter than the loud level of the last half minute has no loud frames,
+// and his voice would become his background. The smoothed levels of quiet
+// blocks enter when the block is complete; textureDB (see
+// channel.textureDB) tells how far quiet blocks may vary.
+func (m *backgroundModel) add(db, lin, sdb float64, speech, otherTalking bool, textureDB float64) {
 	d := int64(len(m.ring))
 	if otherTalking {
 		m.bg.Add(db)
@@ -106,22 +116,27 @@ func (m *backgroundModel) add(db, lin, sdb float64, otherTalking bool, textureDB
 	if m.n >= d && m.lastLoud < m.n-2*d {
 		// The smoothed level of a dominated frame can still carry this
 		// side's own speech nearby, so only isolation vouches for it.
-		old := m.ring[m.pos]
-		if !otherTalking {
-			m.bg.Add(old[0])
+		if old := m.ring[m.pos]; !old.speech {
+			if !otherTalking {
+				m.bg.Add(old.db)
+			}
+			m.iso.Add(old.sdb)
 		}
-		m.iso.Add(old[1])
 	}
 	if blk, ok := m.blocks.add(lin, sdb, textureDB); ok {
 		for _, v := range blk {
 			m.quiet.Add(v)
 		}
 	}
-	m.ring[m.pos] = [2]float64{db, sdb}
+	m.ring[m.pos] = ringFrame{db, sdb, speech}
 	if m.pos++; m.pos == len(m.ring) {
 		m.pos = 0
 	}
 	m.all.Add(db)
+	// Until the first percentiles are in, loudDB is -Inf and every frame
+	// is loud, so that none passes for isolated background: speech that
+	// opens a recording would fill the isolated histogram, set the
+	// smoothed background at the voice's own level and so go unheard.
 	if db >= m.loudDB {
 		m.lastLoud = m.n
 	}

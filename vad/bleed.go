@@ -58,25 +58,9 @@ type leakModel struct {
 	updates  []int
 	best     int  // delay with the steadiest ratio
 	sure     bool // whether best's ratio is trusted as a leak (see trusted)
-	// gains holds ratios predicted with, and each as a power ratio. The
-	// ratio moves in steps while the other side talks, up and down
-	// between a few dozen values in a call, and stands still between:
-	// a power ratio once computed (a math.Pow) is found here again.
-	gains [leakGainSlots]leakGain
-}
-
-// leakGainBits, leakGainSlots: the gains kept, room for the few dozen
-// values a call's ratios take.
-const (
-	leakGainBits  = 6
-	leakGainSlots = 1 << leakGainBits
-)
-
-// leakGain is a ratio, by its bits (which, unlike a compare, find a NaN
-// ratio too), and its power ratio.
-type leakGain struct {
-	dbBits uint64
-	gain   float64
+	// gains converts the ratios predicted with to power ratios: the ratio
+	// moves in steps while the other side talks and stands still between.
+	gains dsp.GainCache
 }
 
 func newLeakModel(maxDelayFrames int) leakModel {
@@ -86,11 +70,7 @@ func newLeakModel(maxDelayFrames int) leakModel {
 		m.ratioDB[k] = leakFloorDB
 		m.spreadDB[k] = leakSpreadStartDB
 	}
-	// Every slot starts right: a slot holds the gain of the ratio it
-	// names, wherever it sits.
-	for i := range m.gains {
-		m.gains[i] = leakGain{math.Float64bits(leakFloorDB), dsp.DBToPower(leakFloorDB)}
-	}
+	m.gains = dsp.NewGainCache(leakFloorDB)
 	return m
 }
 
@@ -270,18 +250,7 @@ func (m *leakModel) predict(other *history) float64 {
 	if k+1 < len(m.ratioDB) {
 		p = max(p, other.ago(k+1))
 	}
-	return p * m.gainOf(m.ratioDB[k])
-}
-
-// gainOf is dsp.DBToPower(db), looked up in m.gains by db's bits (its
-// slot: the top bits of a multiplicative hash) and computed on a miss.
-func (m *leakModel) gainOf(db float64) float64 {
-	b := math.Float64bits(db)
-	g := &m.gains[(b*0x9e3779b97f4a7c15)>>(64-leakGainBits)]
-	if g.dbBits != b {
-		g.dbBits, g.gain = b, dsp.DBToPower(db)
-	}
-	return g.gain
+	return p * m.gains.Gain(m.ratioDB[k])
 }
 
 // predictFrom is predict for frame t of a recording of the other side's
@@ -305,5 +274,5 @@ func (m *leakModel) predictFrom(sp []float64, t int) float64 {
 	if k+1 < len(m.ratioDB) {
 		p = max(p, at(k+1))
 	}
-	return p * m.gainOf(m.ratioDB[k])
+	return p * m.gains.Gain(m.ratioDB[k])
 }

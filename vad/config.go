@@ -73,10 +73,15 @@ type Config struct {
 	// floor and so over every floor-based threshold, yet far under the
 	// voice. Without this the tail of an utterance runs on through it.
 	FallFromPeakDB float64
-	// PeakDecayDBPerSec: the recent peak falls this fast, so that a talker
-	// who turns quieter (or moves off the mic) is followed again within a
-	// few seconds.
+	// PeakDecayDBPerSec: the recent peak falls this fast while the other
+	// side is not talking, so that a talker who turns quieter (or moves
+	// off the mic) is followed again within a few seconds.
 	PeakDecayDBPerSec float64
+
+	// TailUnderPeakDB: a frame this far under the recent peak of the
+	// smoothed level, with the next tailAheadMS under it too, is a phrase's
+	// tail, not more of the voice (see tailAheadMS).
+	TailUnderPeakDB float64
 
 	// AbsFloorDBFS is the band energy below which a frame is never speech,
 	// however quiet the line: it keeps digital silence, dither and codec
@@ -94,7 +99,11 @@ type Config struct {
 	PreRollMS int
 	// HangoverMS is added after the last frame at the stay level: word
 	// endings decay under the noise before the speaker has finished.
-	HangoverMS int
+	// NoisyHangoverMS is the hangover where the voice stands no more than
+	// noisySNRDB over the floor, where more of each ending is under the
+	// noise; between that and cleanSNRDB it shrinks to HangoverMS.
+	HangoverMS      int
+	NoisyHangoverMS int
 	// BridgeMS: pauses shorter than this inside one speaker's speech are
 	// counted as talk, as a listener hears them.
 	BridgeMS int
@@ -145,10 +154,16 @@ type Config struct {
 //     sits 10-25 dB under the voice in real recordings, while a voice's
 //     own 400 ms level stays within a few dB of its peak; 1.5 dB/s forgets
 //     a loud passage in about five seconds.
+//   - TailUnderPeakDB 15: a voice's syllables, quiet ones included, keep
+//     coming back within 15 dB of its peak; a phrase's tail and the room
+//     after it fall further.
 //   - AbsFloorDBFS -72: under any real line noise, over codec idle noise.
 //   - OnsetMS 50, MinSpeechMS 150: longer than a click or a babble burst,
 //     shorter than "yeah" (the shortest utterances are about 250 ms).
 //   - PreRollMS 60, HangoverMS 80: soft word onsets and decaying endings.
+//   - NoisyHangoverMS 250: at 5 dB SNR the last 100-200 ms of a word are
+//     under the noise; with 80 ms there, real speech came out a tenth
+//     shorter, relative to clean lines, than it is.
 //   - BridgeMS 400: pauses inside one speaker's utterance.
 //   - BleedWindowMS 120: headset and line echo delays.
 //   - BleedMarginDB 6, BleedLearnSNRDB 10: see the fields.
@@ -170,11 +185,13 @@ func DefaultConfig() Config {
 		IsolationMS:                 300,
 		FallFromPeakDB:              8,
 		PeakDecayDBPerSec:           1.5,
+		TailUnderPeakDB:             15,
 		AbsFloorDBFS:                -72,
 		OnsetMS:                     50,
 		MinSpeechMS:                 150,
 		PreRollMS:                   60,
 		HangoverMS:                  80,
+		NoisyHangoverMS:             250,
 		BridgeMS:                    400,
 		BleedWindowMS:               120,
 		BleedMarginDB:               6,
@@ -201,13 +218,15 @@ func (c Config) Validate() error {
 	check(c.SmoothStartOverBackgroundDB >= c.SmoothStayOverBackgroundDB, "SmoothStartOverBackgroundDB %g below SmoothStayOverBackgroundDB %g", c.SmoothStartOverBackgroundDB, c.SmoothStayOverBackgroundDB)
 	check(c.StartUnderSmoothDB > 0, "StartUnderSmoothDB %g must be positive", c.StartUnderSmoothDB)
 	check(c.FallFromPeakDB > 0, "FallFromPeakDB %g must be positive", c.FallFromPeakDB)
+	check(c.TailUnderPeakDB > tailAheadSlackDB, "TailUnderPeakDB %g must be over %g", c.TailUnderPeakDB, tailAheadSlackDB)
+	check(c.NoisyHangoverMS >= c.HangoverMS, "NoisyHangoverMS %d below HangoverMS %d", c.NoisyHangoverMS, c.HangoverMS)
 	check(c.PeakDecayDBPerSec >= 0, "PeakDecayDBPerSec %g must not be negative", c.PeakDecayDBPerSec)
 	check(c.SmoothMS <= 600, "SmoothMS %d over 600: the decision delay is half of it", c.SmoothMS)
 	for _, f := range []struct {
 		name string
 		ms   int
 	}{{"OnsetMS", c.OnsetMS}, {"MinSpeechMS", c.MinSpeechMS}, {"PreRollMS", c.PreRollMS},
-		{"HangoverMS", c.HangoverMS}, {"BridgeMS", c.BridgeMS}, {"BleedWindowMS", c.BleedWindowMS},
+		{"HangoverMS", c.HangoverMS}, {"NoisyHangoverMS", c.NoisyHangoverMS}, {"BridgeMS", c.BridgeMS}, {"BleedWindowMS", c.BleedWindowMS},
 		{"SmoothMS", c.SmoothMS}, {"WarmupMS", c.WarmupMS}} {
 		check(f.ms >= 0 && f.ms <= 60000, "%s %d out of 0-60000", f.name, f.ms)
 	}

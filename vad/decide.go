@@ -49,6 +49,41 @@ const (
 	fallSteadyMS = 200.0
 )
 
+// tailAheadMS, tailAheadSlackDB: a frame more than Config.TailUnderPeakDB
+// under the voice's recent peak (see channel.peakSmooth), with the next
+// tailAheadMS averaging under it too (by that less tailAheadSlackDB, as
+// the mean of a decay starts a little higher), is the tail of a phrase (its
+// last syllable decaying, the room ringing on) or a breath, not more of the
+// voice: speech that goes on after a dip comes back within a syllable or
+// two. Human labels end a phrase where the voice does; on a clean line the
+// tail stays over the floor for a few hundred ms, on a noisy one it is
+// under the noise at once, so without this rule talk is over-counted on
+// clean lines only, and the listen % leans to whichever side is cleaner.
+const (
+	tailAheadMS      = 150.0
+	tailAheadSlackDB = 3.0
+)
+
+// noisySNRDB, cleanSNRDB: where the voice's recent peak (channel.peakSmooth)
+// stands at most noisySNRDB over the noise floor, the hangover is
+// Config.NoisyHangoverMS; from cleanSNRDB up it is Config.HangoverMS, and
+// in between it shrinks linearly. The lower the voice stands over the
+// noise, the more of each word's decaying end is under it: with one
+// hangover for all, real speech at 5 dB SNR came out 9-12% shorter,
+// relative to its truth, than on clean channels, and the listen % leaned
+// to the cleaner side.
+const (
+	noisySNRDB = 6.0
+	cleanSNRDB = 15.0
+)
+
+// hangoverFor returns the hangover, in frames, for a voice that stands snr
+// dB over the noise floor (see noisySNRDB).
+func (a *Analyzer) hangoverFor(snr float64) int64 {
+	noisy := min(max((cleanSNRDB-snr)/(cleanSNRDB-noisySNRDB), 0), 1)
+	return int64(math.Round(a.hangover[0] + noisy*(a.hangover[1]-a.hangover[0])))
+}
+
 // steadySpreadDB: a background whose frame levels spread by at most this
 // (90th less 50th percentile) is steady: hiss and hum spread by 1-2 dB,
 // babble by 5-10. There the smoothed level alone can start speech (see
@@ -200,6 +235,13 @@ func (a *Analyzer) classify(t, end int64) (lv [2]level, m [2]frameMeasure, sm, s
 			min(ch.lag.spreadDB(max(a.from, t-a.steadyHalf), t+1), ch.lag.spreadDB(t, min(end, t+a.steadyHalf+1))) < fallSteadyDB {
 			lv[c] = quiet
 		}
+		// A phrase's tail is not the voice (see tailAheadMS).
+		if tail := ch.peakSmooth - a.cfg.TailUnderPeakDB; ownDB < tail {
+			if e := min(end, t+1+a.tailAhead); e > t+1 &&
+				dsp.PowerToDB(max(ch.lag.mean(t+1, e), a.absFloor)) < tail+tailAheadSlackDB {
+				lv[c] = quiet
+			}
+		}
 		// A frame far under the level around it does not start speech:
 		// it is a lead-in to something louder (a recording's room just
 		// before its voice, a breath) or a dip between syllables. The
@@ -230,7 +272,15 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 	for c := range a.ch {
 		ch := &a.ch[c]
 		ch.minSmooth = min(ch.minSmooth, smDB[c])
-		ch.peakSmooth = max(smDB[c], ch.peakSmooth-a.peakDecay)
+		// A talker's level does not fade while he listens: the peak
+		// decays only while the other side is not talking, so that what
+		// this channel carries through the other side's turn (babble, a
+		// room) stays as far under it as it is.
+		decay := a.peakDecay
+		if a.ch[1-c].det.talking() {
+			decay = 0
+		}
+		ch.peakSmooth = max(smDB[c], ch.peakSmooth-decay)
 		ch.sf = ch.smFloor.Update(sm[c])
 		ref[c] = max(m[c].fl, ch.sf)
 	}
@@ -242,13 +292,17 @@ func (a *Analyzer) learn(t, end int64) [2]level {
 		// channel full of babble does not pass for a talker over a clean
 		// one; the other side's floor is the higher of its frame floor and
 		// its smoothed floor, since babble's frame floor drops into brief
-		// gaps and would make its babble look far over the floor.
-		dominated := lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
+		// gaps and would make its babble look far over the floor. A frame
+		// this side takes for the start of speech is double talk, not
+		// listening: babble with deep gaps on the other side passes that
+		// test, and would teach this side's own voice as its background.
+		dominated := lv[c] != hot && lv[1-c] == hot && m[1-c].own*m[c].fl >= a.dominance*m[c].own*ref[1-c]
 		lin := max(m[c].own, m[c].fl)
 		if t%bgUpdateFrames == 0 {
 			ch.textureDB = dsp.PowerToDB(ch.sf / m[c].fl)
+			ch.det.hangover = a.hangoverFor(ch.peakSmooth - dsp.PowerToDB(m[c].fl))
 		}
-		ch.background.add(m[c].db, lin, smDB[c], dominated, ch.textureDB)
+		ch.background.add(m[c].db, lin, smDB[c], lv[c] == hot, dominated, ch.textureDB)
 	}
 	if a.trace != nil {
 		a.trace(t, lv, m, smDB)
