@@ -439,7 +439,7 @@ func (d *Decoder) normalizeLineSpectralFrequencyStageTwo(
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.2
 		//
 		//nolint:gosec
-		I2[i] = int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndex[codebook[stageOneIndex][i]])) - 4
+		I2[i] = int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoIndex[codebook[stageOneIndex][i]])) - 4
 
 		// If the index is either -4 or 4, it reads a second symbol using the PDF in
 		// Table 19, and adds the value of this second symbol to the index,
@@ -449,10 +449,10 @@ func (d *Decoder) normalizeLineSpectralFrequencyStageTwo(
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.2
 		if I2[i] == -4 {
 			//nolint:gosec // G115
-			I2[i] -= int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndexExtension))
+			I2[i] -= int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoExtension))
 		} else if I2[i] == 4 {
 			//nolint:gosec // G115
-			I2[i] += int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndexExtension))
+			I2[i] += int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoExtension))
 		}
 	}
 
@@ -986,7 +986,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 	pulsecounts = slicetools.ResizeZero(&d.pulsecounts, shellblocks)
 	lsbcounts = slicetools.ResizeZero(&d.lsbcounts, shellblocks)
 	for i := range shellblocks {
-		pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[rateLevel])) //nolint:gosec // g115
+		pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[rateLevel])) //nolint:gosec // g115
 
 		// The special value 17 indicates that this block
 		// has one or more additional LSBs to decode for each coefficient.
@@ -999,7 +999,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 			// For that block.
 			lsbcount := uint8(0)
 			for ; pulsecounts[i] == 17 && lsbcount < 10; lsbcount++ {
-				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[9])) //nolint:gosec // g115
+				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[9])) //nolint:gosec // g115
 			}
 			lsbcounts[i] = lsbcount
 
@@ -1011,7 +1011,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 			// Version of that for 9 and thus does not require any additional
 			// Storage.
 			if lsbcount == 10 {
-				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[10])) //nolint:gosec // g115
+				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[10])) //nolint:gosec // g115
 			}
 		}
 	}
@@ -1040,28 +1040,27 @@ func (d *Decoder) decodePulseLocation(pulsecounts []uint8) (eRaw []int32) {
 			continue
 		}
 
-		eRawIndex := pulsecountLargestPartitionSize * i
-		var samplePartition16 [2]uint8
-		var samplePartition8 [2]uint8
-		var samplePartition4 [2]uint8
-		var samplePartition2 [2]uint8
-
-		// The location of pulses is coded by recursively partitioning each
-		// block into halves, and coding how many pulses fall on the left side
-		// of the split.  All remaining pulses must fall on the right side of
-		// the split.
-		d.partitionPulseCount(icdfPulseCountSplit16SamplePartitions, pulsecounts[i], samplePartition16[:])
-		for j := range 2 {
-			d.partitionPulseCount(icdfPulseCountSplit8SamplePartitions, samplePartition16[j], samplePartition8[:])
-			for k := range 2 {
-				d.partitionPulseCount(icdfPulseCountSplit4SamplePartitions, samplePartition8[k], samplePartition4[:])
-				for l := range 2 {
-					d.partitionPulseCount(icdfPulseCountSplit2SamplePartitions, samplePartition4[l], samplePartition2[:])
-					eRaw[eRawIndex] = int32(samplePartition2[0])
-					eRawIndex++
-
-					eRaw[eRawIndex] = int32(samplePartition2[1])
-					eRawIndex++
+		// Depth first, left half before right, as RFC 6716 orders the
+		// symbols; a half without pulses has none to decode and stays zero.
+		block := (*[pulsecountLargestPartitionSize]int32)(eRaw[pulsecountLargestPartitionSize*i:])
+		left16 := d.partitionPulseCount(icdf8PulseCountSplit16SamplePartitions, pulsecounts[i])
+		for j, count8 := range [2]uint8{left16, pulsecounts[i] - left16} {
+			if count8 == 0 {
+				continue
+			}
+			left8 := d.partitionPulseCount(icdf8PulseCountSplit8SamplePartitions, count8)
+			for k, count4 := range [2]uint8{left8, count8 - left8} {
+				if count4 == 0 {
+					continue
+				}
+				left4 := d.partitionPulseCount(icdf8PulseCountSplit4SamplePartitions, count4)
+				for l, count2 := range [2]uint8{left4, count4 - left4} {
+					if count2 == 0 {
+						continue
+					}
+					left2 := d.partitionPulseCount(icdf8PulseCountSplit2SamplePartitions, count2)
+					block[8*j+4*k+2*l] = int32(left2)
+					block[8*j+4*k+2*l+1] = int32(count2 - left2)
 				}
 			}
 		}
@@ -1077,9 +1076,16 @@ func (d *Decoder) decodePulseLocation(pulsecounts []uint8) (eRaw []int32) {
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.4
 func (d *Decoder) decodeExcitationLSB(eRaw []int32, lsbcounts []uint8) {
-	for i := range eRaw {
-		for bit := uint8(0); bit < lsbcounts[i/pulsecountLargestPartitionSize]; bit++ {
-			eRaw[i] = (eRaw[i] << 1) | int32(d.rangeDecoder.DecodeSymbolWithICDF(icdfExcitationLSB)) //nolint:gosec // g115
+	// Block by block, so that the blocks without LSBs (most) cost one test.
+	for block, lsbcount := range lsbcounts[:len(eRaw)/pulsecountLargestPartitionSize] {
+		if lsbcount == 0 {
+			continue
+		}
+		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
+		for i := range blockRaw {
+			for range lsbcount {
+				blockRaw[i] = (blockRaw[i] << 1) | int32(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8ExcitationLSB)) //nolint:gosec // g115
+			}
 		}
 	}
 }
@@ -1099,13 +1105,10 @@ func (d *Decoder) decodeExcitationSign(
 	// The PDF depends on the frame's types and the block's pulse count
 	// only; pick the seven candidates once per frame rather than walking
 	// the switch for every non-zero coefficient.
-	var icdfs [7][]uint
-	for pulsecount := range icdfs {
-		icdfs[pulsecount] = excitationSignICDF(signalType, quantizationOffsetType, uint8(pulsecount)) //nolint:gosec // < 7
-	}
+	icdfs := &icdf8ExcitationSign[signalType-frameSignalTypeInactive][quantizationOffsetType-frameQuantizationOffsetTypeLow]
 	// Block by block, each with its PDF, in the same order as before.
 	for block := 0; block < len(eRaw)/pulsecountLargestPartitionSize; block++ {
-		icdf := icdfs[min(pulsecounts[block], 6)]
+		icdf := &icdfs[min(pulsecounts[block], 6)]
 		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
 		for i := range blockRaw {
 			// It then decodes a sign for all coefficients
@@ -1118,7 +1121,7 @@ func (d *Decoder) decodeExcitationSign(
 
 			// If the value decoded is 0, then the coefficient magnitude is negated.
 			// Otherwise, it remains positive.
-			if d.rangeDecoder.DecodeSymbolWithICDF(icdf) == 0 {
+			if d.rangeDecoder.DecodeSymbolWithICDF8(icdf) == 0 {
 				blockRaw[i] *= -1
 			}
 		}
@@ -1358,22 +1361,12 @@ func (d *Decoder) decodeExcitation(
 }
 
 // The PDF to use is chosen by the size of the current partition (16, 8, 4, or 2) and the
-// number of pulses in the partition (1 to 16, inclusive)
+// number of pulses in the partition (1 to 16, inclusive). It returns the
+// pulses in the left half; block - left are in the right one.
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.3
-func (d *Decoder) partitionPulseCount(icdf [][]uint, block uint8, halves []uint8) {
-	// This process skips partitions without any pulses, i.e., where
-	// the initial pulse count from Section 4.2.7.8.2 was zero, or where the
-	// split in the prior level indicated that all of the pulses fell on the
-	// other side.  These partitions have nothing to code, so they require
-	// no PDF.
-	if block == 0 {
-		halves[0] = 0
-		halves[1] = 0
-	} else {
-		halves[0] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdf[block-1])) //nolint:gosec // g115
-		halves[1] = block - halves[0]
-	}
+func (d *Decoder) partitionPulseCount(icdf []rangecoding.ICDF8, block uint8) (left uint8) {
+	return uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf[block-1])) //nolint:gosec // g115
 }
 
 // The a32_Q17[] coefficients are too large to fit in a 16-bit value,
