@@ -587,3 +587,28 @@ func (r *Decoder) DecodeSymbolWithICDF8(t *ICDF8) uint32 {
 
 	return t.first + uint32(k) //nolint:gosec // G115: k < 256
 }
+
+// DecodeBinaryWithICDF8 is DecodeSymbolWithICDF8 for a table of two
+// symbols, such as SILK's excitation signs, without a branch on which one
+// it is: they are close to coin tosses, and the mispredicted branch cost
+// more than the arithmetic. Symbol 1 is val < s = scale*icdf[0], leaving
+// val and rng = s; symbol 0 leaves val - s and rng - s. Other tables go to
+// DecodeSymbolWithICDF8.
+func (r *Decoder) DecodeBinaryWithICDF8(t *ICDF8) uint32 {
+	scale := r.rangeSize >> 8
+	if len(t.icdf) != 2 || scale == 0 {
+		return r.DecodeSymbolWithICDF8(t)
+	}
+	s := scale * uint32(t.icdf[0])
+	val := r.highAndCodedDifference
+	var one uint32
+	if val < s {
+		one = 1
+	}
+	keep := -one // all ones for symbol 1
+	r.highAndCodedDifference = val - s&^keep
+	r.rangeSize = (r.rangeSize-s)&^keep | s&keep
+	r.normalize()
+
+	return t.first + one
+}

@@ -90,16 +90,29 @@ func BenchmarkDecodeSymbolWithICDF(b *testing.B) {
 	})
 }
 
-// TestDecodeSymbolWithICDF8MatchesICDF holds DecodeSymbolWithICDF8 to
-// DecodeSymbolWithICDF on random 256-total tables, states and data: same
-// symbol, same state after.
+// TestDecodeSymbolWithICDF8MatchesICDF holds DecodeSymbolWithICDF8 and
+// DecodeBinaryWithICDF8 to DecodeSymbolWithICDF on random 256-total tables
+// (two-symbol ones among them), states and data: same symbol, same state
+// after.
 func TestDecodeSymbolWithICDF8MatchesICDF(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	data := make([]byte, 64)
 	for i := range 3_000_000 {
 		var table []uint
-		for table == nil || table[0] != 256 {
-			table = randomICDF(rng)
+		switch {
+		case i%4 == 1: // two symbols, the first possibly impossible
+			table = []uint{256, uint(rng.Intn(256)), 256}
+		case i%4 == 2: // three or four
+			c0 := uint(rng.Intn(256))
+			c1 := c0 + uint(rng.Intn(int(257-c0)))
+			table = []uint{256, c0, c1, 256}
+			if rng.Intn(2) == 0 {
+				table = []uint{256, c0, c1, c1 + uint(rng.Intn(int(257-c1))), 256}
+			}
+		default:
+			for table == nil || table[0] != 256 {
+				table = randomICDF(rng)
+			}
 		}
 		t8 := NewICDF8(table)
 		rng.Read(data)
@@ -115,7 +128,12 @@ func TestDecodeSymbolWithICDF8MatchesICDF(t *testing.T) {
 			fast.highAndCodedDifference = uint32(rng.Int63n(int64(fast.rangeSize))) //nolint:gosec
 		}
 		slow := fast
-		got := fast.DecodeSymbolWithICDF8(&t8)
+		var got uint32
+		if i%2 == 0 {
+			got = fast.DecodeSymbolWithICDF8(&t8)
+		} else {
+			got = fast.DecodeBinaryWithICDF8(&t8)
+		}
 		want := slow.DecodeSymbolWithICDF(table)
 		if got != want || fast.rangeSize != slow.rangeSize || fast.highAndCodedDifference != slow.highAndCodedDifference ||
 			fast.bitsRead != slow.bitsRead || fast.nbitsTotal != slow.nbitsTotal {

@@ -1084,7 +1084,7 @@ func (d *Decoder) decodeExcitationLSB(eRaw []int32, lsbcounts []uint8) {
 		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
 		for i := range blockRaw {
 			for range lsbcount {
-				blockRaw[i] = (blockRaw[i] << 1) | int32(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8ExcitationLSB)) //nolint:gosec // g115
+				blockRaw[i] = (blockRaw[i] << 1) | int32(d.rangeDecoder.DecodeBinaryWithICDF8(&icdf8ExcitationLSB)) //nolint:gosec // g115
 			}
 		}
 	}
@@ -1121,9 +1121,10 @@ func (d *Decoder) decodeExcitationSign(
 
 			// If the value decoded is 0, then the coefficient magnitude is negated.
 			// Otherwise, it remains positive.
-			if d.rangeDecoder.DecodeSymbolWithICDF8(icdf) == 0 {
-				blockRaw[i] *= -1
-			}
+			// Without branches, the sign being a coin toss: m is -1 for 0,
+			// and (e ^ m) - m is -e then, e for m == 0, as *= -1 wraps.
+			m := int32(d.rangeDecoder.DecodeBinaryWithICDF8(icdf)) - 1 //nolint:gosec // g115: 0 or 1
+			blockRaw[i] = (blockRaw[i] ^ m) - m
 		}
 	}
 }
@@ -1366,6 +1367,12 @@ func (d *Decoder) decodeExcitation(
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.3
 func (d *Decoder) partitionPulseCount(icdf []rangecoding.ICDF8, block uint8) (left uint8) {
+	// A single pulse (the commonest case below 16 samples) is a near coin
+	// toss between the halves: decoded without a branch on it.
+	if block == 1 {
+		return uint8(d.rangeDecoder.DecodeBinaryWithICDF8(&icdf[0])) //nolint:gosec // g115
+	}
+
 	return uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf[block-1])) //nolint:gosec // g115
 }
 
