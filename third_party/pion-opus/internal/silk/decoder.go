@@ -2100,36 +2100,76 @@ func lpcSynthesisSteadyState(
 }
 
 // lpcSynthesisSteadyState16 is lpcSynthesisSteadyState for WB (d_LPC 16),
-// unrolled: the same sixteen terms added in the same order, without the
-// loop's counting and branching.
+// written out and two samples at a time: the same sixteen terms added in
+// the same order for each sample, but each history value and weight is
+// loaded once for both, and the two newest values, which the previous
+// pair has just computed, come from registers rather than back from
+// memory. Each sum only needs the previous sample in its last term
+// (oldest first), so the two sums and the next pair's overlap.
 func lpcSynthesisSteadyState16(
 	out []float32,
 	w *[16]float32,
 	subframeRes, subframeLPC, historyAndOutput []float32,
 	gain float32,
 ) {
-	for sampleIndex := range out {
-		lpcVal := gain * subframeRes[sampleIndex]
-		h := (*[16]float32)(historyAndOutput[sampleIndex : sampleIndex+16])
-		lpcVal += h[0] * w[0]
-		lpcVal += h[1] * w[1]
-		lpcVal += h[2] * w[2]
-		lpcVal += h[3] * w[3]
-		lpcVal += h[4] * w[4]
-		lpcVal += h[5] * w[5]
-		lpcVal += h[6] * w[6]
-		lpcVal += h[7] * w[7]
-		lpcVal += h[8] * w[8]
-		lpcVal += h[9] * w[9]
-		lpcVal += h[10] * w[10]
-		lpcVal += h[11] * w[11]
-		lpcVal += h[12] * w[12]
-		lpcVal += h[13] * w[13]
-		lpcVal += h[14] * w[14]
-		lpcVal += h[15] * w[15]
+	// historyAndOutput[i+16] is subframeLPC[i]; older and newest are
+	// lpc[i-2] and lpc[i-1] for the sample i being computed.
+	older, newest := historyAndOutput[14], historyAndOutput[15]
+	sampleIndex := 0
+	for ; sampleIndex+1 < len(out); sampleIndex += 2 {
+		h := (*[14]float32)(historyAndOutput[sampleIndex : sampleIndex+14])
+		a := gain * subframeRes[sampleIndex]
+		b := gain * subframeRes[sampleIndex+1]
+		a += h[0] * w[0]
+		b += h[1] * w[0]
+		a += h[1] * w[1]
+		b += h[2] * w[1]
+		a += h[2] * w[2]
+		b += h[3] * w[2]
+		a += h[3] * w[3]
+		b += h[4] * w[3]
+		a += h[4] * w[4]
+		b += h[5] * w[4]
+		a += h[5] * w[5]
+		b += h[6] * w[5]
+		a += h[6] * w[6]
+		b += h[7] * w[6]
+		a += h[7] * w[7]
+		b += h[8] * w[7]
+		a += h[8] * w[8]
+		b += h[9] * w[8]
+		a += h[9] * w[9]
+		b += h[10] * w[9]
+		a += h[10] * w[10]
+		b += h[11] * w[10]
+		a += h[11] * w[11]
+		b += h[12] * w[11]
+		a += h[12] * w[12]
+		b += h[13] * w[12]
+		a += h[13] * w[13]
+		b += older * w[13]
+		a += older * w[14]
+		b += newest * w[14]
+		a += newest * w[15]
+		b += a * w[15]
 
-		subframeLPC[sampleIndex] = lpcVal
-		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
+		subframeLPC[sampleIndex] = a
+		subframeLPC[sampleIndex+1] = b
+		out[sampleIndex] = clampNegativeOneToOne(a)
+		out[sampleIndex+1] = clampNegativeOneToOne(b)
+		older, newest = a, b
+	}
+	if sampleIndex < len(out) {
+		// An odd subframe length; WB's is 80, so this is for safety.
+		h := (*[14]float32)(historyAndOutput[sampleIndex : sampleIndex+14])
+		a := gain * subframeRes[sampleIndex]
+		for m, hm := range h {
+			a += hm * w[m]
+		}
+		a += older * w[14]
+		a += newest * w[15]
+		subframeLPC[sampleIndex] = a
+		out[sampleIndex] = clampNegativeOneToOne(a)
 	}
 }
 
@@ -2156,13 +2196,19 @@ func (d *Decoder) lpcSynthesisFirstSubframe(
 	for k := range dLPC {
 		reversedAQ12[dLPC-1-k] = normalizedAQ12[k]
 	}
-	weights := reversedAQ12[:dLPC]
+	// k = 0 is lpc[sampleIndex-1], the sample just computed: each sample
+	// waits for it, so it comes from a register (newest) rather than back
+	// from memory. weights[m] is a_Q12[dLPC-1-m]/4096 for the others.
+	newestWeight := reversedAQ12[dLPC-1]
+	weights := reversedAQ12[:dLPC-1]
+	newest := history[dLPC-1]
 	subframeRes = subframeRes[:len(out)]
 	subframeLPC = subframeLPC[:len(out)]
 	for sampleIndex := range out {
 		lpcVal := gain * subframeRes[sampleIndex]
+		lpcVal += newest * newestWeight
 
-		// past[dLPC-1-k] is lpc[sampleIndex-k-1].
+		// past[dLPC-1-k] is lpc[sampleIndex-k-1], k = 1 on.
 		past := history[sampleIndex : sampleIndex+len(weights)]
 		for m := len(past) - 1; m >= 0; m-- {
 			lpcVal += past[m] * weights[m]
@@ -2171,6 +2217,7 @@ func (d *Decoder) lpcSynthesisFirstSubframe(
 		history[dLPC+sampleIndex] = lpcVal
 		subframeLPC[sampleIndex] = lpcVal
 		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
+		newest = lpcVal
 	}
 }
 
