@@ -67,8 +67,6 @@ type Decoder struct {
 	i2                    []int8
 	resQ10                []int16
 	nlsfQ15               []int16
-	w2Q18                 []uint
-	wQ9                   []int16
 	n1Q15                 []int16
 	cQ17                  []int32
 	pQ16                  []int32
@@ -536,13 +534,54 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 	stageOneIndex uint32,
 ) (nlsfQ15 []int16) {
 	nlsfQ15 = slicetools.ResizeZero(&d.nlsfQ15, dLPC)
-	w2Q18 := slicetools.ResizeZero(&d.w2Q18, dLPC)
-	wQ9 := slicetools.ResizeZero(&d.wQ9, dLPC)
 
 	cb1Q8 := codebookNormalizedLSFStageOneNarrowbandOrMediumband
+	wQ9 := lsfWeightsQ9NarrowbandOrMediumband
 	if bandwidth == BandwidthWideband {
 		cb1Q8 = codebookNormalizedLSFStageOneWideband
+		wQ9 = lsfWeightsQ9Wideband
 	}
+
+	for k := range dLPC { //nolint:varnamelen
+		// Given the stage-1 codebook entry cb1_Q8[], the stage-2 residual
+		// res_Q10[], and their corresponding weights, w_Q9[], the reconstructed
+		// normalized LSF coefficients are
+		//
+		//    NLSF_Q15[k] = clamp(0,
+		//               (cb1_Q8[k]<<7) + (res_Q10[k]<<14)/w_Q9[k], 32767)
+		//
+		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
+		nlsfQ15[k] = int16(clamp(0, //nolint:gosec // G115
+			int32((int(cb1Q8[stageOneIndex][k])<<7)+(int(resQ10[k])<<14)/int(wQ9[stageOneIndex][k])), 32767)) //nolint:gosec // G115
+	}
+
+	return nlsfQ15
+}
+
+// lsfWeightsQ9NarrowbandOrMediumband and lsfWeightsQ9Wideband are w_Q9[k]
+// of RFC 6716 section 4.2.7.5.3 for each stage-1 codebook vector: they
+// depend on nothing else, so they are computed once rather than per frame
+// (two divisions and a logarithm per coefficient).
+//
+// nolint:gochecknoglobals
+var (
+	lsfWeightsQ9NarrowbandOrMediumband = lsfWeightsQ9(codebookNormalizedLSFStageOneNarrowbandOrMediumband)
+	lsfWeightsQ9Wideband               = lsfWeightsQ9(codebookNormalizedLSFStageOneWideband)
+)
+
+func lsfWeightsQ9(cb1Q8 [][]uint) [][]int16 {
+	weights := make([][]int16, len(cb1Q8))
+	for stageOneIndex, vector := range cb1Q8 {
+		weights[stageOneIndex] = lsfWeightsQ9Vector(vector)
+	}
+
+	return weights
+}
+
+// lsfWeightsQ9Vector is w_Q9[] for the stage-1 codebook vector cb1Q8.
+func lsfWeightsQ9Vector(cb1Q8 []uint) []int16 {
+	dLPC := len(cb1Q8)
+	wQ9 := make([]int16, dLPC)
 
 	// Let cb1_Q8[k] be the k'th entry of the stage-1 codebook vector from Table 23 or Table 24.
 	// Then, for 0 <= k < d_LPC, the following expression computes the
@@ -559,15 +598,15 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 	for k := range dLPC { //nolint:varnamelen
 		previousCodebookValue, nextCodebookValue := uint(0), uint(256)
 		if k != 0 {
-			previousCodebookValue = cb1Q8[stageOneIndex][k-1]
+			previousCodebookValue = cb1Q8[k-1]
 		}
 
 		if k+1 != dLPC {
-			nextCodebookValue = cb1Q8[stageOneIndex][k+1]
+			nextCodebookValue = cb1Q8[k+1]
 		}
 
-		w2Q18[k] = (1024/(cb1Q8[stageOneIndex][k]-previousCodebookValue) +
-			1024/(nextCodebookValue-cb1Q8[stageOneIndex][k])) << 16
+		w2Q18 := (1024/(cb1Q8[k]-previousCodebookValue) +
+			1024/(nextCodebookValue-cb1Q8[k])) << 16
 
 		// This is reduced to an unsquared, Q9 value using
 		// the following square-root approximation:
@@ -578,8 +617,8 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 		//     w_Q9[k] = y + ((213*f*y)>>16)
 		//
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
-		i := ilog(int(w2Q18[k]))              //nolint:gosec // G115
-		f := int((w2Q18[k] >> (i - 8)) & 127) //nolint:gosec // G115
+		i := ilog(int(w2Q18))              //nolint:gosec // G115
+		f := int((w2Q18 >> (i - 8)) & 127) //nolint:gosec // G115
 
 		y := 46214
 		if (i & 1) != 0 {
@@ -588,20 +627,9 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 
 		y >>= ((32 - i) >> 1)
 		wQ9[k] = int16(y + ((213 * f * y) >> 16)) //nolint:gosec // G115
-
-		// Given the stage-1 codebook entry cb1_Q8[], the stage-2 residual
-		// res_Q10[], and their corresponding weights, w_Q9[], the reconstructed
-		// normalized LSF coefficients are
-		//
-		//    NLSF_Q15[k] = clamp(0,
-		//               (cb1_Q8[k]<<7) + (res_Q10[k]<<14)/w_Q9[k], 32767)
-		//
-		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
-		nlsfQ15[k] = int16(clamp(0, //nolint:gosec // G115
-			int32((int(cb1Q8[stageOneIndex][k])<<7)+(int(resQ10[k])<<14)/int(wQ9[k])), 32767)) //nolint:gosec // G115
 	}
 
-	return nlsfQ15
+	return wQ9
 }
 
 // The normalized LSF stabilization procedure ensures that
@@ -1907,6 +1935,8 @@ func (d *Decoder) ltpSynthesis(
 	// reversedAQ12[dLPC-1-k] = a_Q12[k]/4096.0: the loop below runs
 	// backwards over both, which is k from 0 up, and proves its indexes.
 	_, reversedAQ12 := normalizedLPCWeights(aQ12, dLPC)
+	// The same float32 for every sample, so divided once here.
+	rewhiteningScale := (4.0 * ltpScaleQ14) / gainQ16[s]
 	for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
 		index := i + j
 		if index >= len(res) {
@@ -1944,7 +1974,7 @@ func (d *Decoder) ltpSynthesis(
 		}
 
 		resVal = clampNegativeOneToOne(resVal)
-		resVal *= (4.0 * ltpScaleQ14) / gainQ16[s]
+		resVal *= rewhiteningScale
 
 		resAll[resBase+index] = resVal
 	}
@@ -1971,13 +2001,11 @@ func (d *Decoder) ltpSynthesis(
 	// subframes.
 	if s > 0 {
 		scaledGain := gainQ16[s-1] / gainQ16[s]
-		for i := outEnd; i < 0; i++ {
-			index := j + i
-			if index < 0 {
-				resLag[len(resLag)+index] *= scaledGain
-			} else {
-				res[index] *= scaledGain
-			}
+		// res[j+i] is resAll[resBase+j+i] whether j+i is negative (resLag)
+		// or not: one slice, no choice per sample.
+		scaled := resAll[resBase+j+outEnd : resBase+j]
+		for i := range scaled {
+			scaled[i] *= scaledGain
 		}
 	}
 
@@ -2510,9 +2538,9 @@ func (d *Decoder) delayMid(out []float32) {
 		previousMidValues[1] = out[len(out)-1]
 	}
 
-	for i := range out {
-		out[i], previousSample = previousSample, out[i]
-	}
+	// Every sample one place later, the held one first: a memmove.
+	copy(out[1:], out)
+	out[0] = previousSample
 
 	d.previousMidValues = previousMidValues
 }
