@@ -415,6 +415,15 @@ const minRangeSize = 1 << 23
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.1.2.1
 func (r *Decoder) normalize() {
+	// Most symbols leave rng above 2**23: that test is inlined, the loop
+	// is called only when it reads.
+	if r.rangeSize > minRangeSize {
+		return
+	}
+	r.renormalize()
+}
+
+func (r *Decoder) renormalize() {
 	for r.rangeSize <= minRangeSize {
 		r.rangeSize <<= 8
 		r.nbitsTotal += 8
