@@ -1945,46 +1945,39 @@ func (d *Decoder) ltpSynthesis(
 	_, reversedAQ12 := normalizedLPCWeights(aQ12, dLPC)
 	// The same float32 for every sample, so divided once here.
 	rewhiteningScale := (4.0 * ltpScaleQ14) / gainQ16[s]
-	for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
-		index := i + j
-		if index >= len(res) {
-			continue
+	if dLPC == maxLPCOrder {
+		// WB: the same samples (index from j - pitch_lags[s] - 2 up to
+		// j + out_end, and below len(res)), two at a time.
+		first := j - pitchLags[s] - 2
+		end := min(j+outEnd, len(res))
+		if first < end {
+			rewhiten16(
+				resAll[resBase+first:resBase+end],
+				outHist[outBase+first-maxLPCOrder:outBase+end],
+				&reversedAQ12, rewhiteningScale,
+			)
 		}
+	} else {
+		for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
+			index := i + j
+			if index >= len(res) {
+				continue
+			}
 
-		outIndex := outBase + index
-		resVal := outHist[outIndex]
-		// history[dLPC-1-k] is out[index-k-1].
-		history := outHist[outIndex-dLPC : outIndex]
-		if len(history) == maxLPCOrder {
-			// WB, written out: k = 0 to 15 in order.
-			h := (*[maxLPCOrder]float32)(history)
-			resVal -= h[15] * reversedAQ12[15]
-			resVal -= h[14] * reversedAQ12[14]
-			resVal -= h[13] * reversedAQ12[13]
-			resVal -= h[12] * reversedAQ12[12]
-			resVal -= h[11] * reversedAQ12[11]
-			resVal -= h[10] * reversedAQ12[10]
-			resVal -= h[9] * reversedAQ12[9]
-			resVal -= h[8] * reversedAQ12[8]
-			resVal -= h[7] * reversedAQ12[7]
-			resVal -= h[6] * reversedAQ12[6]
-			resVal -= h[5] * reversedAQ12[5]
-			resVal -= h[4] * reversedAQ12[4]
-			resVal -= h[3] * reversedAQ12[3]
-			resVal -= h[2] * reversedAQ12[2]
-			resVal -= h[1] * reversedAQ12[1]
-			resVal -= h[0] * reversedAQ12[0]
-		} else {
+			outIndex := outBase + index
+			resVal := outHist[outIndex]
+			// history[dLPC-1-k] is out[index-k-1].
+			history := outHist[outIndex-dLPC : outIndex]
 			weights := reversedAQ12[:len(history)]
 			for m := len(history) - 1; m >= 0; m-- {
 				resVal -= history[m] * weights[m]
 			}
+
+			resVal = clampNegativeOneToOne(resVal)
+			resVal *= rewhiteningScale
+
+			resAll[resBase+index] = resVal
 		}
-
-		resVal = clampNegativeOneToOne(resVal)
-		resVal *= rewhiteningScale
-
-		resAll[resBase+index] = resVal
 	}
 
 	// Then, for i such that
@@ -2048,6 +2041,64 @@ func (d *Decoder) ltpSynthesis(
 		resSum += taps[0] * bQ7Normalized[4]
 
 		res[i] = resSum
+	}
+}
+
+// rewhiten16 is ltpSynthesis' rewhitening for WB (d_LPC 16): dst[t] is
+// clamp(out - sum of out[-k-1]*a_Q12[k]/4096, k = 0 to 15 in order) *
+// scale, where out is window[t+16] and out[-k-1] is window[t+15-k], and
+// w[15-k] is a_Q12[k]/4096. Written out and two samples at a time: each
+// keeps its terms in their order, and the pair shares the loads of the
+// window and the weights.
+func rewhiten16(dst, window []float32, w *[maxLPCOrder]float32, scale float32) {
+	window = window[:len(dst)+maxLPCOrder]
+	t := 0
+	for ; t+1 < len(dst); t += 2 {
+		h := (*[maxLPCOrder + 2]float32)(window[t : t+maxLPCOrder+2])
+		a := h[16]
+		b := h[17]
+		a -= h[15] * w[15]
+		b -= h[16] * w[15]
+		a -= h[14] * w[14]
+		b -= h[15] * w[14]
+		a -= h[13] * w[13]
+		b -= h[14] * w[13]
+		a -= h[12] * w[12]
+		b -= h[13] * w[12]
+		a -= h[11] * w[11]
+		b -= h[12] * w[11]
+		a -= h[10] * w[10]
+		b -= h[11] * w[10]
+		a -= h[9] * w[9]
+		b -= h[10] * w[9]
+		a -= h[8] * w[8]
+		b -= h[9] * w[8]
+		a -= h[7] * w[7]
+		b -= h[8] * w[7]
+		a -= h[6] * w[6]
+		b -= h[7] * w[6]
+		a -= h[5] * w[5]
+		b -= h[6] * w[5]
+		a -= h[4] * w[4]
+		b -= h[5] * w[4]
+		a -= h[3] * w[3]
+		b -= h[4] * w[3]
+		a -= h[2] * w[2]
+		b -= h[3] * w[2]
+		a -= h[1] * w[1]
+		b -= h[2] * w[1]
+		a -= h[0] * w[0]
+		b -= h[1] * w[0]
+		dst[t] = clampNegativeOneToOne(a) * scale
+		dst[t+1] = clampNegativeOneToOne(b) * scale
+	}
+	if t < len(dst) {
+		h := (*[maxLPCOrder + 1]float32)(window[t : t+maxLPCOrder+1])
+		a := h[16]
+		for m := maxLPCOrder - 1; m >= 0; m-- {
+			a -= h[m] * w[m]
+		}
+		dst[t] = clampNegativeOneToOne(a) * scale
 	}
 }
 
