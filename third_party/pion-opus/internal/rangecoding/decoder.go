@@ -415,6 +415,15 @@ const minRangeSize = 1 << 23
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.1.2.1
 func (r *Decoder) normalize() {
+	// Most symbols leave rng above 2**23: that test is inlined, the loop
+	// is called only when it reads.
+	if r.rangeSize > minRangeSize {
+		return
+	}
+	r.renormalize()
+}
+
+func (r *Decoder) renormalize() {
 	for r.rangeSize <= minRangeSize {
 		r.rangeSize <<= 8
 		r.nbitsTotal += 8
@@ -509,4 +518,106 @@ func localMin(a, b uint) uint {
 	}
 
 	return b
+}
+
+// ICDF8 is a table of DecodeSymbolWithICDF's format whose total is 256 (all
+// of SILK's), kept as libopus' ec_dec_icdf() reads it: 256 - cdf[k], one
+// byte per symbol, from the first symbol that can occur. Decoding from it
+// is DecodeSymbolWithICDF with neither the total's test nor the zero
+// frequencies' (see DecodeSymbolWithICDF8), over a table an eighth the size.
+type ICDF8 struct {
+	icdf  []uint8 // 256 - cdf[k] for k >= first
+	first uint32  // the symbols before have cdf[k] == 0: they never occur
+	table []uint  // what it was made from, for a decoder never initialized
+}
+
+// NewICDF8 converts a table of DecodeSymbolWithICDF's format. It panics if
+// the total is not 256 or the cumulative frequencies do not rise to it;
+// it is meant for package-level tables.
+func NewICDF8(table []uint) ICDF8 {
+	if len(table) < 2 || table[0] != 256 || table[len(table)-1] != 256 {
+		panic("rangecoding: NewICDF8 needs a table totalling 256")
+	}
+	cdf := table[1:]
+	first := 0
+	for cdf[first] == 0 {
+		first++
+	}
+	icdf := make([]uint8, 0, len(cdf)-first)
+	for k := first; k < len(cdf); k++ {
+		if cdf[k] > 256 || (k > 0 && cdf[k] < cdf[k-1]) {
+			panic("rangecoding: NewICDF8 needs non-decreasing frequencies")
+		}
+		icdf = append(icdf, uint8(256-cdf[k])) //nolint:gosec // G115: cdf[k] >= 1 here
+	}
+
+	return ICDF8{icdf: icdf, first: uint32(first), table: table} //nolint:gosec // G115
+}
+
+// NewICDF8s converts each of tables with NewICDF8.
+func NewICDF8s(tables [][]uint) []ICDF8 {
+	out := make([]ICDF8, len(tables))
+	for i, table := range tables {
+		out[i] = NewICDF8(table)
+	}
+
+	return out
+}
+
+// DecodeSymbolWithICDF8 is DecodeSymbolWithICDF(table) for the table t was
+// made from: same symbol, same state after. With icdf[k] = 256 - cdf[k] and
+// scale = rng>>8, DecodeSymbolWithICDF's test for symbol k (0 < cdf[k] <
+// 256) is val >= scale*icdf[k]; cdf[k] == 256 gives icdf[k] == 0, which
+// always passes, and the symbols with cdf[k] == 0, which never pass, are
+// left out of icdf. Its update is then val -= scale*icdf[k] and rng =
+// scale*(icdf[k-1] - icdf[k]), or rng -= scale*icdf[k] for the first
+// symbol that can occur (low == 0): the same integers, without overflow
+// since scale*256 <= rng. Held to DecodeSymbolWithICDF by
+// TestDecodeSymbolWithICDF8MatchesICDF.
+func (r *Decoder) DecodeSymbolWithICDF8(t *ICDF8) uint32 {
+	scale := r.rangeSize >> 8
+	if scale == 0 {
+		// Only for a range decoder that was never initialized.
+		return r.DecodeSymbolWithICDF(t.table)
+	}
+	icdf := t.icdf
+	val := r.highAndCodedDifference
+	previous := r.rangeSize
+	k := 0
+	s := scale * uint32(icdf[0])
+	for val < s {
+		k++
+		previous = s
+		s = scale * uint32(icdf[k])
+	}
+	r.highAndCodedDifference = val - s
+	r.rangeSize = previous - s
+	r.normalize()
+
+	return t.first + uint32(k) //nolint:gosec // G115: k < 256
+}
+
+// DecodeBinaryWithICDF8 is DecodeSymbolWithICDF8 for a table of two
+// symbols, such as SILK's excitation signs, without a branch on which one
+// it is: they are close to coin tosses, and the mispredicted branch cost
+// more than the arithmetic. Symbol 1 is val < s = scale*icdf[0], leaving
+// val and rng = s; symbol 0 leaves val - s and rng - s. Other tables go to
+// DecodeSymbolWithICDF8.
+func (r *Decoder) DecodeBinaryWithICDF8(t *ICDF8) uint32 {
+	scale := r.rangeSize >> 8
+	if len(t.icdf) != 2 || scale == 0 {
+		return r.DecodeSymbolWithICDF8(t)
+	}
+	s := scale * uint32(t.icdf[0])
+	val := r.highAndCodedDifference
+	var one uint32
+	if val < s {
+		one = 1
+	}
+	keep := -one // all ones for symbol 1
+	r.highAndCodedDifference = val - s&^keep
+	r.rangeSize = (r.rangeSize-s)&^keep | s&keep
+	r.normalize()
+
+	return t.first + one
 }

@@ -89,3 +89,68 @@ func BenchmarkDecodeSymbolWithICDF(b *testing.B) {
 		}
 	})
 }
+
+// TestDecodeSymbolWithICDF8MatchesICDF holds DecodeSymbolWithICDF8 and
+// DecodeBinaryWithICDF8 to DecodeSymbolWithICDF on random 256-total tables
+// (two-symbol ones among them), states and data: same symbol, same state
+// after.
+func TestDecodeSymbolWithICDF8MatchesICDF(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	data := make([]byte, 64)
+	for i := range 3_000_000 {
+		var table []uint
+		switch {
+		case i%4 == 1: // two symbols, the first possibly impossible
+			table = []uint{256, uint(rng.Intn(256)), 256}
+		case i%4 == 2: // three or four
+			c0 := uint(rng.Intn(256))
+			c1 := c0 + uint(rng.Intn(int(257-c0)))
+			table = []uint{256, c0, c1, 256}
+			if rng.Intn(2) == 0 {
+				table = []uint{256, c0, c1, c1 + uint(rng.Intn(int(257-c1))), 256}
+			}
+		default:
+			for table == nil || table[0] != 256 {
+				table = randomICDF(rng)
+			}
+		}
+		t8 := NewICDF8(table)
+		rng.Read(data)
+		var fast Decoder
+		fast.SetInternalValues(data, uint(rng.Intn(8*len(data))), 0, 0)
+		fast.rangeSize = minRangeSize + 1 + uint32(rng.Int63n(1<<31-minRangeSize)) //nolint:gosec
+		switch rng.Intn(3) {
+		case 0: // anything, as a corrupt stream can leave it
+			fast.highAndCodedDifference = rng.Uint32()
+		case 1: // near the top of the range
+			fast.highAndCodedDifference = fast.rangeSize - 1 - uint32(rng.Intn(1<<16)) //nolint:gosec
+		default:
+			fast.highAndCodedDifference = uint32(rng.Int63n(int64(fast.rangeSize))) //nolint:gosec
+		}
+		slow := fast
+		var got uint32
+		if i%2 == 0 {
+			got = fast.DecodeSymbolWithICDF8(&t8)
+		} else {
+			got = fast.DecodeBinaryWithICDF8(&t8)
+		}
+		want := slow.DecodeSymbolWithICDF(table)
+		if got != want || fast.rangeSize != slow.rangeSize || fast.highAndCodedDifference != slow.highAndCodedDifference ||
+			fast.bitsRead != slow.bitsRead || fast.nbitsTotal != slow.nbitsTotal {
+			t.Fatalf("case %d, table %v: symbol %d, state %+v; DecodeSymbolWithICDF %d, %+v", i, table, got, fast, want, slow)
+		}
+	}
+}
+
+// TestDecodeSymbolWithICDF8Uninitialized: a decoder never initialized
+// panics (divides by zero) as DecodeSymbolWithICDF does.
+func TestDecodeSymbolWithICDF8Uninitialized(t *testing.T) {
+	t8 := NewICDF8([]uint{256, 0, 100, 256})
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic")
+		}
+	}()
+	var r Decoder
+	r.DecodeSymbolWithICDF8(&t8)
+}

@@ -5,6 +5,7 @@ package silk
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 
 	"github.com/pion/opus/internal/rangecoding"
@@ -67,8 +68,6 @@ type Decoder struct {
 	i2                    []int8
 	resQ10                []int16
 	nlsfQ15               []int16
-	w2Q18                 []uint
-	wQ9                   []int16
 	n1Q15                 []int16
 	cQ17                  []int32
 	pQ16                  []int32
@@ -439,7 +438,7 @@ func (d *Decoder) normalizeLineSpectralFrequencyStageTwo(
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.2
 		//
 		//nolint:gosec
-		I2[i] = int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndex[codebook[stageOneIndex][i]])) - 4
+		I2[i] = int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoIndex[codebook[stageOneIndex][i]])) - 4
 
 		// If the index is either -4 or 4, it reads a second symbol using the PDF in
 		// Table 19, and adds the value of this second symbol to the index,
@@ -449,10 +448,10 @@ func (d *Decoder) normalizeLineSpectralFrequencyStageTwo(
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.2
 		if I2[i] == -4 {
 			//nolint:gosec // G115
-			I2[i] -= int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndexExtension))
+			I2[i] -= int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoExtension))
 		} else if I2[i] == 4 {
 			//nolint:gosec // G115
-			I2[i] += int8(d.rangeDecoder.DecodeSymbolWithICDF(icdfNormalizedLSFStageTwoIndexExtension))
+			I2[i] += int8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8NormalizedLSFStageTwoExtension))
 		}
 	}
 
@@ -536,13 +535,54 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 	stageOneIndex uint32,
 ) (nlsfQ15 []int16) {
 	nlsfQ15 = slicetools.ResizeZero(&d.nlsfQ15, dLPC)
-	w2Q18 := slicetools.ResizeZero(&d.w2Q18, dLPC)
-	wQ9 := slicetools.ResizeZero(&d.wQ9, dLPC)
 
 	cb1Q8 := codebookNormalizedLSFStageOneNarrowbandOrMediumband
+	wQ9 := lsfWeightsQ9NarrowbandOrMediumband
 	if bandwidth == BandwidthWideband {
 		cb1Q8 = codebookNormalizedLSFStageOneWideband
+		wQ9 = lsfWeightsQ9Wideband
 	}
+
+	for k := range dLPC { //nolint:varnamelen
+		// Given the stage-1 codebook entry cb1_Q8[], the stage-2 residual
+		// res_Q10[], and their corresponding weights, w_Q9[], the reconstructed
+		// normalized LSF coefficients are
+		//
+		//    NLSF_Q15[k] = clamp(0,
+		//               (cb1_Q8[k]<<7) + (res_Q10[k]<<14)/w_Q9[k], 32767)
+		//
+		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
+		nlsfQ15[k] = int16(clamp(0, //nolint:gosec // G115
+			int32((int(cb1Q8[stageOneIndex][k])<<7)+(int(resQ10[k])<<14)/int(wQ9[stageOneIndex][k])), 32767)) //nolint:gosec // G115
+	}
+
+	return nlsfQ15
+}
+
+// lsfWeightsQ9NarrowbandOrMediumband and lsfWeightsQ9Wideband are w_Q9[k]
+// of RFC 6716 section 4.2.7.5.3 for each stage-1 codebook vector: they
+// depend on nothing else, so they are computed once rather than per frame
+// (two divisions and a logarithm per coefficient).
+//
+// nolint:gochecknoglobals
+var (
+	lsfWeightsQ9NarrowbandOrMediumband = lsfWeightsQ9(codebookNormalizedLSFStageOneNarrowbandOrMediumband)
+	lsfWeightsQ9Wideband               = lsfWeightsQ9(codebookNormalizedLSFStageOneWideband)
+)
+
+func lsfWeightsQ9(cb1Q8 [][]uint) [][]int16 {
+	weights := make([][]int16, len(cb1Q8))
+	for stageOneIndex, vector := range cb1Q8 {
+		weights[stageOneIndex] = lsfWeightsQ9Vector(vector)
+	}
+
+	return weights
+}
+
+// lsfWeightsQ9Vector is w_Q9[] for the stage-1 codebook vector cb1Q8.
+func lsfWeightsQ9Vector(cb1Q8 []uint) []int16 {
+	dLPC := len(cb1Q8)
+	wQ9 := make([]int16, dLPC)
 
 	// Let cb1_Q8[k] be the k'th entry of the stage-1 codebook vector from Table 23 or Table 24.
 	// Then, for 0 <= k < d_LPC, the following expression computes the
@@ -559,15 +599,15 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 	for k := range dLPC { //nolint:varnamelen
 		previousCodebookValue, nextCodebookValue := uint(0), uint(256)
 		if k != 0 {
-			previousCodebookValue = cb1Q8[stageOneIndex][k-1]
+			previousCodebookValue = cb1Q8[k-1]
 		}
 
 		if k+1 != dLPC {
-			nextCodebookValue = cb1Q8[stageOneIndex][k+1]
+			nextCodebookValue = cb1Q8[k+1]
 		}
 
-		w2Q18[k] = (1024/(cb1Q8[stageOneIndex][k]-previousCodebookValue) +
-			1024/(nextCodebookValue-cb1Q8[stageOneIndex][k])) << 16
+		w2Q18 := (1024/(cb1Q8[k]-previousCodebookValue) +
+			1024/(nextCodebookValue-cb1Q8[k])) << 16
 
 		// This is reduced to an unsquared, Q9 value using
 		// the following square-root approximation:
@@ -578,8 +618,8 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 		//     w_Q9[k] = y + ((213*f*y)>>16)
 		//
 		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
-		i := ilog(int(w2Q18[k]))              //nolint:gosec // G115
-		f := int((w2Q18[k] >> (i - 8)) & 127) //nolint:gosec // G115
+		i := ilog(int(w2Q18))              //nolint:gosec // G115
+		f := int((w2Q18 >> (i - 8)) & 127) //nolint:gosec // G115
 
 		y := 46214
 		if (i & 1) != 0 {
@@ -588,20 +628,9 @@ func (d *Decoder) normalizeLineSpectralFrequencyCoefficients(
 
 		y >>= ((32 - i) >> 1)
 		wQ9[k] = int16(y + ((213 * f * y) >> 16)) //nolint:gosec // G115
-
-		// Given the stage-1 codebook entry cb1_Q8[], the stage-2 residual
-		// res_Q10[], and their corresponding weights, w_Q9[], the reconstructed
-		// normalized LSF coefficients are
-		//
-		//    NLSF_Q15[k] = clamp(0,
-		//               (cb1_Q8[k]<<7) + (res_Q10[k]<<14)/w_Q9[k], 32767)
-		//
-		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.5.3
-		nlsfQ15[k] = int16(clamp(0, //nolint:gosec // G115
-			int32((int(cb1Q8[stageOneIndex][k])<<7)+(int(resQ10[k])<<14)/int(wQ9[k])), 32767)) //nolint:gosec // G115
 	}
 
-	return nlsfQ15
+	return wQ9
 }
 
 // The normalized LSF stabilization procedure ensures that
@@ -986,7 +1015,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 	pulsecounts = slicetools.ResizeZero(&d.pulsecounts, shellblocks)
 	lsbcounts = slicetools.ResizeZero(&d.lsbcounts, shellblocks)
 	for i := range shellblocks {
-		pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[rateLevel])) //nolint:gosec // g115
+		pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[rateLevel])) //nolint:gosec // g115
 
 		// The special value 17 indicates that this block
 		// has one or more additional LSBs to decode for each coefficient.
@@ -999,7 +1028,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 			// For that block.
 			lsbcount := uint8(0)
 			for ; pulsecounts[i] == 17 && lsbcount < 10; lsbcount++ {
-				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[9])) //nolint:gosec // g115
+				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[9])) //nolint:gosec // g115
 			}
 			lsbcounts[i] = lsbcount
 
@@ -1011,7 +1040,7 @@ func (d *Decoder) decodePulseAndLSBCounts(shellblocks int, rateLevel uint32) (pu
 			// Version of that for 9 and thus does not require any additional
 			// Storage.
 			if lsbcount == 10 {
-				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdfPulseCount[10])) //nolint:gosec // g115
+				pulsecounts[i] = uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf8PulseCount[10])) //nolint:gosec // g115
 			}
 		}
 	}
@@ -1040,28 +1069,27 @@ func (d *Decoder) decodePulseLocation(pulsecounts []uint8) (eRaw []int32) {
 			continue
 		}
 
-		eRawIndex := pulsecountLargestPartitionSize * i
-		var samplePartition16 [2]uint8
-		var samplePartition8 [2]uint8
-		var samplePartition4 [2]uint8
-		var samplePartition2 [2]uint8
-
-		// The location of pulses is coded by recursively partitioning each
-		// block into halves, and coding how many pulses fall on the left side
-		// of the split.  All remaining pulses must fall on the right side of
-		// the split.
-		d.partitionPulseCount(icdfPulseCountSplit16SamplePartitions, pulsecounts[i], samplePartition16[:])
-		for j := range 2 {
-			d.partitionPulseCount(icdfPulseCountSplit8SamplePartitions, samplePartition16[j], samplePartition8[:])
-			for k := range 2 {
-				d.partitionPulseCount(icdfPulseCountSplit4SamplePartitions, samplePartition8[k], samplePartition4[:])
-				for l := range 2 {
-					d.partitionPulseCount(icdfPulseCountSplit2SamplePartitions, samplePartition4[l], samplePartition2[:])
-					eRaw[eRawIndex] = int32(samplePartition2[0])
-					eRawIndex++
-
-					eRaw[eRawIndex] = int32(samplePartition2[1])
-					eRawIndex++
+		// Depth first, left half before right, as RFC 6716 orders the
+		// symbols; a half without pulses has none to decode and stays zero.
+		block := (*[pulsecountLargestPartitionSize]int32)(eRaw[pulsecountLargestPartitionSize*i:])
+		left16 := d.partitionPulseCount(icdf8PulseCountSplit16SamplePartitions, pulsecounts[i])
+		for j, count8 := range [2]uint8{left16, pulsecounts[i] - left16} {
+			if count8 == 0 {
+				continue
+			}
+			left8 := d.partitionPulseCount(icdf8PulseCountSplit8SamplePartitions, count8)
+			for k, count4 := range [2]uint8{left8, count8 - left8} {
+				if count4 == 0 {
+					continue
+				}
+				left4 := d.partitionPulseCount(icdf8PulseCountSplit4SamplePartitions, count4)
+				for l, count2 := range [2]uint8{left4, count4 - left4} {
+					if count2 == 0 {
+						continue
+					}
+					left2 := d.partitionPulseCount(icdf8PulseCountSplit2SamplePartitions, count2)
+					block[8*j+4*k+2*l] = int32(left2)
+					block[8*j+4*k+2*l+1] = int32(count2 - left2)
 				}
 			}
 		}
@@ -1077,9 +1105,16 @@ func (d *Decoder) decodePulseLocation(pulsecounts []uint8) (eRaw []int32) {
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.4
 func (d *Decoder) decodeExcitationLSB(eRaw []int32, lsbcounts []uint8) {
-	for i := range eRaw {
-		for bit := uint8(0); bit < lsbcounts[i/pulsecountLargestPartitionSize]; bit++ {
-			eRaw[i] = (eRaw[i] << 1) | int32(d.rangeDecoder.DecodeSymbolWithICDF(icdfExcitationLSB)) //nolint:gosec // g115
+	// Block by block, so that the blocks without LSBs (most) cost one test.
+	for block, lsbcount := range lsbcounts[:len(eRaw)/pulsecountLargestPartitionSize] {
+		if lsbcount == 0 {
+			continue
+		}
+		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
+		for i := range blockRaw {
+			for range lsbcount {
+				blockRaw[i] = (blockRaw[i] << 1) | int32(d.rangeDecoder.DecodeBinaryWithICDF8(&icdf8ExcitationLSB)) //nolint:gosec // g115
+			}
 		}
 	}
 }
@@ -1099,28 +1134,33 @@ func (d *Decoder) decodeExcitationSign(
 	// The PDF depends on the frame's types and the block's pulse count
 	// only; pick the seven candidates once per frame rather than walking
 	// the switch for every non-zero coefficient.
-	var icdfs [7][]uint
-	for pulsecount := range icdfs {
-		icdfs[pulsecount] = excitationSignICDF(signalType, quantizationOffsetType, uint8(pulsecount)) //nolint:gosec // < 7
-	}
+	icdfs := &icdf8ExcitationSign[signalType-frameSignalTypeInactive][quantizationOffsetType-frameQuantizationOffsetTypeLow]
 	// Block by block, each with its PDF, in the same order as before.
 	for block := 0; block < len(eRaw)/pulsecountLargestPartitionSize; block++ {
-		icdf := icdfs[min(pulsecounts[block], 6)]
-		blockRaw := eRaw[block*pulsecountLargestPartitionSize : (block+1)*pulsecountLargestPartitionSize]
-		for i := range blockRaw {
-			// It then decodes a sign for all coefficients
-			// with a non-zero magnitude
-			//
-			// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
-			if blockRaw[i] == 0 {
-				continue
-			}
+		icdf := &icdfs[min(pulsecounts[block], 6)]
+		blockRaw := (*[pulsecountLargestPartitionSize]int32)(eRaw[block*pulsecountLargestPartitionSize:])
+		// It then decodes a sign for all coefficients
+		// with a non-zero magnitude
+		//
+		// https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.5
+		//
+		// Which ones are non-zero is gathered into a mask first, without
+		// branches, and the loop visits only those, in the same order: a
+		// test per coefficient was a branch the predictor often missed.
+		var nonZero uint32
+		for i, e := range blockRaw {
+			nonZero |= uint32(sign32(e)&1) << i //nolint:gosec // g115: 0 or 1
+		}
+		for nonZero != 0 {
+			i := bits.TrailingZeros32(nonZero)
+			nonZero &= nonZero - 1
 
 			// If the value decoded is 0, then the coefficient magnitude is negated.
 			// Otherwise, it remains positive.
-			if d.rangeDecoder.DecodeSymbolWithICDF(icdf) == 0 {
-				blockRaw[i] *= -1
-			}
+			// Without branches, the sign being a coin toss: m is -1 for 0,
+			// and (e ^ m) - m is -e then, e for m == 0, as *= -1 wraps.
+			m := int32(d.rangeDecoder.DecodeBinaryWithICDF8(icdf)) - 1 //nolint:gosec // g115: 0 or 1
+			blockRaw[i&(pulsecountLargestPartitionSize-1)] = (blockRaw[i&(pulsecountLargestPartitionSize-1)] ^ m) - m
 		}
 	}
 }
@@ -1358,22 +1398,18 @@ func (d *Decoder) decodeExcitation(
 }
 
 // The PDF to use is chosen by the size of the current partition (16, 8, 4, or 2) and the
-// number of pulses in the partition (1 to 16, inclusive)
+// number of pulses in the partition (1 to 16, inclusive). It returns the
+// pulses in the left half; block - left are in the right one.
 //
 // https://datatracker.ietf.org/doc/html/rfc6716#section-4.2.7.8.3
-func (d *Decoder) partitionPulseCount(icdf [][]uint, block uint8, halves []uint8) {
-	// This process skips partitions without any pulses, i.e., where
-	// the initial pulse count from Section 4.2.7.8.2 was zero, or where the
-	// split in the prior level indicated that all of the pulses fell on the
-	// other side.  These partitions have nothing to code, so they require
-	// no PDF.
-	if block == 0 {
-		halves[0] = 0
-		halves[1] = 0
-	} else {
-		halves[0] = uint8(d.rangeDecoder.DecodeSymbolWithICDF(icdf[block-1])) //nolint:gosec // g115
-		halves[1] = block - halves[0]
+func (d *Decoder) partitionPulseCount(icdf []rangecoding.ICDF8, block uint8) (left uint8) {
+	// A single pulse (the commonest case below 16 samples) is a near coin
+	// toss between the halves: decoded without a branch on it.
+	if block == 1 {
+		return uint8(d.rangeDecoder.DecodeBinaryWithICDF8(&icdf[0])) //nolint:gosec // g115
 	}
+
+	return uint8(d.rangeDecoder.DecodeSymbolWithICDF8(&icdf[block-1])) //nolint:gosec // g115
 }
 
 // The a32_Q17[] coefficients are too large to fit in a 16-bit value,
@@ -1907,46 +1943,41 @@ func (d *Decoder) ltpSynthesis(
 	// reversedAQ12[dLPC-1-k] = a_Q12[k]/4096.0: the loop below runs
 	// backwards over both, which is k from 0 up, and proves its indexes.
 	_, reversedAQ12 := normalizedLPCWeights(aQ12, dLPC)
-	for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
-		index := i + j
-		if index >= len(res) {
-			continue
+	// The same float32 for every sample, so divided once here.
+	rewhiteningScale := (4.0 * ltpScaleQ14) / gainQ16[s]
+	if dLPC == maxLPCOrder {
+		// WB: the same samples (index from j - pitch_lags[s] - 2 up to
+		// j + out_end, and below len(res)), two at a time.
+		first := j - pitchLags[s] - 2
+		end := min(j+outEnd, len(res))
+		if first < end {
+			rewhiten16(
+				resAll[resBase+first:resBase+end],
+				outHist[outBase+first-maxLPCOrder:outBase+end],
+				&reversedAQ12, rewhiteningScale,
+			)
 		}
+	} else {
+		for i := (-pitchLags[s]) - 2; i < outEnd; i++ {
+			index := i + j
+			if index >= len(res) {
+				continue
+			}
 
-		outIndex := outBase + index
-		resVal := outHist[outIndex]
-		// history[dLPC-1-k] is out[index-k-1].
-		history := outHist[outIndex-dLPC : outIndex]
-		if len(history) == maxLPCOrder {
-			// WB, written out: k = 0 to 15 in order.
-			h := (*[maxLPCOrder]float32)(history)
-			resVal -= h[15] * reversedAQ12[15]
-			resVal -= h[14] * reversedAQ12[14]
-			resVal -= h[13] * reversedAQ12[13]
-			resVal -= h[12] * reversedAQ12[12]
-			resVal -= h[11] * reversedAQ12[11]
-			resVal -= h[10] * reversedAQ12[10]
-			resVal -= h[9] * reversedAQ12[9]
-			resVal -= h[8] * reversedAQ12[8]
-			resVal -= h[7] * reversedAQ12[7]
-			resVal -= h[6] * reversedAQ12[6]
-			resVal -= h[5] * reversedAQ12[5]
-			resVal -= h[4] * reversedAQ12[4]
-			resVal -= h[3] * reversedAQ12[3]
-			resVal -= h[2] * reversedAQ12[2]
-			resVal -= h[1] * reversedAQ12[1]
-			resVal -= h[0] * reversedAQ12[0]
-		} else {
+			outIndex := outBase + index
+			resVal := outHist[outIndex]
+			// history[dLPC-1-k] is out[index-k-1].
+			history := outHist[outIndex-dLPC : outIndex]
 			weights := reversedAQ12[:len(history)]
 			for m := len(history) - 1; m >= 0; m-- {
 				resVal -= history[m] * weights[m]
 			}
+
+			resVal = clampNegativeOneToOne(resVal)
+			resVal *= rewhiteningScale
+
+			resAll[resBase+index] = resVal
 		}
-
-		resVal = clampNegativeOneToOne(resVal)
-		resVal *= (4.0 * ltpScaleQ14) / gainQ16[s]
-
-		resAll[resBase+index] = resVal
 	}
 
 	// Then, for i such that
@@ -1971,13 +2002,11 @@ func (d *Decoder) ltpSynthesis(
 	// subframes.
 	if s > 0 {
 		scaledGain := gainQ16[s-1] / gainQ16[s]
-		for i := outEnd; i < 0; i++ {
-			index := j + i
-			if index < 0 {
-				resLag[len(resLag)+index] *= scaledGain
-			} else {
-				res[index] *= scaledGain
-			}
+		// res[j+i] is resAll[resBase+j+i] whether j+i is negative (resLag)
+		// or not: one slice, no choice per sample.
+		scaled := resAll[resBase+j+outEnd : resBase+j]
+		for i := range scaled {
+			scaled[i] *= scaledGain
 		}
 	}
 
@@ -2012,6 +2041,64 @@ func (d *Decoder) ltpSynthesis(
 		resSum += taps[0] * bQ7Normalized[4]
 
 		res[i] = resSum
+	}
+}
+
+// rewhiten16 is ltpSynthesis' rewhitening for WB (d_LPC 16): dst[t] is
+// clamp(out - sum of out[-k-1]*a_Q12[k]/4096, k = 0 to 15 in order) *
+// scale, where out is window[t+16] and out[-k-1] is window[t+15-k], and
+// w[15-k] is a_Q12[k]/4096. Written out and two samples at a time: each
+// keeps its terms in their order, and the pair shares the loads of the
+// window and the weights.
+func rewhiten16(dst, window []float32, w *[maxLPCOrder]float32, scale float32) {
+	window = window[:len(dst)+maxLPCOrder]
+	t := 0
+	for ; t+1 < len(dst); t += 2 {
+		h := (*[maxLPCOrder + 2]float32)(window[t : t+maxLPCOrder+2])
+		a := h[16]
+		b := h[17]
+		a -= h[15] * w[15]
+		b -= h[16] * w[15]
+		a -= h[14] * w[14]
+		b -= h[15] * w[14]
+		a -= h[13] * w[13]
+		b -= h[14] * w[13]
+		a -= h[12] * w[12]
+		b -= h[13] * w[12]
+		a -= h[11] * w[11]
+		b -= h[12] * w[11]
+		a -= h[10] * w[10]
+		b -= h[11] * w[10]
+		a -= h[9] * w[9]
+		b -= h[10] * w[9]
+		a -= h[8] * w[8]
+		b -= h[9] * w[8]
+		a -= h[7] * w[7]
+		b -= h[8] * w[7]
+		a -= h[6] * w[6]
+		b -= h[7] * w[6]
+		a -= h[5] * w[5]
+		b -= h[6] * w[5]
+		a -= h[4] * w[4]
+		b -= h[5] * w[4]
+		a -= h[3] * w[3]
+		b -= h[4] * w[3]
+		a -= h[2] * w[2]
+		b -= h[3] * w[2]
+		a -= h[1] * w[1]
+		b -= h[2] * w[1]
+		a -= h[0] * w[0]
+		b -= h[1] * w[0]
+		dst[t] = clampNegativeOneToOne(a) * scale
+		dst[t+1] = clampNegativeOneToOne(b) * scale
+	}
+	if t < len(dst) {
+		h := (*[maxLPCOrder + 1]float32)(window[t : t+maxLPCOrder+1])
+		a := h[16]
+		for m := maxLPCOrder - 1; m >= 0; m-- {
+			a -= h[m] * w[m]
+		}
+		dst[t] = clampNegativeOneToOne(a) * scale
 	}
 }
 
@@ -2100,36 +2187,76 @@ func lpcSynthesisSteadyState(
 }
 
 // lpcSynthesisSteadyState16 is lpcSynthesisSteadyState for WB (d_LPC 16),
-// unrolled: the same sixteen terms added in the same order, without the
-// loop's counting and branching.
+// written out and two samples at a time: the same sixteen terms added in
+// the same order for each sample, but each history value and weight is
+// loaded once for both, and the two newest values, which the previous
+// pair has just computed, come from registers rather than back from
+// memory. Each sum only needs the previous sample in its last term
+// (oldest first), so the two sums and the next pair's overlap.
 func lpcSynthesisSteadyState16(
 	out []float32,
 	w *[16]float32,
 	subframeRes, subframeLPC, historyAndOutput []float32,
 	gain float32,
 ) {
-	for sampleIndex := range out {
-		lpcVal := gain * subframeRes[sampleIndex]
-		h := (*[16]float32)(historyAndOutput[sampleIndex : sampleIndex+16])
-		lpcVal += h[0] * w[0]
-		lpcVal += h[1] * w[1]
-		lpcVal += h[2] * w[2]
-		lpcVal += h[3] * w[3]
-		lpcVal += h[4] * w[4]
-		lpcVal += h[5] * w[5]
-		lpcVal += h[6] * w[6]
-		lpcVal += h[7] * w[7]
-		lpcVal += h[8] * w[8]
-		lpcVal += h[9] * w[9]
-		lpcVal += h[10] * w[10]
-		lpcVal += h[11] * w[11]
-		lpcVal += h[12] * w[12]
-		lpcVal += h[13] * w[13]
-		lpcVal += h[14] * w[14]
-		lpcVal += h[15] * w[15]
+	// historyAndOutput[i+16] is subframeLPC[i]; older and newest are
+	// lpc[i-2] and lpc[i-1] for the sample i being computed.
+	older, newest := historyAndOutput[14], historyAndOutput[15]
+	sampleIndex := 0
+	for ; sampleIndex+1 < len(out); sampleIndex += 2 {
+		h := (*[14]float32)(historyAndOutput[sampleIndex : sampleIndex+14])
+		a := gain * subframeRes[sampleIndex]
+		b := gain * subframeRes[sampleIndex+1]
+		a += h[0] * w[0]
+		b += h[1] * w[0]
+		a += h[1] * w[1]
+		b += h[2] * w[1]
+		a += h[2] * w[2]
+		b += h[3] * w[2]
+		a += h[3] * w[3]
+		b += h[4] * w[3]
+		a += h[4] * w[4]
+		b += h[5] * w[4]
+		a += h[5] * w[5]
+		b += h[6] * w[5]
+		a += h[6] * w[6]
+		b += h[7] * w[6]
+		a += h[7] * w[7]
+		b += h[8] * w[7]
+		a += h[8] * w[8]
+		b += h[9] * w[8]
+		a += h[9] * w[9]
+		b += h[10] * w[9]
+		a += h[10] * w[10]
+		b += h[11] * w[10]
+		a += h[11] * w[11]
+		b += h[12] * w[11]
+		a += h[12] * w[12]
+		b += h[13] * w[12]
+		a += h[13] * w[13]
+		b += older * w[13]
+		a += older * w[14]
+		b += newest * w[14]
+		a += newest * w[15]
+		b += a * w[15]
 
-		subframeLPC[sampleIndex] = lpcVal
-		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
+		subframeLPC[sampleIndex] = a
+		subframeLPC[sampleIndex+1] = b
+		out[sampleIndex] = clampNegativeOneToOne(a)
+		out[sampleIndex+1] = clampNegativeOneToOne(b)
+		older, newest = a, b
+	}
+	if sampleIndex < len(out) {
+		// An odd subframe length; WB's is 80, so this is for safety.
+		h := (*[14]float32)(historyAndOutput[sampleIndex : sampleIndex+14])
+		a := gain * subframeRes[sampleIndex]
+		for m, hm := range h {
+			a += hm * w[m]
+		}
+		a += older * w[14]
+		a += newest * w[15]
+		subframeLPC[sampleIndex] = a
+		out[sampleIndex] = clampNegativeOneToOne(a)
 	}
 }
 
@@ -2156,13 +2283,19 @@ func (d *Decoder) lpcSynthesisFirstSubframe(
 	for k := range dLPC {
 		reversedAQ12[dLPC-1-k] = normalizedAQ12[k]
 	}
-	weights := reversedAQ12[:dLPC]
+	// k = 0 is lpc[sampleIndex-1], the sample just computed: each sample
+	// waits for it, so it comes from a register (newest) rather than back
+	// from memory. weights[m] is a_Q12[dLPC-1-m]/4096 for the others.
+	newestWeight := reversedAQ12[dLPC-1]
+	weights := reversedAQ12[:dLPC-1]
+	newest := history[dLPC-1]
 	subframeRes = subframeRes[:len(out)]
 	subframeLPC = subframeLPC[:len(out)]
 	for sampleIndex := range out {
 		lpcVal := gain * subframeRes[sampleIndex]
+		lpcVal += newest * newestWeight
 
-		// past[dLPC-1-k] is lpc[sampleIndex-k-1].
+		// past[dLPC-1-k] is lpc[sampleIndex-k-1], k = 1 on.
 		past := history[sampleIndex : sampleIndex+len(weights)]
 		for m := len(past) - 1; m >= 0; m-- {
 			lpcVal += past[m] * weights[m]
@@ -2171,6 +2304,7 @@ func (d *Decoder) lpcSynthesisFirstSubframe(
 		history[dLPC+sampleIndex] = lpcVal
 		subframeLPC[sampleIndex] = lpcVal
 		out[sampleIndex] = clampNegativeOneToOne(lpcVal)
+		newest = lpcVal
 	}
 }
 
@@ -2463,9 +2597,9 @@ func (d *Decoder) delayMid(out []float32) {
 		previousMidValues[1] = out[len(out)-1]
 	}
 
-	for i := range out {
-		out[i], previousSample = previousSample, out[i]
-	}
+	// Every sample one place later, the held one first: a memmove.
+	copy(out[1:], out)
+	out[0] = previousSample
 
 	d.previousMidValues = previousMidValues
 }
