@@ -237,7 +237,7 @@ func TestLossAndJitter(t *testing.T) {
 		*last.ListenPct, *want.ListenPct, talk, wantTalk, lost, late, last.MissingAudioS, wantMissing)
 	// The recording holds 16-bit samples, the live analysis saw floats:
 	// a decision at a threshold's edge may differ, and its hangover with
-	// it (34 runs: at most 0.2 pp and 0.6% of talk apart, most runs equal).
+	// it (24 runs: at most 0.2 pp and 0.6% of talk apart, 21 of them equal).
 	if d := math.Abs(*last.ListenPct - *want.ListenPct); d > 1 {
 		t.Errorf("live listen %.2f%%, replay of the audio that arrived %.2f%%: %.2f pp apart, want <= 1", *last.ListenPct, *want.ListenPct, d)
 	}
