@@ -473,7 +473,7 @@ func clippedTotal(segs []tally.Segment, from, to float64) float64 {
 
 // The hangover grows from HangoverMS to NoisyHangoverMS as the voice sinks
 // from cleanSNRDB to noisySNRDB over the noise floor, and stays put
-// outside that range (an unknown level, -Inf, counts as noisy).
+// outside that range (an unknown level, -Inf or NaN, counts as noisy).
 func TestHangoverFor(t *testing.T) {
 	a, err := NewAnalyzer(DefaultConfig(), tally.DefaultConfig(), 16000)
 	if err != nil {
@@ -486,7 +486,7 @@ func TestHangoverFor(t *testing.T) {
 		want int64
 	}{
 		{60, clean}, {cleanSNRDB, clean}, {(cleanSNRDB + noisySNRDB) / 2, mid},
-		{noisySNRDB, noisy}, {0, noisy}, {-20, noisy}, {math.Inf(-1), noisy},
+		{noisySNRDB, noisy}, {0, noisy}, {-20, noisy}, {math.Inf(-1), noisy}, {math.NaN(), noisy},
 	} {
 		if got := a.hangoverFor(tc.snr); got != tc.want {
 			t.Errorf("hangoverFor(%g dB) = %d frames, want %d", tc.snr, got, tc.want)

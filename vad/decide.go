@@ -78,9 +78,13 @@ const (
 )
 
 // hangoverFor returns the hangover, in frames, for a voice that stands snr
-// dB over the noise floor (see noisySNRDB).
+// dB over the noise floor (see noisySNRDB). A level not known (NaN) counts
+// as noisy: min and max would pass the NaN on, and int64(NaN) is no count.
 func (a *Analyzer) hangoverFor(snr float64) int64 {
-	noisy := min(max((cleanSNRDB-snr)/(cleanSNRDB-noisySNRDB), 0), 1)
+	noisy := 1.0
+	if snr > noisySNRDB {
+		noisy = max(min((cleanSNRDB-snr)/(cleanSNRDB-noisySNRDB), 1), 0)
+	}
 	return int64(math.Round(a.hangover[0] + noisy*(a.hangover[1]-a.hangover[0])))
 }
 
