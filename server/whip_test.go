@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
@@ -33,6 +35,15 @@ func newTestServer(t *testing.T, cfg Config) (*Server, *httptest.Server) {
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() {
 		ts.Close()
+		// An upload accepted (202) is still being analyzed and written
+		// into the store's directory: as serve's Drain does, let it
+		// finish, or the test's TempDir is removed under its feet
+		// ("directory not empty", TestUploadOnFullDisk in CI).
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if !srv.uploads.Wait(ctx) {
+			t.Error("upload analyses still running 30 s after the test")
+		}
 		srv.Close()
 	})
 	return srv, ts
