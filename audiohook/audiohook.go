@@ -170,7 +170,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Server messages carry the session id from the first: the request's,
 	// else the first client message's.
-	if uuidRE.MatchString(s.sessionID) {
+	if uuidRE().MatchString(s.sessionID) {
 		s.id = s.sessionID
 	}
 	if !h.add(s) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -135,11 +136,15 @@ type errorParams struct {
 }
 
 // durationRE is the protocol's duration: ISO 8601 seconds, "PT1.25S".
-var durationRE = regexp.MustCompile(`^PT([0-9]{1,9})(\.[0-9]{1,9})?S$`)
+// It and uuidRE are compiled on first use, not at start-up, where every
+// run of the binary (a short `talkratio analyze` too) would pay for them.
+var durationRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^PT([0-9]{1,9})(\.[0-9]{1,9})?S$`)
+})
 
 // parseDuration reads a protocol duration.
 func parseDuration(s string) (time.Duration, error) {
-	m := durationRE.FindStringSubmatch(s)
+	m := durationRE().FindStringSubmatch(s)
 	if m == nil {
 		return 0, fmt.Errorf("duration %q is not of the form PT<seconds>S", s)
 	}
@@ -161,7 +166,9 @@ func formatDuration(d time.Duration) string {
 }
 
 // uuidRE: the ids AudioHook uses are RFC 4122 UUIDs.
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var uuidRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+})
 
 // parseClientMessage decodes and checks one text message from the client.
 // Unknown types are returned as they are, for the session to refuse.
@@ -182,7 +189,7 @@ func parseClientMessage(b []byte) (*clientMessage, error) {
 		return nil, protoErrorf(reasonJSON, "protocol version %q (talkratio speaks %q)", m.Version, protocolVersion)
 	case m.Type == "":
 		return nil, protoErrorf(reasonJSON, "message without a type")
-	case !uuidRE.MatchString(m.ID):
+	case !uuidRE().MatchString(m.ID):
 		return nil, protoErrorf(reasonJSON, "message id %q is not a UUID", truncate(m.ID, 64))
 	case m.Seq < 1:
 		return nil, protoErrorf(reasonSequence, "seq %d (client messages count from 1)", m.Seq)
@@ -247,9 +254,9 @@ func parseClientMessage(b []byte) (*clientMessage, error) {
 
 func (o *openParams) check() error {
 	switch {
-	case !uuidRE.MatchString(o.OrganizationID):
+	case !uuidRE().MatchString(o.OrganizationID):
 		return protoErrorf(reasonJSON, "open: organizationId %q is not a UUID", truncate(o.OrganizationID, 64))
-	case !uuidRE.MatchString(o.ConversationID):
+	case !uuidRE().MatchString(o.ConversationID):
 		return protoErrorf(reasonJSON, "open: conversationId %q is not a UUID", truncate(o.ConversationID, 64))
 	case len(o.Media) == 0 && o.ConversationID != nullUUID:
 		return protoErrorf(reasonMedia, "open: no media offered")

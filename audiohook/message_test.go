@@ -311,7 +311,7 @@ func FuzzClientMessage(f *testing.F) {
 			}
 			return
 		}
-		if m.Version != "2" || m.Seq < 1 || m.pos < 0 || m.pos > maxPosition || !uuidRE.MatchString(m.ID) {
+		if m.Version != "2" || m.Seq < 1 || m.pos < 0 || m.pos > maxPosition || !uuidRE().MatchString(m.ID) {
 			t.Fatalf("accepted %+v", m)
 		}
 		switch m.Type {

@@ -1,6 +1,8 @@
 package call
 
 import (
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -138,5 +140,34 @@ func TestRulesAndIDs(t *testing.T) {
 	rec.SetLabels(strings.Repeat("n", 300), strings.Repeat("r", 300), "c")
 	if len(rec.Name) != 200 || len(rec.Rep) != 100 || rec.Customer != "c" {
 		t.Errorf("labels %d %d %q", len(rec.Name), len(rec.Rep), rec.Customer)
+	}
+}
+
+// TestValidIDMatchesPattern: ValidID is the loop form of the pattern ids
+// were always held to; it must accept exactly what the pattern accepts.
+func TestValidIDMatchesPattern(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	alphabet := []string{"a", "Z", "0", "9", "_", "-", ".", "/", " ", "é", "\n", "\x00", "%"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := []string{"", "_", "-", "_a", "a_", "a-", "0", "a\n", strings.Repeat("a", 64), strings.Repeat("a", 65), strings.Repeat("a", 63) + "-"}
+	for range 20000 {
+		var b strings.Builder
+		n := rng.IntN(70)
+		if rng.IntN(4) == 0 {
+			n = 60 + rng.IntN(8)
+		}
+		for range n {
+			if rng.IntN(3) == 0 {
+				b.WriteString(alphabet[rng.IntN(len(alphabet))])
+			} else {
+				b.WriteString(alphabet[rng.IntN(5)])
+			}
+		}
+		ids = append(ids, b.String())
+	}
+	for _, id := range ids {
+		if got, want := ValidID(id), re.MatchString(id); got != want {
+			t.Errorf("ValidID(%q) = %v, pattern says %v", id, got, want)
+		}
 	}
 }
