@@ -36,8 +36,9 @@ bin=$work/talkratio
 floor=$work/floor
 # Built as the project ships it (the Dockerfile's build): without cgo, a
 # static binary. Where a C compiler is installed, a plain go build links
-# the C resolver, and the dynamic loader then adds 2-3 ms to every run (talkratio version:
-# 34.1-34.8 ms against 31.6-32.2 ms static, medians of 31 runs).
+# the C resolver, and the dynamic loader then adds 2-3 ms to every run
+# (talkratio version: 34.1-34.8 ms against 31.6-32.2 ms static, medians
+# of 31 runs).
 CGO_ENABLED=0 go build -o "$bin" ./cmd/talkratio
 CGO_ENABLED=0 go build -o "$floor" ./scripts/floor
 
