@@ -8,11 +8,12 @@
 #                                     (also time an older build in the same
 #                                     rounds, to compare before and after)
 #
-# It builds talkratio (static, as shipped) and the floor program (scripts/floor: read the WAV in
-# 1 MiB reads and sum the squares of every 10 ms frame of both channels, on
-# one core), makes synthetic stereo calls (flite speech, rep left, customer
-# right, light noise) of 1 hour at 8, 16 and 48 kHz and of 4 hours at
-# 16 kHz, then for each file runs, in turn, SPEED_RUNS rounds of:
+# It builds talkratio (static, as shipped) and the floor program
+# (scripts/floor: read the WAV in 1 MiB reads and sum the squares of every
+# 10 ms frame of both channels, on one core), makes synthetic stereo calls
+# (flite speech, rep left, customer right, light noise) of 1 hour at 8, 16
+# and 48 kHz and of 4 hours at 16 kHz, then for each file runs, in turn,
+# SPEED_RUNS rounds of:
 #   - floor FILE
 #   - talkratio analyze --format json FILE
 #   - ffmpeg over both channels in one pass, as a user would: channelsplit,
