@@ -74,9 +74,16 @@ func main() {
 	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "livefloor:", err)
+		if errors.As(err, new(usageError)) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
+
+// usageError is a command line the floor cannot run: exit status 2, as
+// scripts/floor's.
+type usageError struct{ error }
 
 // call is one call's receiving state: its SRTP context, a decoder per
 // track and the detector.

@@ -27,6 +27,10 @@ var senders = map[string][2]string{
 	"silk-wb": {"cmd/talkratio-load/testdata/rep-silkwb.opus", "cmd/talkratio-load/testdata/customer-silkwb.opus"},
 }
 
+// lostWarnPct: a step whose receiver analyzed this much less than was sent
+// (the two counts are read a few microseconds apart) fell behind.
+const lostWarnPct = 1.0
+
 // clockTicks: /proc's CPU times are in these per second (USER_HZ, 100 on
 // every Linux talkratio runs on).
 const clockTicks = 100
@@ -39,20 +43,33 @@ func run(args []string) error {
 	warmup := fs.Duration("warmup", 3*time.Second, "settling time after each step's calls start")
 	sockets := fs.Bool("sockets", false, "a UDP port per call, read a datagram at a time, instead of one shared port read in batches")
 	port := fs.Int("port", 21000, "UDP port (the first of -sockets' ports)")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // the flag package has printed the usage
+	} else if err != nil {
+		return usageError{err}
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	case *stepTime <= 0 || *warmup < 0:
+		return usageError{errors.New("-step-time must be positive and -warmup not negative")}
+	case *port <= 0 || *port > 65535:
+		return usageError{fmt.Errorf("-port %d: not a UDP port", *port)}
 	}
 	files, ok := senders[*sender]
 	if !ok {
-		return fmt.Errorf("-sender %q: want silk-wb or hybrid", *sender)
+		return usageError{fmt.Errorf("-sender %q: want silk-wb or hybrid", *sender)}
 	}
 	var steps []int
 	for _, f := range strings.Split(*stepsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n <= 0 || len(steps) > 0 && n < steps[len(steps)-1] {
-			return fmt.Errorf("-steps %q: want rising positive numbers", *stepsFlag)
+			return usageError{fmt.Errorf("-steps %q: want rising positive numbers", *stepsFlag)}
 		}
 		steps = append(steps, n)
+	}
+	if *sockets && *port+steps[len(steps)-1]-1 > 65535 {
+		return usageError{fmt.Errorf("-sockets: %d calls need ports %d to %d", steps[len(steps)-1], *port, *port+steps[len(steps)-1]-1)}
 	}
 	var tracks [2][][]byte
 	for r, f := range files {
@@ -142,6 +159,9 @@ func run(args []string) error {
 		p1, secs := sent.Load(), time.Since(t0).Seconds()
 		pct := func(ticks int64) float64 { return float64(ticks) / clockTicks / secs * 100 / float64(n) }
 		fmt.Printf("%6d %13.3f%% %12.0f %12.0f %11.3f%%\n", n, pct(c1-c0), float64(p1-p0)/secs, float64(r1-r0)/secs, pct(s1-s0))
+		if lostPct := 100 - 100*float64(r1-r0)/float64(max(p1-p0, 1)); lostPct > lostWarnPct {
+			fmt.Printf("       the receiver analyzed %.1f%% fewer packets than were sent: it fell behind, and its CPU per call flatters it\n", lostPct)
+		}
 	}
 	return nil
 }
