@@ -177,8 +177,7 @@ func send(conn *net.UDPConn, i int, tracks [2][][]byte, stop <-chan struct{}, se
 	time.Sleep(time.Duration(i%50) * packetInterval / 50)
 	tick := time.NewTicker(packetInterval)
 	defer tick.Stop()
-	var seq [2]uint16
-	var ts [2]uint32
+	tr := [2]track{{ssrc: uint32(2 * i)}, {ssrc: uint32(2*i + 1)}}
 	enc := make([]byte, 1500)
 	for k := 0; ; k++ {
 		select {
@@ -187,21 +186,38 @@ func send(conn *net.UDPConn, i int, tracks [2][][]byte, stop <-chan struct{}, se
 		case <-tick.C:
 		}
 		for r, pk := range tracks {
-			p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq[r],
-				Timestamp: ts[r], SSRC: uint32(2*i + r)}, Payload: pk[k%len(pk)]}
-			raw, err := p.Marshal()
+			b, err := tr[r].next(ctx, pk[k%len(pk)], enc)
 			if err != nil {
 				return
 			}
-			if b, err := ctx.EncryptRTP(enc, raw, nil); err == nil {
-				if _, err := conn.Write(b); err == nil {
-					sent.Add(1)
-				}
+			if _, err := conn.Write(b); err == nil {
+				sent.Add(1)
 			}
-			seq[r]++
-			ts[r] += 48000 * uint32(packetInterval/time.Millisecond) / 1000
 		}
 	}
+}
+
+// rtpTicksPerPacket: Opus RTP runs at 48 kHz whatever it carries.
+const rtpTicksPerPacket = uint32(48000 * packetInterval / time.Second)
+
+// track is a sending track's RTP state. The receiver takes the low bit of
+// its SSRC for the role (0 rep, 1 customer).
+type track struct {
+	ssrc uint32
+	seq  uint16
+	ts   uint32
+}
+
+// next seals the track's next packet, with Opus payload p, into dst.
+func (t *track) next(ctx *srtp.Context, p, dst []byte) ([]byte, error) {
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: t.seq, Timestamp: t.ts, SSRC: t.ssrc}, Payload: p}
+	t.seq++
+	t.ts += rtpTicksPerPacket
+	raw, err := pkt.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return ctx.EncryptRTP(dst, raw, nil)
 }
 
 // loadOgg returns the Opus packets of an Ogg Opus file.
