@@ -40,6 +40,9 @@ type Config struct {
 	// ICEUDPPort is the one UDP port all WebRTC media uses (so that a
 	// container or firewall needs a single rule); 0 picks ephemeral ports.
 	ICEUDPPort int
+	// WHIPMedia picks WHIP's media path: whip.MediaLite (default) or
+	// whip.MediaPion.
+	WHIPMedia string
 	// PublicIPs are the addresses to announce in ICE candidates when the
 	// service runs behind 1:1 NAT (a container, a cloud VM).
 	PublicIPs []string
@@ -192,6 +195,7 @@ func New(cfg Config) (*Server, error) {
 	wc := whip.Config{
 		Calls: s.calls, Store: cfg.Store, ICEUDPPort: cfg.ICEUDPPort, PublicIPs: cfg.PublicIPs,
 		ICEDisconnected: cfg.ICEDisconnected, ICEFailed: cfg.ICEFailed, Net: cfg.Net, Log: cfg.Logger,
+		Media: cfg.WHIPMedia,
 	}
 	if cfg.Cluster != nil {
 		lc.Owners, wc.Cluster = cfg.Cluster, cfg.Cluster

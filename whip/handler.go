@@ -85,7 +85,13 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sess, answer, err := s.newSession(r.Context(), c, plan, string(bundleOne(body, info)))
+	var sess *session
+	var answer string
+	if s.lite != nil {
+		sess, answer, err = s.newLiteSession(c, plan, body)
+	} else {
+		sess, answer, err = s.newSession(r.Context(), c, plan, string(bundleOne(body, info)))
+	}
 	if err == nil && !accepted(answer) {
 		sess.end(live.EndError)
 		err = reply.Errorf(http.StatusUnprocessableEntity, "no audio m-line of the offer could be accepted: offer opus, PCMU or PCMA over one bundled transport (a=group:BUNDLE)")
@@ -96,7 +102,7 @@ func (s *Server) offer(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if !info.bundled {
+	if !info.bundled && s.lite == nil {
 		answer = unbundle(answer)
 	}
 	loc := s.cfg.SessionPath + sess.token
@@ -208,6 +214,29 @@ func (s *Server) newSession(ctx context.Context, c *live.Call, plan rolePlan, of
 	// local description that differs from the answer it made, and what
 	// they ask concerns the sender alone.
 	return sess, askForWideband(pc.LocalDescription().SDP), nil
+}
+
+// newLiteSession starts a session on the ICE-lite media path and returns
+// its answer, which needs no gathering: the candidates are the shared
+// port's.
+func (s *Server) newLiteSession(c *live.Call, plan rolePlan, offer []byte) (*session, string, error) {
+	lo, err := parseLiteOffer(offer, plan)
+	if err != nil {
+		return nil, "", err
+	}
+	sess := &session{
+		parent: s, call: c, token: call.NewID(16), plan: plan, created: time.Now(),
+		log: c.Log().With("session", "whip"), closed: make(chan struct{}),
+	}
+	ls := &liteSession{sess: sess, offer: lo, tracks: map[uint32]*liteTrack{}}
+	ls.ice = s.lite.Open(ls, lo.fingerprint)
+	sess.lite = ls
+	if err := c.Attach(sess, plan.carried()); err != nil {
+		ls.ice.Close()
+		return nil, "", reply.Errorf(http.StatusConflict, "%v", err)
+	}
+	s.addSession(sess)
+	return sess, liteAnswer(lo, transportOf(s.lite, ls.ice)), nil
 }
 
 // HandleSession answers DELETE, OPTIONS and PATCH on a session URL. The

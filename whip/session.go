@@ -25,8 +25,11 @@ type session struct {
 	call   *live.Call
 	token  string
 	plan   rolePlan
-	pc     *webrtc.PeerConnection
 	log    *slog.Logger
+	// The session's media arrives over one of two transports: pion's
+	// PeerConnection (pc), or the ICE-lite receiver (lite).
+	pc   *webrtc.PeerConnection
+	lite *liteSession
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -51,10 +54,15 @@ func (s *session) end(reason string) {
 	s.closeOnce.Do(func() {
 		s.reason = reason
 		close(s.closed)
-		s.pc.OnTrack(nil)
-		s.pc.OnConnectionStateChange(nil)
-		if err := s.pc.Close(); err != nil {
-			s.log.Debug("close peer connection", "err", err)
+		if s.pc != nil {
+			s.pc.OnTrack(nil)
+			s.pc.OnConnectionStateChange(nil)
+			if err := s.pc.Close(); err != nil {
+				s.log.Debug("close peer connection", "err", err)
+			}
+		}
+		if s.lite != nil {
+			s.lite.close()
 		}
 		s.parent.sessionClosed(s)
 		s.call.Detach(s, reason)

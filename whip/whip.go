@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"talkratio/call"
+	"talkratio/icelite"
 	"talkratio/live"
 )
 
@@ -49,6 +50,10 @@ type Config struct {
 	// are redirected while the node is busy, and session requests reach
 	// the node that holds the session.
 	Cluster Cluster
+	// Media picks the media path: MediaLite (the default) receives every
+	// session on one UDP port as an ICE-lite agent, MediaPion runs a
+	// pion PeerConnection per session.
+	Media string
 	// SessionPath starts session URLs (the token follows); default
 	// "/whip/sessions/". A cluster's names the node: /whip/s/NODE/.
 	SessionPath string
@@ -69,6 +74,8 @@ type Server struct {
 	log *slog.Logger
 	api *webrtc.API
 	udp net.PacketConn // the fixed ICE port, if any
+	// lite is the ICE-lite media path, when Media is MediaLite.
+	lite *icelite.Listener
 
 	mu       sync.Mutex
 	sessions map[string]*session // by token
@@ -92,8 +99,22 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, sessions: map[string]*session{}}
-	if err := s.setupWebRTC(); err != nil {
-		return nil, err
+	switch cfg.Media {
+	case "", MediaLite:
+		lite, err := icelite.Listen(icelite.Config{
+			Port: cfg.ICEUDPPort, PublicIPs: cfg.PublicIPs, Net: cfg.Net,
+			Disconnected: cfg.ICEDisconnected, Failed: cfg.ICEFailed, Log: cfg.Log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.lite = lite
+	case MediaPion:
+		if err := s.setupWebRTC(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("WHIP media path %q: want %s or %s", cfg.Media, MediaLite, MediaPion)
 	}
 	return s, nil
 }
@@ -143,6 +164,9 @@ func (s *Server) setupWebRTC() error {
 
 // Close releases the ICE UDP port. Call it once the calls are ended.
 func (s *Server) Close() error {
+	if s.lite != nil {
+		return s.lite.Close()
+	}
 	if s.udp != nil {
 		return s.udp.Close()
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 )
@@ -24,6 +25,7 @@ import (
 type Publisher struct {
 	pc       *webrtc.PeerConnection
 	tracks   []*webrtc.TrackLocalStaticSample
+	senders  []*webrtc.RTPSender
 	location string
 	callID   string
 	client   *http.Client
@@ -49,6 +51,9 @@ type PublishOptions struct {
 	Client *http.Client
 	// SettingEngine lets tests use a virtual network.
 	SettingEngine *webrtc.SettingEngine
+	// EditOffer, when set, changes the offer as posted (tests: a broken
+	// or hostile client); the client keeps its own.
+	EditOffer func(sdp string) string
 }
 
 // Publish sends the offer, applies the answer and waits until media can
@@ -91,10 +96,12 @@ func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
 		if err != nil {
 			return fail(fmt.Errorf("track: %w", err))
 		}
-		if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		tc, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
 			return fail(fmt.Errorf("add track: %w", err))
 		}
 		p.tracks = append(p.tracks, tr)
+		p.senders = append(p.senders, tc.Sender())
 	}
 	state := make(chan webrtc.PeerConnectionState, 16)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -116,7 +123,11 @@ func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.Endpoint, strings.NewReader(pc.LocalDescription().SDP))
+	sdp := pc.LocalDescription().SDP
+	if o.EditOffer != nil {
+		sdp = o.EditOffer(sdp)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.Endpoint, strings.NewReader(sdp))
 	if err != nil {
 		return fail(err)
 	}
@@ -167,6 +178,13 @@ func Publish(ctx context.Context, o PublishOptions) (*Publisher, error) {
 			return fail(ctx.Err())
 		}
 	}
+}
+
+// ReadRTCP returns the next RTCP the service sent about track i (its
+// receiver reports); it blocks until some comes or the session closes.
+func (p *Publisher) ReadRTCP(i int) ([]rtcp.Packet, error) {
+	pkts, _, err := p.senders[i].ReadRTCP()
+	return pkts, err
 }
 
 // CallID is the id of the call the session publishes into.

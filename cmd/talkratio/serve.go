@@ -40,10 +40,9 @@ Streams (/ingest/twilio) and Genesys AudioHook (/ingest/audiohook).
 Flags:
 `
 
-// HTTP server timeouts. WHIP answers wait for ICE gathering (up to 5 s);
-// websockets manage their own deadlines after the upgrade; an upload moves
-// its read deadline on as its body comes, so that readTimeout never cuts
-// a slow but steady one.
+// HTTP server timeouts. A WHIP answer may wait for ICE gathering (pion: 5 s);
+// websockets set their own deadlines after the upgrade; an upload moves its
+// read deadline on as its body comes, so as never to cut a slow, steady one.
 const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 60 * time.Second
@@ -56,7 +55,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", envOr(addrEnv, defaultAddr), "HTTP listen address (host:port); or set "+addrEnv+", which healthcheck reads too")
 	target := fs.Float64("target", 0.8, "listen share reps aim for, 0-1")
 	nudge := fs.Duration("monologue-nudge", 60*time.Second, "nudge the rep after talking this long without a break (0 = never)")
-	icePort := fs.Int("ice-port", 0, "single UDP port for all WebRTC media (0 = ephemeral ports); the Docker image uses 8443")
+	icePort := fs.Int("ice-port", 0, "the UDP port for all WebRTC media (0: pick one; with -whip-media pion, a port per session); the Docker image uses 8443")
+	whipMedia := fs.String("whip-media", "lite", "WebRTC media path: lite (one ICE-lite receiver on one port for every session) or pion (a pion PeerConnection per session)")
 	publicIP := fs.String("public-ip", "", "comma-separated IPs to announce in ICE candidates when behind 1:1 NAT")
 	maxCalls := fs.Int("max-calls", 1000, "most concurrent live calls; more get 503 with Retry-After")
 	maxViewers := fs.Int("max-viewers", 50, "most dashboard viewers per call")
@@ -189,6 +189,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxUpload:         *maxUpload,
 		Rules:             call.Rules{TargetListen: *target, MonologueNudge: *nudge},
 		ICEUDPPort:        *icePort,
+		WHIPMedia:         *whipMedia,
 		MaxCalls:          *maxCalls,
 		MaxViewersPerCall: *maxViewers,
 		WHIPRate:          *whipRate,

@@ -104,6 +104,21 @@ func TestOnlyWHIPImportsWebRTC(t *testing.T) {
 	}
 }
 
+// icelite is transport alone: it builds on no talkratio package, so that
+// calls, roles and SDP answers stay whip's, and it never imports
+// pion/webrtc, whose PeerConnection it replaces.
+func TestICELiteIsTransportOnly(t *testing.T) {
+	imports := goList(t, "-f", "{{join .Imports \" \"}}", "./icelite")
+	if len(imports) == 0 {
+		t.Fatal("go list gave icelite no imports: the check looks at nothing")
+	}
+	for _, imp := range imports {
+		if strings.HasPrefix(imp, "talkratio/") || strings.HasPrefix(imp, "github.com/pion/webrtc/") {
+			t.Errorf("icelite imports %s", imp)
+		}
+	}
+}
+
 // audio and vad stand alone: neither imports the other, and neither builds
 // on anything outside the standard library, but for audio's Opus decoder
 // and vad's tally (and its own internal dsp). tally builds on the standard
