@@ -145,11 +145,22 @@ func (c *Call) deliver(p pcm) bool {
 // run is the call's goroutine. It returns once the call is stored.
 func (c *Call) run() {
 	defer close(c.over)
-	tick := time.NewTicker(snapshotInterval)
+	// Every call ticks on the same instants, the multiples of the
+	// interval in wall-clock time: the process then wakes once for all of
+	// them rather than once per call, and a wake-up is what costs most
+	// when a core has little else to do. Each tick is set from the
+	// clock, not from the last one, so that no call's scheduling delays
+	// move its ticks off the shared instants.
+	nextTick := func() time.Duration {
+		now := time.Now()
+		return now.Truncate(snapshotInterval).Add(snapshotInterval).Sub(now)
+	}
+	tick := time.NewTimer(nextTick())
 	defer tick.Stop()
 	for {
 		select {
 		case now := <-tick.C:
+			tick.Reset(nextTick())
 			c.work.Lock()
 			out := c.prepare(now)
 			c.work.Unlock()
@@ -242,24 +253,25 @@ func (c *Call) prepare(now time.Time) tickOut {
 	return out
 }
 
-// send stores a tick's checkpoint, publishes its snapshot, and records how
-// long the packets it covers waited since they arrived.
+// send publishes a tick's snapshot, records how long the packets it
+// covers waited since they arrived, and stores its checkpoint: the
+// snapshot first, since viewers wait for it and the store may be slow
+// (every call's checkpoint falls on one of the ticks all calls share).
 func (c *Call) send(out tickOut) {
+	if out.msg != nil {
+		if err := c.cfg.Bus.Publish(context.Background(), c.rec.ID, out.msg, false); err != nil {
+			c.log.Warn("publish snapshot", "err", err)
+		}
+		sent := time.Now()
+		for _, at := range out.arrivals {
+			c.cfg.Metrics.SnapshotLatency(sent.Sub(at).Seconds())
+		}
+	}
 	if out.rec != nil {
 		if err := c.cfg.Store.Put(context.Background(), out.rec); err != nil {
 			c.cfg.Metrics.StoreError()
 			c.log.Error("store live call", "err", err)
 		}
-	}
-	if out.msg == nil {
-		return
-	}
-	if err := c.cfg.Bus.Publish(context.Background(), c.rec.ID, out.msg, false); err != nil {
-		c.log.Warn("publish snapshot", "err", err)
-	}
-	sent := time.Now()
-	for _, at := range out.arrivals {
-		c.cfg.Metrics.SnapshotLatency(sent.Sub(at).Seconds())
 	}
 }
 
