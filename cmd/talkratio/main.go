@@ -1,13 +1,6 @@
 // Command talkratio shows a sales rep how much of a call they spend
-// listening.
-//
-//	talkratio serve                    live service: WHIP ingest, dashboard, metrics
-//	talkratio analyze [flags] FILE...  analyze recorded calls (WAV)
-//	talkratio import DIR|FILE...       upload recorded calls to a service
-//	talkratio token [flags]            mint an access token
-//	talkratio healthcheck              probe a running service
-//	talkratio version                  what the binary was built from
-//	talkratio migrate -from DIR        import an old data directory
+// listening. Its subcommands (serve, analyze, import, token, healthcheck,
+// version, migrate) are listed, with what each does, in usage below.
 //
 // main stays thin: it parses flags, wires packages together and turns
 // errors into exit codes. The work lives in the packages: analyze opens

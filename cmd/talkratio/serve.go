@@ -26,6 +26,7 @@ import (
 	"talkratio/server"
 	"talkratio/upload"
 	"talkratio/web"
+	"talkratio/whip"
 )
 
 const serveUsage = `Usage:
@@ -94,6 +95,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if !(*whipRate > 0) || !(*uploadRate > 0) {
 		fmt.Fprintln(stderr, "talkratio serve: -whip-rate and -upload-rate must be above 0")
+		return exitUsage
+	}
+	if *whipMedia != whip.MediaLite && *whipMedia != whip.MediaPion {
+		fmt.Fprintf(stderr, "talkratio serve: -whip-media %q: want %s or %s\n", *whipMedia, whip.MediaLite, whip.MediaPion)
 		return exitUsage
 	}
 	if *audioDays < 0 || *callDays < 0 {

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,5 +60,20 @@ func TestIngestFlags(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%v: exit %d, %q; want %q", tc.args, code, stderr.String(), tc.want)
 		}
+	}
+}
+
+// A -whip-media that is neither lite nor pion is a usage error, caught
+// before the service creates or opens anything in its data directory.
+func TestWHIPMediaFlag(t *testing.T) {
+	t.Setenv("TALKRATIO_TOKEN_KEY", "")
+	data := filepath.Join(t.TempDir(), "data")
+	var stderr bytes.Buffer
+	code := runServe([]string{"-addr", "localhost:0", "-data", data, "-whip-media", "Lite"}, &bytes.Buffer{}, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), `-whip-media "Lite": want lite or pion`) {
+		t.Errorf("exit %d, %q", code, stderr.String())
+	}
+	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the data directory was touched: %v", err)
 	}
 }
