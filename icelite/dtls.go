@@ -2,7 +2,6 @@ package icelite
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,16 +19,16 @@ import (
 // fingerprint and keys SRTP. Then it waits for the publisher's
 // close_notify.
 func (s *Session) handshake(conn *dtlsConn) {
-	dc, err := dtls.Server(conn, conn.to, &dtls.Config{
-		Certificates:           []tls.Certificate{s.m.cert},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		ClientAuth:             dtls.RequireAnyClientCert,
+	dc, err := dtls.ServerWithOptions(conn, conn.to,
+		dtls.WithCertificates(s.m.cert),
+		dtls.WithSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
+		dtls.WithClientAuth(dtls.RequireAnyClientCert),
 		// The certificate is self-signed, as WebRTC's are: it is
 		// trusted by the fingerprint the offer carried, not by a chain.
-		InsecureSkipVerify:    true,
-		VerifyPeerCertificate: s.peer.verify,
-	})
+		dtls.WithInsecureSkipVerify(true),
+		dtls.WithVerifyPeerCertificate(s.peer.verify),
+	)
 	if err != nil {
 		s.end(true, fmt.Sprintf("DTLS: %v", err))
 		return
