@@ -101,6 +101,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "talkratio serve: -whip-media %q: want %s or %s\n", *whipMedia, whip.MediaLite, whip.MediaPion)
 		return exitUsage
 	}
+	var publicIPs []string
+	if *publicIP != "" {
+		for _, ip := range strings.Split(*publicIP, ",") {
+			if net.ParseIP(strings.TrimSpace(ip)) == nil {
+				fmt.Fprintf(stderr, "talkratio serve: -public-ip: %q is not an IP address\n", ip)
+				return exitUsage
+			}
+			publicIPs = append(publicIPs, strings.TrimSpace(ip))
+		}
+	}
 	if *audioDays < 0 || *callDays < 0 {
 		fmt.Fprintln(stderr, "talkratio serve: -audio-retention-days and -call-retention-days take 0 (keep) or more days")
 		return exitUsage
@@ -194,6 +204,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		MaxUpload:         *maxUpload,
 		Rules:             call.Rules{TargetListen: *target, MonologueNudge: *nudge},
 		ICEUDPPort:        *icePort,
+		PublicIPs:         publicIPs,
 		WHIPMedia:         *whipMedia,
 		MaxCalls:          *maxCalls,
 		MaxViewersPerCall: *maxViewers,
@@ -207,15 +218,6 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	if *nudge == 0 {
 		cfg.Rules.MonologueNudge = -1 // never
-	}
-	if *publicIP != "" {
-		for _, ip := range strings.Split(*publicIP, ",") {
-			if net.ParseIP(strings.TrimSpace(ip)) == nil {
-				fmt.Fprintf(stderr, "talkratio serve: -public-ip: %q is not an IP address\n", ip)
-				return exitUsage
-			}
-			cfg.PublicIPs = append(cfg.PublicIPs, strings.TrimSpace(ip))
-		}
 	}
 	// The free-space check watches the data directory: the SQLite
 	// database, and the audio unless -blob puts it elsewhere.
@@ -234,7 +236,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	defer srv.Close()
 	if clusterNode != nil {
-		if err := clusterNode.Start(context.Background(), srv); err == nil {
+		if err = clusterNode.Start(context.Background(), srv); err == nil {
 			err = clusterNode.Serve(srv.SessionHandler())
 		}
 		if err != nil {

@@ -63,17 +63,26 @@ func TestIngestFlags(t *testing.T) {
 	}
 }
 
-// A -whip-media that is neither lite nor pion is a usage error, caught
-// before the service creates or opens anything in its data directory.
-func TestWHIPMediaFlag(t *testing.T) {
+// A -whip-media that is neither lite nor pion, or a -public-ip that is
+// not an IP address, is a usage error, caught before the service creates
+// or opens anything in its data directory.
+func TestServeFlagsCheckedFirst(t *testing.T) {
 	t.Setenv("TALKRATIO_TOKEN_KEY", "")
-	data := filepath.Join(t.TempDir(), "data")
-	var stderr bytes.Buffer
-	code := runServe([]string{"-addr", "localhost:0", "-data", data, "-whip-media", "Lite"}, &bytes.Buffer{}, &stderr)
-	if code != exitUsage || !strings.Contains(stderr.String(), `-whip-media "Lite": want lite or pion`) {
-		t.Errorf("exit %d, %q", code, stderr.String())
-	}
-	if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the data directory was touched: %v", err)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-whip-media", "Lite"}, `-whip-media "Lite": want lite or pion`},
+		{[]string{"-public-ip", "203.0.113.7, example.com"}, `-public-ip: " example.com" is not an IP address`},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		var stderr bytes.Buffer
+		code := runServe(append([]string{"-addr", "localhost:0", "-data", data}, tc.args...), &bytes.Buffer{}, &stderr)
+		if code != exitUsage || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr.String(), exitUsage, tc.want)
+		}
+		if _, err := os.Stat(data); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v: the data directory was touched: %v", tc.args, err)
+		}
 	}
 }
