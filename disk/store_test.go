@@ -81,7 +81,7 @@ func TestDiskStoreCrashSafeAndRestart(t *testing.T) {
 		t.Errorf("tmp not emptied: %v", left)
 	}
 	// Filters, sorting and paging.
-	rows, total, _ = st2.List(ctx, call.ListQuery{Rep: "dana"})
+	_, total, _ = st2.List(ctx, call.ListQuery{Rep: "dana"})
 	if total != 3 {
 		t.Errorf("rep filter: %d", total)
 	}

@@ -127,12 +127,3 @@ func (s *Segment) UnmarshalJSON(b []byte) error {
 	s.Start, s.End = v[0], v[1]
 	return nil
 }
-
-// total is the summed length of disjoint segments.
-func total(segs []Segment) float64 {
-	t := 0.0
-	for _, s := range segs {
-		t += s.Dur()
-	}
-	return t
-}

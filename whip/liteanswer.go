@@ -190,16 +190,6 @@ func (o *liteOffer) lineFor(h *rtp.Header) *liteLine {
 	return nil
 }
 
-// accepted reports whether some audio m-line is answered with media.
-func (o *liteOffer) accepted() bool {
-	for _, l := range o.lines {
-		if l.accept {
-			return true
-		}
-	}
-	return false
-}
-
 // liteTransport is what the answer says of the ICE-lite transport: the
 // shared port and its addresses, the service's certificate fingerprint
 // (sha-256) and the session's ICE credentials.

@@ -197,10 +197,6 @@ func (b *bitReader) align() {
 	b.n -= r
 }
 
-// aligned reports whether the reader is at a byte boundary with nothing
-// cached, which holds between frames.
-func (b *bitReader) aligned() bool { return b.n == 0 }
-
 // readFull fills p from a byte-aligned position (metadata, between
 // frames). It bypasses the CRCs, which only cover frames.
 func (b *bitReader) readFull(p []byte) error {

@@ -15,8 +15,6 @@ const (
 
 	// flacMaxTotalSamples is what STREAMINFO's 36-bit field can count.
 	flacMaxTotalSamples = 1<<36 - 1
-	// flacMaxMetaLength is what a metadata block header's 24-bit length holds.
-	flacMaxMetaLength = 1<<24 - 1
 )
 
 // Channel assignments in the frame header (RFC 9639 section 9.1.3).
