@@ -57,6 +57,10 @@ func (s *Server) Interrupt(ctx context.Context, id string) {
 	s.bus.Forget(id)
 }
 
+// MediaPort is the UDP port WebRTC media comes to (whip.Server.MediaPort):
+// what a firewall must let through, besides the HTTP address.
+func (s *Server) MediaPort() int { return s.whip.MediaPort() }
+
 // SessionHandler serves the session requests other nodes forward here.
 func (s *Server) SessionHandler() http.Handler {
 	mux := http.NewServeMux()

@@ -114,3 +114,18 @@ func TestLiteRefusesForeignCertificate(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The service says which UDP port media comes to: on the ICE-lite path
+// the one its listener took (port 0 picks one at start), on pion's path
+// the one configured (0: a port per session).
+func TestMediaPort(t *testing.T) {
+	t.Parallel()
+	lite, _ := newTestServer(t, Config{})
+	if p := lite.MediaPort(); p <= 0 || p > 65535 {
+		t.Errorf("ICE-lite media port %d, want the listener's", p)
+	}
+	pion, _ := newTestServer(t, Config{WHIPMedia: whip.MediaPion})
+	if p := pion.MediaPort(); p != 0 {
+		t.Errorf("pion media port %d with none configured, want 0", p)
+	}
+}

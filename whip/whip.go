@@ -162,6 +162,16 @@ func (s *Server) setupWebRTC() error {
 	return nil
 }
 
+// MediaPort is the UDP port all WebRTC media comes to: the ICE-lite
+// listener's (picked at start when ICEUDPPort is 0), or ICEUDPPort on the
+// pion path, where 0 means that each session picks its own.
+func (s *Server) MediaPort() int {
+	if s.lite != nil {
+		return s.lite.Port()
+	}
+	return s.cfg.ICEUDPPort
+}
+
 // Close releases the ICE UDP port. Call it once the calls are ended.
 func (s *Server) Close() error {
 	if s.lite != nil {

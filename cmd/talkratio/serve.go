@@ -258,7 +258,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", *icePort, "tokens_required", tokens != nil, "db", lib.desc)
+	log.Info("talkratio serving", "url", "http://"+displayAddr(ln.Addr()), "ice_port", srv.MediaPort(), "tokens_required", tokens != nil, "db", lib.desc)
 	if ingest.Twilio != nil {
 		log.Info("Twilio Media Streams", "url", "ws://"+displayAddr(ln.Addr())+"/ingest/twilio")
 	}
